@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import os
 import re
 import threading
 from dataclasses import dataclass, field
@@ -1013,6 +1014,70 @@ class World:
 
     def is_restricted(self, repo: Repo) -> bool:
         return repo.restricted
+
+    # -------------------------------------------------------------- histories
+    def git_root(self) -> str:
+        root = getattr(self, "_git_root", None)
+        if root is None:
+            base = self.data_dir
+            if base is None:
+                import atexit
+                import shutil
+                import tempfile
+
+                base = tempfile.mkdtemp(prefix="ghsim-world-")
+                atexit.register(shutil.rmtree, base, True)
+                self.data_dir = base
+            tag = h64(self.seed, self.n_users, self.now, self.web_url, self.P) % 16**10
+            root = os.path.join(base, f"s{self.seed}-{tag:010x}")
+            os.makedirs(root, exist_ok=True)
+            self._git_root = root
+        return root
+
+    def _plan(self, repo: Repo):
+        from .history import build_plan
+
+        key = repo.full_name.lower()
+        with self._lock:
+            got = self._histories.get(key)
+            if got is None:
+                got = build_plan(self, repo)
+                self._histories[key] = got
+        return got
+
+    def history(self, repo: Repo):
+        return self._plan(repo)[0]
+
+    def content_spec(self, repo: Repo):
+        return self._plan(repo)[1]
+
+    def ensure_git(self, repo: Repo):
+        """Build the repository's git data on disk if needed; return the History."""
+        from .history import ensure_git
+
+        hist, spec = self._plan(repo)
+        ensure_git(self, repo, hist, spec)
+        return hist
+
+    def languages(self, repo: Repo) -> dict[str, int]:
+        from .history import is_documentation, is_vendored, language_of
+
+        hist, spec = self._plan(repo)
+        head = hist.heads.get(repo.default_branch)
+        if head is None:
+            return {}
+        sizes: dict[str, int] = {}
+        for path, v in hist.tree(head).items():
+            lang = language_of(path)
+            if lang and not is_vendored(path) and not is_documentation(path):
+                sizes[lang] = sizes.get(lang, 0) + len(spec.content(path, v))
+        return dict(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    def commit_days(self, repo: Repo, login: str) -> list[str]:
+        """Distinct UTC days of commits authored by login, on every branch."""
+        hist = self.history(repo)
+        low = login.lower()
+        return sorted({day_of(c.date) for c in hist.commits if c.login and c.login.lower() == low})
 
     # ----------------------------------------------------------------- truths
     def truth_stargazers(self, owner: str, name: str, limit: int = 100_000) -> dict:
