@@ -544,4 +544,7 @@ def build_app(world: World, state: State | None = None) -> web.Application:
     from . import routes_content
 
     routes_content.register(app)
+    from . import routes_extra
+
+    routes_extra.register(app)
     return app

@@ -1079,6 +1079,123 @@ class World:
         low = login.lower()
         return sorted({day_of(c.date) for c in hist.commits if c.login and c.login.lower() == low})
 
+    def _activity_repos(self, login: str) -> list[Repo]:
+        u = self.get_user(login)
+        repos = [r for r in self.user_repos(u.login) if not r.empty]
+        if u.kind == "world":
+            low = u.login.lower()
+            repos += [
+                r
+                for r in self.all_world_repos()
+                if low in {c.lower() for c in r.contributors} and r.owner.lower() != low
+            ]
+        return repos
+
+    def active_days(self, login: str, since: int | None = None, until: int | None = None) -> dict:
+        """The user's true commit days (all branches) per repo, with languages by file.
+
+        Default window: the last 730 days up to the real current time.  Languages
+        come from each commit's files (Linguist names), skipping vendored and
+        documentation paths, intersected with the repository's languages.
+        """
+        import time as _time
+
+        from .history import is_documentation, is_vendored, language_of
+
+        u = self.get_user(login)
+        until = int(_time.time()) if until is None else until
+        since = until - 730 * DAY if since is None else since
+        low = u.login.lower()
+        days: dict[str, dict[str, set]] = {}
+        repo_days: dict[str, set] = {}
+        lang_days: dict[str, set] = {}
+        commits_out = []
+        for repo in self._activity_repos(u.login):
+            hist, _spec = self._plan(repo)
+            repo_langs = set(self.languages(repo))
+            for c in hist.commits:
+                if not (c.login and c.login.lower() == low and since <= c.date <= until):
+                    continue
+                d = day_of(c.date)
+                files = []
+                langs = set()
+                for path in sorted(c.changes):
+                    lang = language_of(path)
+                    vend, doc = is_vendored(path), is_documentation(path)
+                    files.append(
+                        {"path": path, "language": lang, "vendored": vend, "documentation": doc}
+                    )
+                    if lang and not vend and not doc and (not repo_langs or lang in repo_langs):
+                        langs.add(lang)
+                entry = days.setdefault(d, {"repos": set(), "languages": set()})
+                entry["repos"].add(repo.full_name)
+                entry["languages"] |= langs
+                repo_days.setdefault(repo.full_name, set()).add(d)
+                for lg in langs:
+                    lang_days.setdefault(lg, set()).add(d)
+                commits_out.append(
+                    {
+                        "repo": repo.full_name,
+                        "branch": c.branch,
+                        "date": _iso(c.date),
+                        "message": c.message,
+                        "languages": sorted(langs),
+                        "files": files,
+                    }
+                )
+        commits_out.sort(key=lambda x: (x["date"], x["repo"]))
+        return {
+            "login": u.login,
+            "since": _iso(since),
+            "until": _iso(until),
+            "days": {
+                d: {"repos": sorted(v["repos"]), "languages": sorted(v["languages"])}
+                for d, v in sorted(days.items())
+            },
+            "repo_days": {k: sorted(v) for k, v in sorted(repo_days.items())},
+            "language_days": {k: sorted(v) for k, v in sorted(lang_days.items())},
+            "commits": commits_out,
+        }
+
+    def highlight_nominees(self, login: str) -> dict:
+        """Linked repos per Gazer's rules and the strict highlight nominees."""
+        import time as _time
+
+        u = self.get_user(login)
+        cutoff = int(_time.time()) - 730 * DAY
+        owned = sorted(self.user_repos(u.login), key=lambda r: -r.pushed_at)[:30]
+        kept = []
+        for r in owned:
+            if not r.language or r.pushed_at < cutoff:
+                continue
+            days = len(self.commit_days(r, u.login)) if not r.empty else 0
+            if r.fork:
+                if days >= 4:
+                    kept.append((r, "fork_active", days))
+            else:
+                kept.append((r, "owned", days))
+        have = {r.full_name.lower() for r, _, _ in kept} | {r.full_name.lower() for r in owned}
+        if u.kind == "world":
+            for r in self.all_world_repos():
+                if u.login.lower() not in {c.lower() for c in r.contributors}:
+                    continue
+                if r.full_name.lower() in have or not r.language or r.pushed_at < cutoff:
+                    continue
+                days = len(self.commit_days(r, u.login))
+                if days >= 4:
+                    kept.append((r, "contributed", days))
+        out = [
+            {
+                "full_name": r.full_name,
+                "include_reason": why,
+                "commit_days": days,
+                "has_readme": r.has_readme and not r.empty,
+            }
+            for r, why, days in kept
+        ]
+        nominees = [x for x in out if x["has_readme"] and x["commit_days"] >= 4]
+        return {"login": u.login, "linked": out, "nominees": nominees}
+
     # ----------------------------------------------------------------- truths
     def truth_stargazers(self, owner: str, name: str, limit: int = 100_000) -> dict:
         repo = self.get_repo(owner, name)

@@ -1,0 +1,443 @@
+"""GraphQL contributions, the OpenAI-compatible LLM endpoint and activity truths."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import re
+import time
+
+from aiohttp import web
+
+from .server import STATE_KEY, WORLD_KEY, jresp, token_of
+from .util import DAY, h64, parse_iso
+from .world import NotFound, World
+
+# ------------------------------------------------------------------ GraphQL
+GQL_AUTH = {
+    "message": "This endpoint requires you to be authenticated.",
+    "documentation_url": (
+        "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
+    ),
+}
+
+
+def _gql_arg(query: str, variables: dict, name: str) -> object:
+    m = re.search(rf"\b{name}\s*:\s*(\"(?:[^\"\\]|\\.)*\"|\$\w+|\d+)", query)
+    if not m:
+        return None
+    raw = m.group(1)
+    if raw.startswith("$"):
+        return variables.get(raw[1:])
+    if raw.startswith('"'):
+        return json.loads(raw)
+    return int(raw)
+
+
+def _max_repos(query: str, variables: dict, field: str) -> int:
+    m = re.search(rf"{field}\s*\(\s*maxRepositories\s*:\s*(\$\w+|\d+)", query)
+    if not m:
+        return 25
+    raw = m.group(1)
+    v = variables.get(raw[1:]) if raw.startswith("$") else int(raw)
+    try:
+        return max(1, min(100, int(v)))
+    except (TypeError, ValueError):
+        return 25
+
+
+def contributions(world: World, login: str, t_from: int, t_to: int) -> tuple[list, list]:
+    """(commit contributions, PR contributions) as [(repo, count)], largest first."""
+    u = world.get_user(login)
+    low = u.login.lower()
+    cands = [r for r in world.user_repos(u.login) if not r.fork and not r.empty]
+    if u.kind == "world":
+        cands += [r for r in world.all_world_repos() if low in {c.lower() for c in r.contributors}]
+    commits = []
+    for repo in cands:
+        hist = world.history(repo)
+        head = hist.heads.get(repo.default_branch)
+        n = sum(
+            1
+            for c in hist.ancestors(head)
+            if c.login and c.login.lower() == low and t_from <= c.date <= t_to
+        )
+        if n:
+            commits.append((repo, n))
+    prs = []
+    window_overlaps = t_to >= world.now - 365 * DAY
+    if u.kind == "world" and window_overlaps:
+        for repo in world.all_world_repos():
+            days = {k.lower(): v for k, v in repo.contributors.items()}.get(low)
+            if days:
+                prs.append((repo, max(1, days // 2)))
+        for full, n in world.pr_only.get(u.login, []):
+            repo = world.get_repo_by_full_name(full)
+            if repo is not None:
+                prs.append((repo, n))
+    commits.sort(key=lambda x: (-x[1], x[0].full_name.lower()))
+    prs.sort(key=lambda x: (-x[1], x[0].full_name.lower()))
+    return commits, prs
+
+
+def _repo_node(repo) -> dict:
+    return {
+        "nameWithOwner": repo.full_name,
+        "isPrivate": False,
+        "name": repo.name,
+        "owner": {"login": repo.owner},
+    }
+
+
+def graphql_answer(world: World, query: str, variables: dict) -> dict:
+    if "contributionsCollection" not in query or not re.search(r"\buser\s*\(", query):
+        return {
+            "errors": [
+                {
+                    "message": (
+                        "This simulator only answers user(login) { contributionsCollection } "
+                        "queries."
+                    ),
+                    "locations": [{"line": 1, "column": 1}],
+                    "extensions": {"code": "undefinedField"},
+                }
+            ]
+        }
+    login = _gql_arg(query, variables, "login")
+    if not isinstance(login, str):
+        return {
+            "errors": [{"message": "Variable $login of type String! was provided invalid value"}]
+        }
+    try:
+        world.get_user(login)
+    except NotFound:
+        return {
+            "data": {"user": None},
+            "errors": [
+                {
+                    "type": "NOT_FOUND",
+                    "path": ["user"],
+                    "locations": [{"line": 2, "column": 3}],
+                    "message": f"Could not resolve to a User with the login of '{login}'.",
+                }
+            ],
+        }
+    f = _gql_arg(query, variables, "from")
+    t = _gql_arg(query, variables, "to")
+    t_to = parse_iso(t) if isinstance(t, str) else int(time.time())
+    t_from = parse_iso(f) if isinstance(f, str) else t_to - 365 * DAY
+    if t_from is None or t_to is None:
+        return {"errors": [{"message": "Argument 'from'/'to' must be an ISO-8601 DateTime"}]}
+    if t_to - t_from > 366 * DAY:
+        return {
+            "data": {"user": None},
+            "errors": [
+                {
+                    "path": ["user", "contributionsCollection"],
+                    "message": "The total time spanned by 'from' and 'to' must not exceed 1 year",
+                }
+            ],
+        }
+    commits, prs = contributions(world, login, t_from, t_to)
+    cc = {}
+    if "commitContributionsByRepository" in query:
+        n = _max_repos(query, variables, "commitContributionsByRepository")
+        cc["commitContributionsByRepository"] = [
+            {"repository": _repo_node(r), "contributions": {"totalCount": c}}
+            for r, c in commits[:n]
+        ]
+    if "pullRequestContributionsByRepository" in query:
+        n = _max_repos(query, variables, "pullRequestContributionsByRepository")
+        cc["pullRequestContributionsByRepository"] = [
+            {"repository": _repo_node(r), "contributions": {"totalCount": c}} for r, c in prs[:n]
+        ]
+    if "totalCommitContributions" in query:
+        cc["totalCommitContributions"] = sum(c for _, c in commits)
+    if "totalPullRequestContributions" in query:
+        cc["totalPullRequestContributions"] = sum(c for _, c in prs)
+    return {"data": {"user": {"login": world.get_user(login).login, "contributionsCollection": cc}}}
+
+
+async def graphql(request: web.Request):
+    world: World = request.app[WORLD_KEY]
+    if not token_of(request):
+        return jresp(GQL_AUTH, 401)
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, ValueError):
+        return jresp(
+            {
+                "message": "Problems parsing JSON",
+                "documentation_url": GQL_AUTH["documentation_url"],
+            },
+            400,
+        )
+    if not isinstance(body, dict) or not isinstance(body.get("query"), str):
+        return jresp(
+            {"errors": [{"message": "A query attribute must be specified and must be a string."}]}
+        )
+    variables = body.get("variables") or {}
+    if not isinstance(variables, dict):
+        variables = {}
+    loop = asyncio.get_running_loop()
+    out = await loop.run_in_executor(None, graphql_answer, world, body["query"], variables)
+    return jresp(out)
+
+
+# ---------------------------------------------------------------------- LLM
+LANGS = [
+    "TypeScript",
+    "JavaScript",
+    "Python",
+    "Go",
+    "Rust",
+    "Java",
+    "Ruby",
+    "Kotlin",
+    "Swift",
+    "C++",
+    "C#",
+    "Shell",
+    "C",
+]
+TECH = [
+    "Django",
+    "Flask",
+    "FastAPI",
+    "React",
+    "Vue",
+    "Node.js",
+    "Tokio",
+    "PostgreSQL",
+    "Redis",
+    "Docker",
+    "Celery",
+    "pytest",
+    "GraphQL",
+    "gRPC",
+    "Kubernetes",
+]
+KEYWORDS = [
+    "data processing",
+    "API design",
+    "concurrency",
+    "caching strategies",
+    "parsing",
+    "command-line UX",
+    "testing",
+    "performance tuning",
+    "distributed systems",
+    "developer tooling",
+]
+KINDS = [
+    "command line tool",
+    "web framework",
+    "data pipeline",
+    "developer utility",
+    "parsing library",
+    "network service",
+    "static site generator",
+    "task queue",
+]
+
+
+def _language_in(text: str) -> str | None:
+    m = re.search(r"(?im)^\s*-?\s*language:\s*([A-Za-z+#.]+)", text)
+    if m and m.group(1).lower() not in ("none", "null"):
+        return m.group(1)
+    best = None
+    for lang in LANGS:
+        m = re.search(rf"(?<![A-Za-z]){re.escape(lang)}(?![A-Za-z+#])", text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), lang)
+    return best[1] if best else None
+
+
+def _digest(text: str) -> int:
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big")
+
+
+def llm_answer(task: str, prompt: str) -> dict:
+    d = _digest(prompt)
+    lang = _language_in(prompt)
+    if task == "select_highlights":
+        names = re.findall(r"(?m)^\s*name:\s*(.+?)\s*$", prompt)
+        seen = []
+        for n in names:
+            if n not in seen:
+                seen.append(n)
+        return {"theme": f"{lang or 'open source'} developer tooling", "repos": seen[:3]}
+    if task == "user_theme":
+        return {"theme": f"{lang or 'open source'} systems and tooling"}
+    if task == "repo_blurb":
+        name = re.search(r"(?m)^\s*(?:name|repo|repository):\s*(.+?)\s*$", prompt)
+        nm = name.group(1) if name else "This project"
+        return {
+            "blurb": (
+                f"{nm} is a {lang or 'software'} project that provides a focused set of tools "
+                f"for {KEYWORDS[d % len(KEYWORDS)]}. It is organised as a small codebase with "
+                "documentation and tests, and is meant to be used as a library or from the "
+                "command line."
+            )
+        }
+    if task == "repo_emphasis":
+        found = [t for t in TECH if re.search(rf"(?<![A-Za-z]){re.escape(t)}(?![A-Za-z])", prompt)]
+        out = ([lang] if lang else []) + found
+        if not out:
+            out = ["Git"]
+        return {"emphasis": out[:6]}
+    if task == "repo_keywords":
+        k = 1 + d % 4
+        return {"keywords": [KEYWORDS[(d + i * 3) % len(KEYWORDS)] for i in range(k)]}
+    if task == "repo_kind":
+        return {"kind": KINDS[d % len(KINDS)]}
+    if task == "feed_judgments":
+        ids = re.findall(r"(?m)^\s*id:\s*(.+?)\s*$", prompt)
+        return {"judgments": [{"id": i, "include": h64("judge", i) % 3 != 0} for i in ids]}
+    return {"answer": "ok"}
+
+
+def _content_text(content) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return ""
+
+
+def _malform(obj: dict, mode: str, n: int) -> str:
+    if mode == "garbage":
+        return "I'm sorry, but I can't produce that right now. Please try again later."
+    if mode == "repairable":
+        text = json.dumps(obj, indent=2)
+        if n % 2 == 0:
+            text = text[: text.rstrip().rfind("}")].rstrip() + ",\n}"
+        else:
+            text = text.replace('"', "'")
+        return (
+            f"Sure! Here is the JSON you asked for:\n```json\n{text}\n```\n"
+            "Let me know if you need anything else."
+        )
+    return json.dumps(obj)
+
+
+def _oai_error(message: str, typ: str, param: str | None = None) -> dict:
+    return {"error": {"message": message, "type": typ, "param": param, "code": None}}
+
+
+async def chat_completions(request: web.Request):
+    state = request.app[STATE_KEY]
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, ValueError):
+        return jresp(
+            {
+                "error": {
+                    "message": "Invalid JSON body",
+                    "type": "invalid_request_error",
+                    "param": None,
+                    "code": None,
+                }
+            },
+            400,
+        )
+    msgs = body.get("messages") if isinstance(body, dict) else None
+    if not isinstance(msgs, list) or not msgs:
+        return jresp(
+            {
+                "error": {
+                    "message": "'messages' is required",
+                    "type": "invalid_request_error",
+                    "param": "messages",
+                    "code": None,
+                }
+            },
+            400,
+        )
+    texts = [_content_text(m.get("content")) for m in msgs if isinstance(m, dict)]
+    first = texts[0] if texts else ""
+    m = re.match(r"\s*task:\s*([\w.-]+)", first)
+    task = m.group(1) if m else "unknown"
+    prompt = "\n".join(texts)
+    state.llm_calls[task] += 1
+    llm = state.config["llm"]
+    if state.llm_fault():
+        st = int(llm.get("error_status") or 500)
+        typ = "rate_limit_error" if st == 429 else "server_error"
+        msg = (
+            "Rate limit reached for requests"
+            if st == 429
+            else "The server had an error while processing your request."
+        )
+        headers = {"retry-after": "1"} if st == 429 else None
+        return jresp(
+            {"error": {"message": msg, "type": typ, "param": None, "code": None}}, st, headers
+        )
+    n = state.llm_calls[task]
+    obj = llm_answer(task, prompt)
+    content = _malform(obj, llm.get("malformed") or "none", n)
+    model = body.get("model") or "ghsim-llm"
+    pt = max(1, len(prompt) // 4)
+    ct = max(1, len(content) // 4)
+    return jresp(
+        {
+            "id": f"chatcmpl-{_digest(prompt + task) % 16**24:024x}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "logprobs": None,
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
+        }
+    )
+
+
+async def models(request: web.Request):
+    return jresp(
+        {
+            "object": "list",
+            "data": [{"id": "ghsim-llm", "object": "model", "created": 0, "owned_by": "ghsim"}],
+        }
+    )
+
+
+# ------------------------------------------------------------------ truths
+async def truth_active_days(request: web.Request):
+    world: World = request.app[WORLD_KEY]
+    q = request.query
+    until = parse_iso(q["until"]) if q.get("until") else None
+    since = parse_iso(q["since"]) if q.get("since") else None
+    loop = asyncio.get_running_loop()
+    try:
+        out = await loop.run_in_executor(
+            None, world.active_days, request.match_info["user"], since, until
+        )
+    except NotFound:
+        return jresp({"message": "Not Found"}, 404)
+    return jresp(out)
+
+
+async def truth_nominees(request: web.Request):
+    world: World = request.app[WORLD_KEY]
+    loop = asyncio.get_running_loop()
+    try:
+        out = await loop.run_in_executor(None, world.highlight_nominees, request.match_info["user"])
+    except NotFound:
+        return jresp({"message": "Not Found"}, 404)
+    return jresp(out)
+
+
+def register(app: web.Application) -> None:
+    r = app.router
+    r.add_post("/api/graphql", graphql, name="graphql")
+    r.add_post("/v1/chat/completions", chat_completions, name="llm")
+    r.add_get("/v1/models", models, name="llm_models")
+    r.add_get("/_sim/truth/users/{user}/active-days", truth_active_days)
+    r.add_get("/_sim/truth/users/{user}/highlight-nominees", truth_nominees)
