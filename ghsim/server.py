@@ -12,7 +12,7 @@ from aiohttp import web
 
 from . import payloads as P
 from .state import State
-from .util import h64, iso
+from .util import h64, iso, node_id
 from .world import STAR_CAP_PAGES, NotFound, World
 
 API = "/api/v3"
@@ -398,15 +398,40 @@ async def stargazers(request: web.Request):
             P.error(PAGINATION_LIMITED, "https://docs.github.com/v3/#pagination", 422), 422
         )
     start = (page - 1) * per_page
-    rows = world.stargazers_page(repo, start, start + per_page)
-    if wants_star(request):
-        body = [
-            {"starred_at": iso(t), "user": P.simple_user(world.get_user(lg), api, wb)}
-            for lg, t in rows
-        ]
-    else:
-        body = [P.simple_user(world.get_user(lg), api, wb) for lg, t in rows]
-    return paged(request, repo.stars, page, per_page, body, cap_last=STAR_CAP_PAGES)
+    stop = min(start + per_page, repo.stars)
+    tmpl = _user_template(api, wb)
+    parts = []
+    star = wants_star(request)
+    for i in range(start, stop):
+        slot = world.stargazer_slot(repo, i)
+        uid = 1_000_000 + slot
+        frag = tmpl % {"l": world.pool_login(slot), "i": uid, "n": node_id("User", uid)}
+        if star:
+            frag = '{"starred_at":"' + iso(world.star_time(repo, i)) + '","user":' + frag + "}"
+        parts.append(frag)
+    resp = paged(request, repo.stars, page, per_page, [], cap_last=STAR_CAP_PAGES)
+    resp.body = ("[" + ",".join(parts) + "]").encode()
+    return resp
+
+
+_TEMPLATES: dict[tuple[str, str], str] = {}
+
+
+def _user_template(api: str, wb: str) -> str:
+    """A %-format template of the simple user JSON (same bytes as the dict path)."""
+    key = (api, wb)
+    t = _TEMPLATES.get(key)
+    if t is None:
+        from .world import User
+
+        fake = User(login="@@LOGIN@@", id=987654321987, kind="pool")
+        d = P.simple_user(fake, api, wb)
+        d["node_id"] = "@@NODE@@"
+        t = dumps(d).decode().replace("%", "%%")
+        t = t.replace("@@LOGIN@@", "%(l)s").replace("987654321987", "%(i)d")
+        t = t.replace("@@NODE@@", "%(n)s")
+        _TEMPLATES[key] = t
+    return t
 
 
 async def stargazers_history(request: web.Request):
