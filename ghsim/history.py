@@ -272,8 +272,7 @@ def build_plan(world, repo) -> tuple[History, ContentSpec]:
             login, name, email = _identity(world, repo.owner, repo.owner)
             for k, d in enumerate(days):
                 t = d + 9 * 3600 + r.randint(0, 8 * 3600)
-                if k == len(days) - 1:
-                    t = max(t, repo.pushed_at)
+                t = min(t, repo.pushed_at)
                 path = r.choice(files) if files else f"src/patch_{k}.txt"
                 c = Commit(
                     idx=len(hist.commits),

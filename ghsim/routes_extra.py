@@ -56,6 +56,8 @@ def contributions(world: World, login: str, t_from: int, t_to: int) -> tuple[lis
         cands += [r for r in world.all_world_repos() if low in {c.lower() for c in r.contributors}]
     commits = []
     for repo in cands:
+        if repo.pushed_at < t_from or repo.created_at > t_to:
+            continue
         hist = world.history(repo)
         head = hist.heads.get(repo.default_branch)
         n = sum(
