@@ -382,9 +382,12 @@ async def chat_completions(request: web.Request):
     model = body.get("model") or "ghsim-llm"
     pt = max(1, len(prompt) // 4)
     ct = max(1, len(content) // 4)
+    cid = f"chatcmpl-{_digest(prompt + task) % 16**24:024x}"
+    if body.get("stream"):
+        return await _stream(request, cid, model, content, pt, ct)
     return jresp(
         {
-            "id": f"chatcmpl-{_digest(prompt + task) % 16**24:024x}",
+            "id": cid,
             "object": "chat.completion",
             "created": int(time.time()),
             "model": model,
@@ -399,6 +402,34 @@ async def chat_completions(request: web.Request):
             "usage": {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct},
         }
     )
+
+
+async def _stream(request, cid: str, model: str, content: str, pt: int, ct: int):
+    resp = web.StreamResponse(
+        headers={"Content-Type": "text/event-stream", "Cache-Control": "no-cache"}
+    )
+    await resp.prepare(request)
+    created = int(time.time())
+
+    def chunk(delta: dict, finish: str | None, usage: dict | None = None) -> bytes:
+        d = {
+            "id": cid,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+        }
+        if usage:
+            d["usage"] = usage
+        return b"data: " + json.dumps(d).encode() + b"\n\n"
+
+    await resp.write(chunk({"role": "assistant", "content": ""}, None))
+    await resp.write(chunk({"content": content}, None))
+    usage = {"prompt_tokens": pt, "completion_tokens": ct, "total_tokens": pt + ct}
+    await resp.write(chunk({}, "stop", usage))
+    await resp.write(b"data: [DONE]\n\n")
+    await resp.write_eof()
+    return resp
 
 
 async def models(request: web.Request):

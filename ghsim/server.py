@@ -324,7 +324,8 @@ async def user_starred(request: web.Request):
     world = request.app[WORLD_KEY]
     api, wb = bases(request)
     try:
-        items = world.starred(request.match_info["user"])
+        loop = asyncio.get_running_loop()
+        items = await loop.run_in_executor(None, world.starred, request.match_info["user"])
     except NotFound:
         return not_found(
             "https://docs.github.com/rest/activity/starring#list-repositories-starred-by-a-user"

@@ -83,6 +83,10 @@ class State:
 
     def configure(self, patch: dict) -> dict:
         merge(self.config, patch)
+        if "faults" in patch:
+            self.fault_n = 0
+        if "llm" in patch:
+            self.llm_n = 0
         if "secondary" in patch:
             self.secondary_left = int(self.config["secondary"].get("count") or 0)
             self.rps_windows.clear()

@@ -160,3 +160,24 @@ def test_active_days_truth(fresh):
     assert n["nominees"] and all(x["commit_days"] >= 4 for x in n["nominees"])
     reasons = {x["include_reason"] for x in n["linked"]}
     assert {"owned", "fork_active", "contributed"} <= reasons
+
+
+def test_llm_stream(fresh, http):
+    r = chat(fresh, http, "repo_kind", "x", stream=True)
+    assert r.status_code == 200
+    events = [ln[6:] for ln in r.text.split("\n") if ln.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    text = "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1])
+    assert json.loads(text)["kind"]
+
+
+def test_litellm_client_if_available(fresh):
+    litellm = pytest.importorskip("litellm")
+    resp = litellm.completion(
+        model="openai/ghsim",
+        api_base=fresh.llm_base,
+        api_key="anything",
+        messages=[{"role": "user", "content": "task: repo_keywords\nname: x"}],
+    )
+    d = json.loads(resp.choices[0].message.content)
+    assert 1 <= len(d["keywords"]) <= 4
