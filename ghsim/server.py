@@ -518,7 +518,10 @@ async def truth_users(request: web.Request):
 async def truth_stargazers(request: web.Request):
     world = request.app[WORLD_KEY]
     try:
-        limit = int(request.query.get("limit", "100000"))
+        q = request.query
+        limit = int(q.get("limit", "100000"))
+        start = int(q.get("start", "0"))
+        stop = int(q["stop"]) if q.get("stop") else None
         loop = asyncio.get_running_loop()
         out = await loop.run_in_executor(
             None,
@@ -526,7 +529,11 @@ async def truth_stargazers(request: web.Request):
             request.match_info["owner"],
             request.match_info["repo"],
             limit,
+            start,
+            stop,
         )
+    except ValueError:
+        return jresp({"message": "limit/start/stop must be integers"}, 400)
     except NotFound:
         return jresp({"message": "Not Found"}, 404)
     return jresp(out)

@@ -1197,14 +1197,24 @@ class World:
         return {"login": u.login, "linked": out, "nominees": nominees}
 
     # ----------------------------------------------------------------- truths
-    def truth_stargazers(self, owner: str, name: str, limit: int = 100_000) -> dict:
+    def truth_stargazers(
+        self, owner: str, name: str, limit: int = 100_000, start: int = 0, stop: int | None = None
+    ) -> dict:
+        """Full stargazer list (or the slice [start, stop)); only counts past ``limit``."""
         repo = self.get_repo(owner, name)
         out = {
             "full_name": repo.full_name,
             "stargazers_count": repo.stars,
             "restricted": repo.restricted,
         }
-        if repo.stars <= limit:
+        if start or stop is not None:
+            stop = repo.stars if stop is None else min(stop, repo.stars)
+            out["start"] = start
+            out["stargazers"] = [
+                {"login": lg, "starred_at": _iso(t)}
+                for lg, t in self.stargazers_page(repo, start, stop)
+            ]
+        elif repo.stars <= limit:
             out["stargazers"] = [
                 {"login": lg, "starred_at": _iso(t)}
                 for lg, t in self.stargazers_page(repo, 0, repo.stars)

@@ -207,3 +207,14 @@ def test_bench_repos(fresh, http):
     full = d["repos"][0]["full_name"]
     r = http.get(fresh.api_url + f"/repos/{full}", headers=tok())
     assert r.json()["stargazers_count"] == d["repos"][0]["stargazers_count"]
+
+
+def test_truth_slice_for_huge_repo(fresh, http):
+    repo = fresh.world.catalog[0]
+    t = fresh.truth(f"repos/{repo.full_name}/stargazers", start=39900, stop=40000)
+    assert len(t["stargazers"]) == 100
+    r = http.get(
+        fresh.api_url + f"/repos/{repo.full_name}/stargazers?per_page=100&page=400",
+        headers={**STAR, **tok()},
+    )
+    assert [x["user"]["login"] for x in r.json()] == [x["login"] for x in t["stargazers"]]
