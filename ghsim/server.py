@@ -133,11 +133,37 @@ def token_login(world: World, token: str | None) -> str | None:
     return None
 
 
+def server_login(token: str) -> str:
+    """The login of the anonymous user owning a non-``sim_`` token."""
+    return f"ghsim-server-{h64('tokenuser', token) % 16**8:08x}"
+
+
 def token_user_id(world: World, token: str) -> int:
-    login = token_login(world, token)
-    if login:
-        return world.get_user(login).id
-    return 90_000_000 + h64("tokenuser", token) % 9_000_000
+    login = token_login(world, token) or server_login(token)
+    return world.get_user(login).id
+
+
+async def authenticated_user(request: web.Request):
+    world = request.app[WORLD_KEY]
+    api, wb = bases(request)
+    token = token_of(request)
+    if not token:
+        return jresp(
+            P.error("Requires authentication", "https://docs.github.com/rest/users/users", 401), 401
+        )
+    login = token_login(world, token) or server_login(token)
+    return jresp(P.full_user(world, world.get_user(login), api, wb))
+
+
+async def authenticated_starred(request: web.Request):
+    world = request.app[WORLD_KEY]
+    token = token_of(request)
+    if not token:
+        return jresp(
+            P.error("Requires authentication", "https://docs.github.com/rest/users/users", 401), 401
+        )
+    request.match_info["user"] = token_login(world, token) or server_login(token)
+    return await user_starred(request)
 
 
 def kind_of(path: str) -> str:
@@ -556,6 +582,8 @@ def build_app(world: World, state: State | None = None) -> web.Application:
     app[STATE_KEY] = state or State()
     r = app.router
     r.add_get(API + "/rate_limit", rate_limit, name="rate_limit")
+    r.add_get(API + "/user", authenticated_user, name="authenticated_user")
+    r.add_get(API + "/user/starred", authenticated_starred, name="authenticated_starred")
     r.add_get(API + "/users/{user}", get_user, name="user")
     r.add_get(API + "/users/{user}/repos", user_repos, name="user_repos")
     r.add_get(API + "/users/{user}/starred", user_starred, name="starred")

@@ -325,6 +325,16 @@ class World:
         m = re.fullmatch(r"load-(\d{1,4})r-(\d{1,6})", low)
         if m:
             return self._load_user(low)
+        m = re.fullmatch(r"ghsim-server-([0-9a-f]{8})", low)
+        if m:
+            return User(
+                login=low,
+                id=90_000_000 + int(m.group(1), 16) % 9_000_000,
+                kind="server",
+                name=None,
+                created_at=self.now - 1000 * DAY,
+                updated_at=self.now - 1000 * DAY,
+            )
         if low == "bench-org":
             return User(
                 login="bench-org",

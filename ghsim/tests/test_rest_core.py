@@ -218,3 +218,16 @@ def test_truth_slice_for_huge_repo(fresh, http):
         headers={**STAR, **tok()},
     )
     assert [x["user"]["login"] for x in r.json()] == [x["login"] for x in t["stargazers"]]
+
+
+def test_authenticated_user(fresh, http):
+    r = http.get(fresh.api_url + "/user", headers=tok("hana-sato", "me"))
+    assert r.json()["login"] == "hana-sato"
+    r = http.get(fresh.api_url + "/user", headers={"Authorization": "Bearer pool-token-1"})
+    login = r.json()["login"]
+    assert login.startswith("ghsim-server-")
+    assert http.get(fresh.api_url + f"/users/{login}", headers=tok()).status_code == 200
+    assert http.get(fresh.api_url + "/user").status_code == 401
+    mine = http.get(fresh.api_url + "/user/starred?per_page=5", headers=tok("hana-sato", "me"))
+    theirs = http.get(fresh.api_url + "/users/hana-sato/starred?per_page=5", headers=tok())
+    assert mine.json() == theirs.json()
