@@ -322,6 +322,92 @@ async def readme(request: web.Request):
     )
 
 
+def _contents_lookup(world: World, repo: Repo, path: str, ref: str | None):
+    hist = world.ensure_git(repo)
+    idx = _resolve(hist, ref, repo.default_branch)
+    if idx is None:
+        return None
+    tree = hist.tree(idx)
+    spec = world.content_spec(repo)
+    path = path.strip("/")
+    if path in tree:
+        return ("file", path, spec.content(path, tree[path]))
+    prefix = path + "/" if path else ""
+    entries: dict[str, tuple[str, str]] = {}
+    for p in tree:
+        if not p.startswith(prefix):
+            continue
+        rest = p[len(prefix) :]
+        head, sep, _ = rest.partition("/")
+        if sep:
+            entries.setdefault(head, ("dir", prefix + head))
+        else:
+            entries[head] = ("file", p)
+    if not entries:
+        return None
+    listing = []
+    for name in sorted(entries):
+        kind, full = entries[name]
+        data = spec.content(full, tree[full]) if kind == "file" else None
+        listing.append((kind, name, full, data))
+    return ("dir", path, listing)
+
+
+async def contents(request: web.Request):
+    world: World = request.app[WORLD_KEY]
+    api, wb = bases(request)
+    doc = "https://docs.github.com/rest/repos/contents#get-repository-content"
+    try:
+        repo = await _repo(request)
+    except NotFound:
+        return not_found(doc)
+    if repo.empty:
+        return jresp(P.error("This repository is empty.", doc, 404), 404)
+    ref = request.query.get("ref")
+    loop = asyncio.get_running_loop()
+    got = await loop.run_in_executor(
+        None, _contents_lookup, world, repo, request.match_info.get("path", ""), ref
+    )
+    if got is None:
+        return not_found(doc)
+    branch = ref or repo.default_branch
+    from .util import git_blob_sha
+
+    def entry(kind: str, name: str, path: str, data: bytes | None) -> dict:
+        url = f"{api}/repos/{repo.full_name}/contents/{path}?ref={branch}"
+        sha = git_blob_sha(data) if data is not None else None
+        git_url = (
+            f"{api}/repos/{repo.full_name}/git/{'blobs' if data is not None else 'trees'}/{sha}"
+        )
+        html_url = f"{wb}/{repo.full_name}/{'blob' if data is not None else 'tree'}/{branch}/{path}"
+        return {
+            "type": kind,
+            "size": len(data) if data is not None else 0,
+            "name": name,
+            "path": path,
+            "sha": sha,
+            "url": url,
+            "git_url": git_url,
+            "html_url": html_url,
+            "download_url": f"{wb}/_raw/{repo.full_name}/{branch}/{path}"
+            if data is not None
+            else None,
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        }
+
+    if got[0] == "file":
+        _, path, data = got
+        accept = request.headers.get("Accept", "")
+        if "vnd.github.raw" in accept or "vnd.github.v3.raw" in accept:
+            return web.Response(body=data, content_type="text/plain", charset="utf-8")
+        d = entry("file", path.rsplit("/", 1)[-1], path, data)
+        b64 = base64.b64encode(data).decode()
+        d["content"] = "\n".join(b64[i : i + 60] for i in range(0, len(b64), 60)) + "\n"
+        d["encoding"] = "base64"
+        return jresp(d)
+    return jresp([entry(k, n, p, dt) for k, n, p, dt in got[2]])
+
+
 # ------------------------------------------------------------------ web/raw
 def _ranged(request: web.Request, data: bytes, content_type: str) -> web.Response:
     rng_h = request.headers.get("Range", "")
@@ -502,6 +588,8 @@ def register(app: web.Application) -> None:
     r.add_get(API + "/repos/{owner}/{repo}/branches", branches, name="branches")
     r.add_get(API + "/repos/{owner}/{repo}/languages", languages, name="languages")
     r.add_get(API + "/repos/{owner}/{repo}/readme", readme, name="readme")
+    r.add_get(API + "/repos/{owner}/{repo}/contents", contents, name="contents")
+    r.add_get(API + "/repos/{owner}/{repo}/contents/{path:.*}", contents, name="contents_path")
     r.add_get("/_img/{w:\\d+}x{h:\\d+}.png", image, name="image")
     r.add_get("/_avatars/u/{id}", avatar, name="avatar")
     r.add_get("/_raw/{owner}/{repo}/{rest:.+}", raw, name="raw_content")

@@ -187,3 +187,17 @@ def test_clone_matches_api(fresh, http, tmp_path):
         check=True,
     ).stdout
     assert out.strip()
+
+
+def test_contents_file_and_dir(fresh, http):
+    repo = _main_repo(fresh)
+    root = http.get(fresh.api_url + f"/repos/{repo.full_name}/contents", headers=H).json()
+    names = {x["name"]: x["type"] for x in root}
+    assert names["README.md"] == "file" and names["docs"] == "dir"
+    f = http.get(fresh.api_url + f"/repos/{repo.full_name}/contents/README.md", headers=H).json()
+    readme = http.get(fresh.api_url + f"/repos/{repo.full_name}/readme", headers=H).json()
+    assert f["sha"] == readme["sha"] and f["content"] == readme["content"]
+    docs = http.get(fresh.api_url + f"/repos/{repo.full_name}/contents/docs", headers=H).json()
+    assert all(x["path"].startswith("docs/") for x in docs)
+    r = http.get(fresh.api_url + f"/repos/{repo.full_name}/contents/nope.txt", headers=H)
+    assert r.status_code == 404
