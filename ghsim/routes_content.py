@@ -218,6 +218,7 @@ async def get_commit(request: web.Request):
     spec = world.content_spec(repo)
     loop = asyncio.get_running_loop()
     files = await loop.run_in_executor(None, _file_entries, repo, hist, spec, idx, api, wb)
+    files = files[:3000]  # GitHub lists at most 3000 files of a commit
     body = commit_payload(world, repo, hist, idx, api, wb)
     adds = sum(f["additions"] for f in files)
     dels = sum(f["deletions"] for f in files)
