@@ -1,0 +1,39 @@
+# Gazer: set up, run, test. Needs PostgreSQL and Redis reachable (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+MANAGE := $(BIN)/python manage.py
+
+.PHONY: setup run test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, periodic tasks
+	$(MANAGE) ensure_database
+	$(MANAGE) migrate --noinput
+	$(MANAGE) setup_periodic_tasks
+	$(MANAGE) collectstatic --noinput --verbosity 0
+
+run: setup  ## web :8000, worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
+	$(BIN)/honcho start -f Procfile
+
+test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
+	$(MANAGE) ensure_database
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache

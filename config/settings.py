@@ -1,0 +1,237 @@
+"""Gazer settings: read once from the environment (and `.env` when present).
+
+Every name in SPEC.md's configuration table is read here and nowhere else; a malformed
+value stops the process with ImproperlyConfigured instead of misbehaving later.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _csv(name: str) -> list[str]:
+    """A comma-separated variable as a list of non-empty, stripped items."""
+    return [item.strip() for item in env.str(name, default="").split(",") if item.strip()]
+
+
+def _positive_int(name: str, default: int) -> int:
+    try:
+        value = env.int(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer") from exc
+    if value <= 0:
+        raise ImproperlyConfigured(f"{name} must be positive, got {value}")
+    return value
+
+
+def _http_url(name: str, default: str) -> str:
+    value = env.str(name, default=default).rstrip("/")
+    if not value.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"{name} must be an http(s) URL, got {value!r}")
+    return value
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = env.str(name, default=str(default)).strip().lower()
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off", ""}:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
+
+
+DEBUG = _bool("DEBUG", False)
+SECRET_KEY = env.str("SECRET_KEY", default="gazer-dev-secret-key-change-me-in-production")
+ALLOWED_HOSTS = _csv("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "testserver", "[::1]"]
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+VERSION = "0.1.0"
+
+# --- Database and Redis -------------------------------------------------------------
+try:
+    DATABASES = {
+        "default": env.db_url("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/gazer")
+    }
+except (ImproperlyConfigured, KeyError, ValueError) as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...)")
+DATABASES["default"].setdefault("OPTIONS", {})
+# A short connect timeout keeps health checks answering when Postgres is away.
+DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
+# Persistent connections per process; web and workers are long-lived processes.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise ImproperlyConfigured(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+
+# --- GitHub -------------------------------------------------------------------------
+GITHUB_API_URL = _http_url("GITHUB_API_URL", "https://api.github.com")
+GITHUB_WEB_URL = _http_url("GITHUB_WEB_URL", "https://github.com")
+GITHUB_TOKENS = _csv("GITHUB_TOKENS") or _csv("GITHUB_TOKEN")
+# The seed paced itself to about 4,000 requests per hour per token, below GitHub's 5,000,
+# so interactive use of the same token keeps headroom.
+GITHUB_REQUESTS_PER_HOUR = _positive_int("GITHUB_REQUESTS_PER_HOUR", 4000)
+GITHUB_TIMEOUT_SECONDS = _positive_int("GITHUB_TIMEOUT_SECONDS", 30)
+GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 120)
+GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 200)
+MEDIA_FETCH_ALLOW_PRIVATE = _bool("MEDIA_FETCH_ALLOW_PRIVATE", False)
+
+# --- LLM ----------------------------------------------------------------------------
+LLM_MODEL = env.str("LLM_MODEL", default="openrouter/deepseek/deepseek-chat-v3.1")
+LLM_API_BASE = env.str("LLM_API_BASE", default="") or None
+LLM_API_KEY = env.str("LLM_API_KEY", default="") or env.str("OPENROUTER_API_KEY", default="")
+LLM_TIMEOUT_SECONDS = _positive_int("LLM_TIMEOUT_SECONDS", 60)
+
+# --- Access -------------------------------------------------------------------------
+API_KEY = env.str("API_KEY", default="")
+ADMIN_API_KEY = env.str("ADMIN_API_KEY", default="")
+ALLOWED_ORIGINS = _csv("ALLOWED_ORIGINS")
+for _origin in ALLOWED_ORIGINS:
+    if not _origin.startswith(("http://", "https://")):
+        raise ImproperlyConfigured(f"ALLOWED_ORIGINS entries must be http(s) origins: {_origin!r}")
+TOKEN_ENCRYPTION_KEY = (
+    env.str("TOKEN_ENCRYPTION_KEY", default="")
+    or hashlib.sha256(f"gazer-token-encryption:{SECRET_KEY}".encode()).hexdigest()
+)
+
+# --- Star graph engine --------------------------------------------------------------
+# Seed 002's dead man's switch: a stargazer task alive this long is killed.
+STARGAZER_TASK_DEADLINE_SECONDS = _positive_int("STARGAZER_TASK_DEADLINE_SECONDS", 6 * 3600)
+# A claim without a heartbeat for this long is stale (seed 002: one hour).
+STARGAZER_CLAIM_TTL_SECONDS = _positive_int("STARGAZER_CLAIM_TTL_SECONDS", 3600)
+# Pages fetched by one task before it re-enqueues itself from the stored cursor.
+STARGAZER_PAGES_PER_TASK = _positive_int("STARGAZER_PAGES_PER_TASK", 25)
+# A restricted repo is looked at again only after this long (or with another token).
+STARGAZER_RESTRICTED_RECHECK_SECONDS = _positive_int(
+    "STARGAZER_RESTRICTED_RECHECK_SECONDS", 7 * 24 * 3600
+)
+
+# --- Django -------------------------------------------------------------------------
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "corsheaders",
+    "django_celery_beat",
+    "workers",
+    "users",
+    "repos",
+    "activity",
+    "feed",
+    "stargazers",
+]
+
+MIDDLEWARE = [
+    "config.middleware.RequestIdMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+# API paths have no trailing slash (as in seed 000); never redirect a POST to add one.
+APPEND_SLASH = False
+# Bodies above this are refused with 413 before parsing.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+CORS_ALLOWED_ORIGINS = ALLOWED_ORIGINS
+
+REST_FRAMEWORK = {
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Callers identify with bearer keys checked by permissions, not Django users.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_PERMISSION_CLASSES": ["config.auth.ApiKeyForWrites"],
+    "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Gazer API",
+    "DESCRIPTION": "GitHub developer profiles, For You feed and the star graph.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- Celery (every setting explicit; the reasons are in config/celery.py) -----------
+CELERY_BROKER_URL = REDIS_URL
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "formatters": {
+        "plain": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"level": "INFO"},
+        "litellm": {"level": "WARNING"},
+        "LiteLLM": {"level": "WARNING"},
+        "httpx": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from workers.api import HealthApi, LivenessApi, ReadinessApi
+
+urlpatterns = [
+    path("livez", LivenessApi.as_view(), name="livez"),
+    path("readyz", ReadinessApi.as_view(), name="readyz"),
+    path("health", HealthApi.as_view(), name="health"),
+    path("healthz", HealthApi.as_view(), name="healthz"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    path("admin/", admin.site.urls),
+    path("admin-api/", include("workers.admin_urls")),
+    path("admin-api/", include("stargazers.admin_urls")),
+    path("", include("users.urls")),
+    path("", include("repos.urls")),
+    path("", include("activity.urls")),
+    path("", include("feed.urls")),
+    path("", include("stargazers.urls")),
+]
+
+handler400 = "config.errors.handler400"
+handler403 = "config.errors.handler403"
+handler404 = "config.errors.handler404"
+handler500 = "config.errors.handler500"

@@ -1,0 +1,149 @@
+"""Test-wide fixtures: isolated Postgres and Redis databases, and real Celery workers.
+
+Each run uses its own Postgres test database (`test_gazer` + GAZER_TEST_DB_SUFFIX) and its
+own Redis database number (GAZER_TEST_REDIS_DB, default 15), which it flushes; the
+shared Redis database 0 and the development database are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+import redis
+
+TEST_REDIS_DB = int(os.environ.get("GAZER_TEST_REDIS_DB", "15"))
+TEST_DB_NAME = "test_gazer" + os.environ.get("GAZER_TEST_DB_SUFFIX", "")
+
+
+def _redis_url_with_db(url: str, db: int) -> str:
+    base = url.rsplit("/", 1)[0] if url.count("/") >= 3 else url
+    return f"{base}/{db}"
+
+
+def pytest_configure(config):
+    from django.conf import settings
+
+    from config.celery import app
+
+    settings.REDIS_URL = _redis_url_with_db(settings.REDIS_URL, TEST_REDIS_DB)
+    settings.CELERY_BROKER_URL = settings.REDIS_URL
+    app.conf.broker_url = settings.REDIS_URL
+    app.conf.result_backend = settings.REDIS_URL
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = TEST_DB_NAME
+
+
+@pytest.fixture(scope="session")
+def redis_test_client():
+    from django.conf import settings
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def simulator():
+    """The GitHub simulator (with its LLM endpoint) for the whole session."""
+    from django.conf import settings
+
+    from ghsim.testing import SimulatorProcess
+
+    sim = SimulatorProcess(seed=1)
+    sim.start()
+    previous = {
+        name: getattr(settings, name)
+        for name in (
+            "GITHUB_API_URL",
+            "GITHUB_WEB_URL",
+            "LLM_API_BASE",
+            "MEDIA_FETCH_ALLOW_PRIVATE",
+            "LLM_API_KEY",
+        )
+    }
+    settings.GITHUB_API_URL = sim.api_url
+    settings.GITHUB_WEB_URL = sim.web_url
+    settings.LLM_API_BASE = sim.llm_base
+    settings.LLM_API_KEY = "sim-key"
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    yield sim
+    for name, value in previous.items():
+        setattr(settings, name, value)
+    sim.stop()
+
+
+def worker_env(**overrides: str) -> dict[str, str]:
+    """Environment for a worker subprocess that sees the test database and Redis."""
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    user = db.get("USER") or "postgres"
+    password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
+    env = {
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": (
+            f"postgres://{user}{password}@{db.get('HOST') or '127.0.0.1'}:"
+            f"{db.get('PORT') or 5432}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "GITHUB_API_URL": settings.GITHUB_API_URL,
+        "GITHUB_WEB_URL": settings.GITHUB_WEB_URL,
+        "GITHUB_TOKENS": ",".join(settings.GITHUB_TOKENS),
+        "LLM_API_BASE": settings.LLM_API_BASE or "",
+        "LLM_API_KEY": settings.LLM_API_KEY or "",
+        "LLM_MODEL": settings.LLM_MODEL,
+        "MEDIA_FETCH_ALLOW_PRIVATE": str(settings.MEDIA_FETCH_ALLOW_PRIVATE).lower(),
+        "TOKEN_ENCRYPTION_KEY": settings.TOKEN_ENCRYPTION_KEY,
+        "ADMIN_API_KEY": settings.ADMIN_API_KEY,
+        "API_KEY": settings.API_KEY,
+        "OPENROUTER_API_KEY": "",
+        "LOG_LEVEL": "INFO",
+    }
+    env.update(overrides)
+    return env
+
+
+@pytest.fixture
+def worker_factory(django_db_setup, redis_test_client):
+    """Start extra workers (e.g. two racing, or one to SIGKILL); all stopped afterwards."""
+    from workers.testing import CeleryWorkerProcess
+
+    started: list[CeleryWorkerProcess] = []
+
+    def start(**kwargs) -> CeleryWorkerProcess:
+        env = worker_env(**kwargs.pop("env", {}))
+        worker = CeleryWorkerProcess(env=env, **kwargs).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(request, django_db_setup, redis_test_client):
+    """One real worker for the session, consuming high, default and low.
+
+    It is always pointed at the session's GitHub simulator, so every integration test
+    sees the same world whichever test started the worker.
+    """
+    from workers.testing import CeleryWorkerProcess
+
+    request.getfixturevalue("simulator")
+
+    worker = CeleryWorkerProcess(env=worker_env()).start()
+    yield worker
+    worker.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.when == "call" and report.failed:
+        from workers.testing import RUNNING
+
+        for worker in RUNNING:
+            report.sections.append((f"celery worker {worker.name} log", worker.log_tail(120)))

@@ -1,0 +1,58 @@
+from django.contrib import admin
+
+from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+
+
+@admin.register(StargazerCrawl)
+class StargazerCrawlAdmin(admin.ModelAdmin):
+    list_display = (
+        "repo",
+        "status",
+        "priority",
+        "repo_stars",
+        "stargazers_stored",
+        "pages_fetched",
+        "claimed_by",
+        "heartbeat_at",
+        "not_before",
+        "error_count",
+    )
+    list_filter = ("status", "priority")
+    search_fields = ("repo__full_name", "error", "claimed_by")
+    list_select_related = ("repo",)
+    raw_id_fields = ("repo", "account")
+    # The cursor and claim are the engine's: editing them by hand breaks resumption.
+    readonly_fields = (
+        "claimed_by",
+        "claimed_at",
+        "heartbeat_at",
+        "next_page_url",
+        "pages_fetched",
+        "last_page_url",
+        "last_page_etag",
+        "stargazers_stored",
+        "enqueued_at",
+        "started_at",
+        "completed_at",
+        "created_at",
+        "updated_at",
+    )
+
+
+@admin.register(StarEdge)
+class StarEdgeAdmin(admin.ModelAdmin):
+    list_display = ("user", "repo", "starred_at", "source", "created_at")
+    list_filter = ("source",)
+    search_fields = ("user__login", "repo__full_name")
+    list_select_related = ("user", "repo")
+    raw_id_fields = ("user", "repo")
+    readonly_fields = ("user", "repo", "starred_at", "source", "created_at")
+    show_full_result_count = False  # counting millions of edges per page view is slow
+
+
+@admin.register(StarHistoryDay)
+class StarHistoryDayAdmin(admin.ModelAdmin):
+    list_display = ("repo", "day", "stars")
+    search_fields = ("repo__full_name",)
+    raw_id_fields = ("repo",)
+    date_hierarchy = "day"

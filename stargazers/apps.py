@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class StargazersConfig(AppConfig):
+    name = "stargazers"
+    default_auto_field = "django.db.models.BigAutoField"

@@ -1,0 +1,83 @@
+"""Seed 002's hourly diagnostics: one structured log line and a stored snapshot."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db.models import Count, Sum
+from django.utils import timezone
+
+from workers import health
+from workers.models import DiagnosticsSnapshot
+
+logger = logging.getLogger(__name__)
+
+
+def diagnostics_record() -> DiagnosticsSnapshot:
+    """Measure the figures seed 002 reported hourly and store them."""
+    from stargazers.models import StargazerCrawl
+    from users.models import GitHubUser
+
+    now = timezone.now()
+    previous = DiagnosticsSnapshot.objects.order_by("-taken_at").first()
+    period_start = previous.taken_at if previous else None
+    period_seconds = int((now - period_start).total_seconds()) if period_start else 0
+
+    accounts = GitHubUser.objects.filter(
+        state=GitHubUser.State.ACTIVE, starred_synced_at__isnull=False
+    )
+    total = accounts.count()
+    in_period = (
+        accounts.filter(starred_synced_at__gt=period_start).count() if period_start else total
+    )
+    hours = period_seconds / 3600 if period_seconds else 0
+    by_status = dict(
+        StargazerCrawl.objects.values_list("status").annotate(n=Count("pk")).order_by()
+    )
+    repos_by_status = {status: by_status.get(status, 0) for status in StargazerCrawl.Status.values}
+    stargazers_found = StargazerCrawl.objects.aggregate(n=Sum("stargazers_stored"))["n"] or 0
+
+    try:
+        workers = health.worker_snapshot(timeout=1.0)
+        depths = health.queue_depths()
+    except Exception:
+        logger.warning("diagnostics.broker_unreachable", exc_info=True)
+        workers, depths = {"total": 0, "active": 0, "idle": 0}, {}
+    usage = health.system_usage()
+
+    snapshot = DiagnosticsSnapshot.objects.create(
+        period_seconds=period_seconds,
+        accounts_processed_total=total,
+        accounts_processed_period=in_period,
+        accounts_per_hour=round(in_period / hours, 2) if hours else 0.0,
+        workers_total=workers["total"],
+        workers_active=workers["active"],
+        workers_idle=workers["idle"],
+        queue_depths=depths,
+        cpu_percent=usage["cpu_usage"],
+        memory_percent=usage["memory_usage_percent"],
+        memory_used_mb=usage["memory_used_mb"],
+        memory_total_mb=usage["memory_total_mb"],
+        repos_by_status=repos_by_status,
+        stargazers_found=stargazers_found,
+        deadline_seconds=settings.STARGAZER_TASK_DEADLINE_SECONDS,
+    )
+    logger.info(
+        "diagnostics.hourly",
+        extra={
+            "diagnostics": {
+                "hours_since_last": round(hours, 2),
+                "accounts_total": total,
+                "accounts_period": in_period,
+                "accounts_per_hour": snapshot.accounts_per_hour,
+                "workers": workers,
+                "queue_depths": depths,
+                "deadline_seconds": snapshot.deadline_seconds,
+                **usage,
+                "repos_by_status": repos_by_status,
+                "stargazers_found": stargazers_found,
+            }
+        },
+    )
+    return snapshot

@@ -1,0 +1,166 @@
+"""Health checks with seed 002's shapes and rules (seed-behaviour.md §7).
+
+The overall status is the worst check: database, Redis (the broker) and Celery workers.
+Workers are unhealthy when none answers, degraded when none is busy while the queues
+hold more than 10 messages, or when CPU or memory is above 90 %.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import psutil
+import redis
+from django.conf import settings
+from django.db import connections
+
+HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
+_RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
+_STARTED = time.monotonic()
+
+
+@dataclass
+class Check:
+    status: str
+    message: str | None = None
+    data: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        body: dict = {"status": self.status}
+        if self.message:
+            body["message"] = self.message
+        return body
+
+
+def database_check(*, alias: str = "default") -> Check:
+    try:
+        with connections[alias].cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # noqa: BLE001 - any failure means unreachable
+        connections[alias].close_if_unusable_or_obsolete()
+        return Check(UNHEALTHY, f"database unreachable: {type(exc).__name__}")
+    return Check(HEALTHY)
+
+
+def redis_client(*, timeout: float = 1.0) -> redis.Redis:
+    return redis.Redis.from_url(
+        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
+    )
+
+
+def redis_check() -> Check:
+    try:
+        redis_client().ping()
+    except redis.RedisError as exc:
+        return Check(UNHEALTHY, f"redis unreachable: {type(exc).__name__}")
+    return Check(HEALTHY)
+
+
+def queue_depths() -> dict[str, int]:
+    """Messages waiting per queue (Redis lists, one per priority step)."""
+    from workers import queues
+
+    client = redis_client()
+    depths: dict[str, int] = {}
+    for name in queues.ALL:
+        keys = [name] + [f"{name}\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
+        with client.pipeline(transaction=False) as pipe:
+            for key in keys:
+                pipe.llen(key)
+            depths[name] = sum(pipe.execute())
+    return depths
+
+
+def worker_snapshot(*, timeout: float = 1.0, broker_url: str | None = None) -> dict:
+    """Workers that answer a broadcast, with how many tasks each is running."""
+    from config.celery import app
+
+    with app.connection_for_write(broker_url) as connection:
+        replies = app.control.inspect(timeout=timeout, connection=connection).active() or {}
+    busy = sum(1 for tasks in replies.values() if tasks)
+    return {
+        "total": len(replies),
+        "active": busy,
+        "idle": len(replies) - busy,
+        "running_tasks": sum(len(tasks) for tasks in replies.values()),
+    }
+
+
+def system_usage() -> dict:
+    memory = psutil.virtual_memory()
+    return {
+        "cpu_usage": psutil.cpu_percent(interval=None),
+        "memory_usage_percent": memory.percent,
+        "memory_used_mb": int(memory.used / 2**20),
+        "memory_total_mb": int(memory.total / 2**20),
+    }
+
+
+def workers_check(*, redis_ok: bool) -> tuple[Check, dict]:
+    usage = system_usage()
+    if not redis_ok:
+        return Check(UNHEALTHY, "broker unreachable; workers cannot be asked"), {
+            "total": 0,
+            "active": 0,
+            "idle": 0,
+            "queue_depth": 0,
+            **usage,
+        }
+    try:
+        workers = worker_snapshot()
+        depth = sum(queue_depths().values())
+    except Exception as exc:  # noqa: BLE001
+        return Check(UNHEALTHY, f"workers could not be asked: {type(exc).__name__}"), {
+            "total": 0,
+            "active": 0,
+            "idle": 0,
+            "queue_depth": 0,
+            **usage,
+        }
+    stats = {**workers, "queue_depth": depth, **usage}
+    if workers["total"] == 0:
+        return Check(UNHEALTHY, "no Celery worker is running"), stats
+    if workers["active"] == 0 and depth > 10:
+        return Check(DEGRADED, f"no worker is busy while {depth} messages wait"), stats
+    if usage["cpu_usage"] > 90 or usage["memory_usage_percent"] > 90:
+        return Check(DEGRADED, "CPU or memory above 90%"), stats
+    return Check(HEALTHY, f"{workers['total']} worker(s)"), stats
+
+
+def health_report() -> tuple[dict, int]:
+    """The `/health` body and its HTTP status (503 only when unhealthy)."""
+    from workers.stats import accounts_processed_total
+
+    database = database_check()
+    broker = redis_check()
+    workers, stats = workers_check(redis_ok=broker.status == HEALTHY)
+    checks = {"database": database, "redis": broker, "workers": workers}
+    overall = max((c.status for c in checks.values()), key=_RANK.__getitem__)
+    body = {
+        "status": overall,
+        "version": settings.VERSION,
+        "uptime_seconds": int(time.monotonic() - _STARTED),
+        "checks": {name: check.as_dict() for name, check in checks.items()},
+        "stats": {
+            "total_accounts_processed": accounts_processed_total()
+            if database.status == HEALTHY
+            else None,
+            "factory_queue_depth": stats["queue_depth"],
+            "factory_active_workers": stats["active"],
+            "current_worker_count": stats["total"],
+            "cpu_usage": stats["cpu_usage"],
+            "memory_usage_percent": stats["memory_usage_percent"],
+        },
+    }
+    return body, 503 if overall == UNHEALTHY else 200
+
+
+def readiness() -> tuple[dict, int]:
+    database = database_check()
+    broker = redis_check()
+    problems = [c.message for c in (database, broker) if c.status != HEALTHY]
+    if problems:
+        return {"ready": False, "message": "; ".join(problems)}, 503
+    return {"ready": True}, 200

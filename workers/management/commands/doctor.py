@@ -1,0 +1,91 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+from workers import health
+
+
+class Command(BaseCommand):
+    help = "Check database, Redis, migrations, workers, GitHub and LLM configuration."
+
+    def handle(self, *args, **options):
+        results: list[tuple[str, str, str]] = []
+
+        db = health.database_check()
+        results.append(
+            (
+                "database",
+                "ok" if db.status == "healthy" else "FAIL",
+                db.message or connection.settings_dict["NAME"],
+            )
+        )
+        if db.status == "healthy":
+            executor = MigrationExecutor(connection)
+            pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
+            results.append(
+                (
+                    "migrations",
+                    "ok" if not pending else "FAIL",
+                    "up to date"
+                    if not pending
+                    else f"{len(pending)} unapplied: run `manage.py migrate`",
+                )
+            )
+        broker = health.redis_check()
+        results.append(
+            (
+                "redis",
+                "ok" if broker.status == "healthy" else "FAIL",
+                broker.message or settings.REDIS_URL.rsplit("@", 1)[-1],
+            )
+        )
+        if broker.status == "healthy":
+            workers = health.worker_snapshot(timeout=1.5)
+            results.append(
+                (
+                    "workers",
+                    "ok" if workers["total"] else "WARN",
+                    f"{workers['total']} running"
+                    if workers["total"]
+                    else "none answered: start one with `make run`",
+                )
+            )
+        tokens = len(settings.GITHUB_TOKENS)
+        results.append(
+            (
+                "github",
+                "ok" if tokens else "WARN",
+                f"{settings.GITHUB_API_URL} with {tokens} token(s)"
+                if tokens
+                else f"{settings.GITHUB_API_URL} unauthenticated (60 requests/hour)",
+            )
+        )
+        results.append(
+            (
+                "llm",
+                "ok" if settings.LLM_API_KEY or settings.LLM_API_BASE else "WARN",
+                f"{settings.LLM_MODEL}"
+                + (f" at {settings.LLM_API_BASE}" if settings.LLM_API_BASE else "")
+                if settings.LLM_API_KEY or settings.LLM_API_BASE
+                else "no key: heuristic fallbacks will be used",
+            )
+        )
+        results.append(
+            (
+                "admin api",
+                "ok" if settings.ADMIN_API_KEY else "WARN",
+                "enabled"
+                if settings.ADMIN_API_KEY
+                else "ADMIN_API_KEY unset: /admin-api/ refuses every call",
+            )
+        )
+
+        width = max(len(name) for name, _, _ in results)
+        for name, verdict, detail in results:
+            style = {"ok": self.style.SUCCESS, "WARN": self.style.WARNING}.get(
+                verdict, self.style.ERROR
+            )
+            self.stdout.write(f"{name.ljust(width)}  {style(verdict.ljust(4))}  {detail}")
+        if any(verdict == "FAIL" for _, verdict, _ in results):
+            raise SystemExit(1)

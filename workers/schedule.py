@@ -1,0 +1,31 @@
+"""Periodic tasks, seeded into django-celery-beat by `manage.py setup_periodic_tasks`.
+
+Seeding uses get_or_create by name, so an interval or enabled flag edited in Django admin
+survives later seeding. `expires` is close to the interval: a beat message that waited
+that long is stale and the next one will come.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workers import queues
+
+
+@dataclass(frozen=True)
+class Periodic:
+    name: str
+    task: str
+    every_seconds: int
+    queue: str = queues.DEFAULT
+    description: str = ""
+
+
+PERIODIC_TASKS: list[Periodic] = [
+    Periodic(
+        name="diagnostics: hourly snapshot",
+        task="workers.diagnostics_record",
+        every_seconds=3600,
+        description="Seed 002's hourly diagnostics, logged and stored.",
+    ),
+]

@@ -1,0 +1,140 @@
+"""Real Celery workers for integration tests: subprocesses against the test database.
+
+Used by the root conftest. A worker starts in a couple of seconds, writes its log to a
+file shown when a test fails, and is stopped with its whole process group.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from workers import queues
+
+ROOT = Path(__file__).resolve().parent.parent
+RUNNING: list[CeleryWorkerProcess] = []
+
+
+class CeleryWorkerProcess:
+    def __init__(
+        self,
+        *,
+        env: dict[str, str],
+        queues_csv: str = ",".join(queues.ALL),
+        concurrency: int = 2,
+        name: str | None = None,
+        extra_args: list[str] | None = None,
+    ):
+        self.env = env
+        self.queues_csv = queues_csv
+        self.concurrency = concurrency
+        self.name = name or f"test-{uuid.uuid4().hex[:8]}"
+        self.extra_args = extra_args or []
+        self.log_path = Path(tempfile.gettempdir()) / f"gazer-{self.name}.log"
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def hostname(self) -> str:
+        return f"{self.name}@gazer-test"
+
+    def start(self, *, timeout: float = 30.0) -> CeleryWorkerProcess:
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            self.queues_csv,
+            "-P",
+            "prefork",
+            "-c",
+            str(self.concurrency),
+            "-n",
+            self.hostname,
+            "-l",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            *self.extra_args,
+        ]
+        self._log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **self.env},
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        RUNNING.append(self)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"celery worker exited early:\n{self.log_tail()}")
+            if " ready." in self.log_path.read_text(errors="replace") and self.answers_ping():
+                return self
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log_tail()}")
+
+    def answers_ping(self) -> bool:
+        """True once the worker's remote-control channel answers (after "ready")."""
+        from config.celery import app
+
+        # A fresh connection per attempt: a reply consumer from a ping sent before the
+        # worker subscribed must not swallow later answers.
+        with app.connection_for_write() as connection:
+            replies = app.control.ping(
+                destination=[self.hostname], timeout=0.5, connection=connection
+            )
+        return any(self.hostname in reply for reply in replies or [])
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group (parent and pool children) at once."""
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self._forget()
+
+    def stop(self, *, timeout: float = 15.0) -> None:
+        if self.process and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self._forget()
+
+    def _forget(self) -> None:
+        if self in RUNNING:
+            RUNNING.remove(self)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+    def log_tail(self, lines: int = 80) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except FileNotFoundError:
+            return "(no log)"
+
+
+def wait_until(predicate, *, timeout: float = 30.0, interval: float = 0.1, message: str = ""):
+    """Poll `predicate` until it returns a truthy value or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(message or f"condition not met within {timeout}s")
+        time.sleep(interval)
