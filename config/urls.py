@@ -3,8 +3,10 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from workers.api import HealthApi, LivenessApi, ReadinessApi
+from workers.pages import home
 
 urlpatterns = [
+    path("", home, name="home"),
     path("livez", LivenessApi.as_view(), name="livez"),
     path("readyz", ReadinessApi.as_view(), name="readyz"),
     path("health", HealthApi.as_view(), name="health"),

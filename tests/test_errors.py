@@ -76,3 +76,16 @@ def test_exception_outside_drf_is_json_500(client):
 def test_request_id_is_generated_when_absent(client):
     response = client.get("/livez")
     assert len(response["X-Request-ID"]) == 32
+
+
+@pytest.mark.django_db
+def test_home_page_renders_html(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    assert b"API documentation" in response.content
+
+
+def test_openapi_schema_is_served(client):
+    response = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert response.status_code == 200
+    assert "/healthz" in response.json()["paths"]
