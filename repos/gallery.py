@@ -1,0 +1,397 @@
+"""Repository galleries: README media collection and manual gallery edits.
+
+Writes (services) and the few reads the gallery API needs. Every write to one repo's
+gallery locks that repo's row first, so concurrent adds count `added`/`skipped` exactly
+and never race on the (repo, url) unique constraint.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils.dateparse import parse_datetime
+
+from repos import media
+from repos.errors import (
+    GitHubUnavailable,
+    ImageNotFound,
+    InvalidRepoName,
+    InvalidUsername,
+    RepoNotFound,
+    UserNotFound,
+)
+from repos.models import GalleryImage, Repo, UserRepo
+from users.models import GitHubUser
+
+logger = logging.getLogger(__name__)
+
+Dedupe = Literal["url", "original_url"] | None
+
+# GitHub's rules: 1-39 characters, alphanumerics or single hyphens, no hyphen at either end.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+PROBE_THREADS = 4  # the seed's pool size: small, so a README cannot flood a host
+UPDATABLE_FIELDS = ("alt", "original_url", "title", "caption", "is_highlight", "taken_at")
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+# --- lookups shared by the gallery API ---------------------------------------------------
+
+
+def username_validate(*, login: str) -> str:
+    if not USERNAME_RE.match(login or ""):
+        raise InvalidUsername(details={"username": login})
+    return login
+
+
+def repo_name_validate(*, owner: str, name: str) -> str:
+    """`owner/name` when both parts follow GitHub's rules."""
+    if not USERNAME_RE.match(owner or ""):
+        raise InvalidRepoName("Invalid repository owner.", details={"owner": owner})
+    if not REPO_NAME_RE.match(name or "") or name in (".", ".."):
+        raise InvalidRepoName(details={"repo": name})
+    return f"{owner}/{name}"
+
+
+def user_get(*, login: str) -> GitHubUser:
+    user = GitHubUser.objects.filter(login__iexact=login).first()
+    if user is None:
+        raise UserNotFound(f"No user '{login}' in Gazer.", details={"username": login})
+    return user
+
+
+def repo_get(*, full_name: str) -> Repo:
+    repo = Repo.objects.filter(full_name__iexact=full_name).first()
+    if repo is None:
+        raise RepoNotFound(f"No repository '{full_name}' in Gazer.", details={"repo": full_name})
+    return repo
+
+
+def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
+    """The repo from Gazer, else looked up on GitHub and stored; 404 when GitHub has none."""
+    repo = Repo.objects.filter(full_name__iexact=full_name).first()
+    if repo is not None:
+        return repo
+    from workers.github import errors as gh_errors
+    from workers.github import github
+
+    try:
+        payload = github().repo(full_name, token=token)
+    except gh_errors.NotFound as exc:
+        raise RepoNotFound(
+            f"GitHub has no repository '{full_name}'.", details={"repo": full_name}
+        ) from exc
+    except gh_errors.GitHubError as exc:
+        logger.warning(
+            "gallery.repo_lookup_failed",
+            extra={"full_name": full_name, "error": type(exc).__name__},
+        )
+        raise GitHubUnavailable(details={"repo": full_name, "reason": type(exc).__name__}) from exc
+    return _repo_upsert_from_payload(payload)
+
+
+def _repo_upsert_from_payload(payload: dict[str, Any]) -> Repo:
+    """Create (or refresh) a Repo from a GitHub repository payload.
+
+    Private stand-in until repos/services.py offers the shared upsert; it writes only
+    GitHub's own fields, never the pipeline's derived ones.
+    """
+    parent = payload.get("parent") or {}
+    fields = {
+        "github_id": payload.get("id"),
+        "full_name": payload["full_name"],
+        "owner_login": (payload.get("owner") or {}).get("login")
+        or payload["full_name"].split("/")[0],
+        "name": payload.get("name") or payload["full_name"].split("/")[1],
+        "description": payload.get("description") or "",
+        "language": payload.get("language") or "",
+        "topics": payload.get("topics") or [],
+        "homepage": (payload.get("homepage") or "")[:500],
+        "default_branch": payload.get("default_branch") or "",
+        "stargazers_count": payload.get("stargazers_count") or 0,
+        "forks_count": payload.get("forks_count") or 0,
+        "is_fork": bool(payload.get("fork")),
+        "is_archived": bool(payload.get("archived")),
+        "is_private": bool(payload.get("private")),
+        "parent_full_name": parent.get("full_name") or "",
+        "github_created_at": parse_datetime(payload.get("created_at") or ""),
+        "github_updated_at": parse_datetime(payload.get("updated_at") or ""),
+        "pushed_at": parse_datetime(payload.get("pushed_at") or ""),
+    }
+    existing = Repo.objects.filter(full_name__iexact=fields["full_name"]).first()
+    if existing is None and fields["github_id"] is not None:
+        existing = Repo.objects.filter(github_id=fields["github_id"]).first()
+    if existing is not None:
+        Repo.objects.filter(pk=existing.pk).update(**fields)
+        existing.refresh_from_db()
+        return existing
+    try:
+        with transaction.atomic():
+            return Repo.objects.create(**fields)
+    except IntegrityError:
+        # A concurrent request created it first; theirs is as good as ours.
+        return Repo.objects.get(full_name__iexact=fields["full_name"])
+
+
+# --- reads -------------------------------------------------------------------------------
+
+
+def image_as_dict(image: GalleryImage) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "url": image.url,
+        "alt": image.alt,
+        "original_url": image.original_url,
+        "title": image.title,
+        "caption": image.caption,
+        "is_highlight": image.is_highlight,
+        "taken_at": image.taken_at,
+    }
+    if image.width is not None and image.height is not None:
+        out["width"] = image.width
+        out["height"] = image.height
+    return out
+
+
+def gallery_list(*, repo: Repo) -> list[dict[str, Any]]:
+    """The repo's gallery in insertion order."""
+    return [image_as_dict(image) for image in GalleryImage.objects.filter(repo=repo)]
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+@dataclass
+class GalleryAddResult:
+    added: int
+    skipped: int
+    replaced: int
+    gallery_count: int
+
+
+def _image_row(repo: Repo, item: dict[str, Any], *, source: str) -> GalleryImage:
+    url = item["url"]
+    return GalleryImage(
+        repo=repo,
+        url=url,
+        original_url=item.get("original_url") or url,
+        alt=item.get("alt") or "",
+        title=item.get("title") or "",
+        caption=item.get("caption") or "",
+        is_highlight=bool(item.get("is_highlight", False)),
+        taken_at=item["taken_at"] if item.get("taken_at") is not None else now_ms(),
+        width=item.get("width"),
+        height=item.get("height"),
+        source=source,
+    )
+
+
+def gallery_images_add(
+    *,
+    repo: Repo,
+    images: Iterable[dict[str, Any]],
+    dedupe: Dedupe = "url",
+    source: str = "api",
+) -> GalleryAddResult:
+    """Append images to a repo's gallery; existing images are never removed.
+
+    dedupe="url": an image whose URL is already there (or earlier in the batch) is
+    skipped. "original_url": skipped when its original_url is already there. None: no
+    skipping; since the gallery keeps one entry per URL, an image whose URL is already
+    there replaces that entry's fields (counted in `replaced`).
+    """
+    rows = [_image_row(repo, item, source=source) for item in images]
+    with transaction.atomic():
+        # Serialises writers of this gallery, so the counts below are exact.
+        Repo.objects.select_for_update().filter(pk=repo.pk).first()
+        urls = {row.url for row in rows}
+        originals = {row.original_url for row in rows}
+        existing = GalleryImage.objects.filter(repo=repo)
+        match = Q(url__in=urls)
+        if dedupe == "original_url":
+            match |= Q(original_url__in=originals)
+        present = list(existing.filter(match).values_list("url", "original_url"))
+        seen_urls = {url for url, _ in present}
+        seen_originals = {original for _, original in present}
+
+        new: list[GalleryImage] = []
+        skipped = replaced = 0
+        if dedupe is None:
+            last_by_url = {row.url: row for row in rows}  # one statement cannot hit a row twice
+            skipped = len(rows) - len(last_by_url)
+            batch = list(last_by_url.values())
+            replaced = sum(1 for row in batch if row.url in seen_urls)
+            if batch:
+                GalleryImage.objects.bulk_create(
+                    batch,
+                    update_conflicts=True,
+                    unique_fields=["repo", "url"],
+                    update_fields=[*UPDATABLE_FIELDS, "width", "height", "source"],
+                )
+            added = len(batch) - replaced
+        else:
+            for row in rows:
+                duplicate = row.url in seen_urls or (
+                    dedupe == "original_url" and row.original_url in seen_originals
+                )
+                if duplicate:
+                    skipped += 1
+                    continue
+                seen_urls.add(row.url)
+                seen_originals.add(row.original_url)
+                new.append(row)
+            GalleryImage.objects.bulk_create(new, ignore_conflicts=True)
+            added = len(new)
+        count = GalleryImage.objects.filter(repo=repo).count()
+    logger.info(
+        "gallery.images_added",
+        extra={"repo_id": repo.pk, "added": added, "skipped": skipped, "source": source},
+    )
+    return GalleryAddResult(added=added, skipped=skipped, replaced=replaced, gallery_count=count)
+
+
+def gallery_images_remove(*, repo: Repo, urls: list[str]) -> tuple[int, int]:
+    """Remove the images with these URLs; returns (removed, gallery_count)."""
+    with transaction.atomic():
+        Repo.objects.select_for_update().filter(pk=repo.pk).first()
+        removed, _ = GalleryImage.objects.filter(repo=repo, url__in=set(urls)).delete()
+        count = GalleryImage.objects.filter(repo=repo).count()
+    logger.info("gallery.images_removed", extra={"repo_id": repo.pk, "removed": removed})
+    return removed, count
+
+
+def gallery_image_update(*, repo: Repo, url: str, changes: dict[str, Any]) -> GalleryImage:
+    """Update fields of the image with this URL; ImageNotFound when there is none."""
+    changes = {name: value for name, value in changes.items() if name in UPDATABLE_FIELDS}
+    with transaction.atomic():
+        image = GalleryImage.objects.select_for_update().filter(repo=repo, url=url).first()
+        if image is None:
+            raise ImageNotFound(details={"url": url})
+        for name, value in changes.items():
+            setattr(image, name, value)
+        if changes:
+            image.save(update_fields=list(changes))
+    return image
+
+
+def user_repo_link_manual(*, user: GitHubUser, repo: Repo) -> bool:
+    """Link the repo to the user ("manual"), keeping an existing link's reason."""
+    _, created = UserRepo.objects.get_or_create(
+        user=user, repo=repo, defaults={"include_reason": UserRepo.Reason.MANUAL}
+    )
+    return created
+
+
+# --- README media ------------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    src: str
+    alt: str
+    url: str
+
+
+def _probe(url: str) -> tuple[int, int] | None:
+    from workers.github.media import MediaRefused, probe_image
+
+    try:
+        info = probe_image(url)
+    except MediaRefused as exc:
+        logger.info("gallery.probe_refused", extra={"url": url, "reason": str(exc)})
+        return None
+    except Exception:  # one unreadable image must not fail the whole step
+        logger.warning("gallery.probe_failed", extra={"url": url}, exc_info=True)
+        return None
+    return info.width, info.height
+
+
+def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
+    """Add the README's images to the repo's gallery (the pipeline's README-media step).
+
+    Badges and videos are dropped before any download; the rest are probed (in a small
+    thread pool) and kept when at least 400 px wide with an aspect ratio in 0.3-4.
+    Existing images stay; URLs already in the gallery are not added twice. The seed's
+    screenshot fallback (ScreenshotOne + Cloudinary) is not done: it needs paid external
+    services.
+    """
+    from workers.github import github
+
+    repo = Repo.objects.get(pk=repo_id)
+    gateway = github()
+    link = repo.link or media.homepage_link(repo.homepage)
+    branch = repo.default_branch
+    if not branch:
+        branch = gateway.repo(repo.full_name, token=token).get("default_branch") or "main"
+        Repo.objects.filter(pk=repo.pk).update(default_branch=branch)
+    markdown = gateway.readme(repo.full_name, token=token)
+    found = media.readme_images_find(markdown) if markdown else []
+
+    dropped = {"invalid": 0, "badge": 0, "video": 0, "unreachable": 0, "too_small": 0, "aspect": 0}
+    candidates: list[_Candidate] = []
+    seen: set[str] = set()
+    for image in found:
+        url = media.readme_src_resolve(
+            image.src, web_url=settings.GITHUB_WEB_URL, full_name=repo.full_name, branch=branch
+        )
+        if url is None or len(url) > media.MAX_URL_LENGTH:
+            dropped["invalid"] += 1
+            continue
+        if url in seen:
+            continue
+        seen.add(url)
+        if media.is_badge(url):
+            dropped["badge"] += 1
+        elif media.is_video(url):
+            dropped["video"] += 1
+        else:
+            candidates.append(_Candidate(src=image.src, alt=image.alt, url=url))
+
+    sizes: list[tuple[int, int] | None] = []
+    if candidates:
+        with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
+            sizes = list(pool.map(_probe, [c.url for c in candidates]))
+
+    taken_at = now_ms()
+    kept: list[dict[str, Any]] = []
+    for candidate, size in zip(candidates, sizes, strict=True):
+        if size is None:
+            dropped["unreachable"] += 1
+            continue
+        reason = media.size_fits(*size)
+        if reason:
+            dropped[reason] += 1
+            continue
+        kept.append(
+            {
+                "url": candidate.url,
+                "original_url": candidate.src[: media.MAX_URL_LENGTH],
+                "alt": candidate.alt[: media.MAX_ALT_LENGTH],
+                "is_highlight": True,
+                "taken_at": taken_at,
+                "width": size[0],
+                "height": size[1],
+            }
+        )
+    result = gallery_images_add(repo=repo, images=kept, dedupe="url", source="readme")
+    output = {
+        "link": link,
+        "gallery_count": result.gallery_count,
+        "added": result.added,
+        "candidates": len(found),
+        "kept": len(kept),
+        "dropped": dropped,
+    }
+    logger.info("gallery.readme_media_collected", extra={"repo_id": repo.pk, **output})
+    return output
