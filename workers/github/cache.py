@@ -1,0 +1,59 @@
+"""Conditional-request cache: ETag, Link and body of small GETs, kept in Redis.
+
+Keyed by (token identity, URL, Accept). A stored ETag is sent as `If-None-Match`; a 304
+answer reuses the stored body (and costs no GitHub budget).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass
+
+import redis
+
+TTL_SECONDS = 3 * 24 * 3600
+MAX_ENTRY_BYTES = 512 * 1024  # compressed; bigger bodies are simply not cached
+
+
+@dataclass(frozen=True)
+class Cached:
+    etag: str
+    link: str | None
+    body: bytes
+
+
+class ConditionalCache:
+    def __init__(self, client: redis.Redis):
+        self.client = client
+
+    @staticmethod
+    def key(identity: str, url: str, accept: str) -> str:
+        digest = hashlib.sha256(f"{url}\n{accept}".encode()).hexdigest()[:32]
+        return f"gh:etag:{identity}:{digest}"
+
+    def get(self, key: str) -> Cached | None:
+        try:
+            raw = self.client.get(key)
+        except redis.RedisError:
+            return None
+        if not raw:
+            return None
+        try:
+            head_len = int.from_bytes(raw[:4], "big")
+            head = json.loads(raw[4 : 4 + head_len])
+            body = zlib.decompress(raw[4 + head_len :])
+        except (ValueError, zlib.error):
+            return None
+        return Cached(etag=head["etag"], link=head.get("link"), body=body)
+
+    def put(self, key: str, *, etag: str, link: str | None, body: bytes) -> None:
+        head = json.dumps({"etag": etag, "link": link}).encode()
+        value = len(head).to_bytes(4, "big") + head + zlib.compress(body, 6)
+        if len(value) > MAX_ENTRY_BYTES:
+            return
+        # The cache is an optimisation; a failed write only costs a full GET later.
+        with contextlib.suppress(redis.RedisError):
+            self.client.set(key, value, ex=TTL_SECONDS)
