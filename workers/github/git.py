@@ -1,0 +1,261 @@
+"""Git helpers: bounded, self-cleaning clones of GitHub repositories.
+
+    with clone_repo("owner/repo", depth=50, blobless=True) as path:
+        shas = git_log(path, since=...)
+        git_fetch_shas(path, ["abc...", ...])
+        files = git_changed_files(path, "abc...")
+
+The clone URL is `<GITHUB_WEB_URL>/<owner>/<repo>.git`. A token travels as an
+`http.extraHeader` passed through `GIT_CONFIG_*` environment variables: never in the
+URL, the command line, the repository's config or the logs.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import logging
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+CLONE_TIMEOUT_SECONDS = 300
+FETCH_TIMEOUT_SECONDS = 120
+COMMAND_TIMEOUT_SECONDS = 60
+MAX_CLONE_BYTES = 512 * 1024 * 1024
+MIN_FREE_BYTES = 1024 * 1024 * 1024
+STALE_AFTER_SECONDS = 3 * 3600  # a clone dir this old belongs to a dead process
+FETCH_CHUNK = 50
+_SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+
+
+class GitError(Exception):
+    """A git command failed, timed out, or a clone outgrew its cap."""
+
+
+def work_root() -> Path:
+    root = Path(os.environ.get("GAZER_GIT_DIR") or Path(tempfile.gettempdir()) / "gazer-git")
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def _sweep_stale(root: Path) -> None:
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    for child in root.iterdir():
+        with contextlib.suppress(OSError):
+            if child.is_dir() and child.stat().st_mtime < cutoff:
+                shutil.rmtree(child, ignore_errors=True)
+
+
+def _env(token: str | None) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_ASKPASS": "true",
+        "GIT_LFS_SKIP_SMUDGE": "1",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "LC_ALL": "C",
+    }
+    if not token and settings.GITHUB_TOKENS:
+        token = settings.GITHUB_TOKENS[0]
+    if token:
+        basic = base64.b64encode(f"x-access-token:{token}".encode()).decode()
+        env.update(
+            {
+                "GIT_CONFIG_COUNT": "1",
+                "GIT_CONFIG_KEY_0": "http.extraHeader",
+                "GIT_CONFIG_VALUE_0": f"Authorization: Basic {basic}",
+            }
+        )
+    return env
+
+
+def _run(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    token: str | None = None,
+    timeout: float = COMMAND_TIMEOUT_SECONDS,
+) -> str:
+    cmd = ["git", *args]
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            cmd,
+            cwd=cwd,
+            env=_env(token),
+            capture_output=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} timed out after {timeout:.0f}s") from None
+    logger.debug(
+        "git.run cmd=%s rc=%s ms=%d",
+        " ".join(args[:3]),
+        done.returncode,
+        (time.monotonic() - started) * 1000,
+    )
+    if done.returncode != 0:
+        err = done.stderr.decode("utf-8", errors="replace").strip()[-500:]
+        raise GitError(f"git {args[0]} failed ({done.returncode}): {err}")
+    return done.stdout.decode("utf-8", errors="replace")
+
+
+def _size(path: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(path):
+        for name in files:
+            with contextlib.suppress(OSError):
+                total += os.lstat(os.path.join(dirpath, name)).st_size
+    return total
+
+
+def clone_url(full_name: str) -> str:
+    if not _NAME.match(full_name):
+        raise GitError(f"not a repository name: {full_name!r}")
+    return f"{settings.GITHUB_WEB_URL.rstrip('/')}/{full_name}.git"
+
+
+@contextlib.contextmanager
+def clone_repo(
+    full_name: str,
+    *,
+    depth: int | None = 1,
+    shallow_since: date | datetime | None = None,
+    blobless: bool = False,
+    branch: str | None = None,
+    no_checkout: bool = False,
+    token: str | None = None,
+    timeout: float = CLONE_TIMEOUT_SECONDS,
+    max_bytes: int = MAX_CLONE_BYTES,
+) -> Iterator[Path]:
+    """Clone into a fresh temporary directory, removed on exit (also on errors)."""
+    root = work_root()
+    _sweep_stale(root)
+    if shutil.disk_usage(root).free < MIN_FREE_BYTES:
+        raise GitError("not enough free disk space for a clone")
+    tmp = Path(tempfile.mkdtemp(prefix="clone-", dir=root))
+    dest = tmp / "repo"
+    args = ["clone", "--quiet", "--single-branch", "--no-tags"]
+    if blobless:
+        args.append("--filter=blob:none")
+    if shallow_since is not None:
+        args.append(f"--shallow-since={shallow_since.isoformat()}")
+    elif depth:
+        args.append(f"--depth={int(depth)}")
+    if branch:
+        args += ["--branch", branch]
+    if no_checkout:
+        args.append("--no-checkout")
+    args += ["--", clone_url(full_name), str(dest)]
+    try:
+        started = time.monotonic()
+        _run(args, token=token, timeout=timeout)
+        size = _size(dest)
+        if size > max_bytes:
+            raise GitError(f"clone of {full_name} is {size} bytes, above the {max_bytes} cap")
+        logger.info(
+            "git.cloned repo=%s bytes=%d ms=%d",
+            full_name,
+            size,
+            (time.monotonic() - started) * 1000,
+        )
+        yield dest
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def git_fetch_shas(
+    path: Path,
+    shas: Sequence[str],
+    *,
+    depth: int = 2,
+    chunk: int = FETCH_CHUNK,
+    token: str | None = None,
+    timeout: float = FETCH_TIMEOUT_SECONDS,
+) -> None:
+    """Fetch the given commits, `chunk` SHAs per `git fetch`.
+
+    Depth 2 by default: at depth 1 each commit would look like a root commit and
+    `git_changed_files` would list its whole tree instead of what it changed.
+    """
+    wanted = [s for s in dict.fromkeys(shas) if _SHA.match(s)]
+    for start in range(0, len(wanted), chunk):
+        batch = wanted[start : start + chunk]
+        _run(
+            ["fetch", "--quiet", "--no-tags", f"--depth={int(depth)}", "origin", *batch],
+            cwd=path,
+            token=token,
+            timeout=timeout,
+        )
+
+
+def git_changed_files(path: Path, sha: str, *, token: str | None = None) -> list[str]:
+    """File names a commit changed (like `git show --name-only`; merges: none)."""
+    if not _SHA.match(sha):
+        raise GitError(f"not a commit SHA: {sha!r}")
+    out = _run(
+        ["-c", "core.quotePath=false", "show", "--no-renames", "--name-only", "--format=", sha],
+        cwd=path,
+        token=token,
+    )
+    return [line for line in out.splitlines() if line.strip()]
+
+
+def git_log(
+    path: Path,
+    *,
+    since: date | datetime | None = None,
+    until: date | datetime | None = None,
+    author: str | None = None,
+    rev: str = "HEAD",
+    max_count: int | None = None,
+) -> list[dict]:
+    """Commits reachable from `rev`: sha, author name/email, author date (ISO), parents."""
+    args = ["log", "--format=%H%x1f%an%x1f%ae%x1f%aI%x1f%P", rev]
+    if since is not None:
+        args.append(f"--since={since.isoformat()}")
+    if until is not None:
+        args.append(f"--until={until.isoformat()}")
+    if author:
+        args.append(f"--author={author}")
+    if max_count:
+        args.append(f"--max-count={int(max_count)}")
+    rows = []
+    for line in _run(args, cwd=path).splitlines():
+        parts = line.split("\x1f")
+        if len(parts) != 5:
+            continue
+        sha, name, email, when, parents = parts
+        rows.append(
+            {
+                "sha": sha,
+                "author_name": name,
+                "author_email": email,
+                "authored_at": when,
+                "parents": parents.split(),
+            }
+        )
+    return rows
+
+
+__all__ = [
+    "GitError",
+    "clone_repo",
+    "clone_url",
+    "git_changed_files",
+    "git_fetch_shas",
+    "git_log",
+]

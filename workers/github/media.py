@@ -1,0 +1,221 @@
+"""Image prober for README media: dimensions from the first bytes, safely.
+
+`probe_image(url)` refuses non-http(s) URLs and, unless `MEDIA_FETCH_ALLOW_PRIVATE` is
+set, hosts that resolve to private, loopback, link-local or otherwise non-public
+addresses, checked before the first request and again on every redirect (followed by
+hand, at most 5). It asks for the first 64 KB with a `Range` header and feeds them to
+Pillow's incremental `ImageFile.Parser`, which needs only the header for most formats;
+when that is not enough it reads on, bounded by `max_bytes` and a wall-clock deadline.
+"""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import logging
+import os
+import re
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import requests
+from django.conf import settings
+from PIL import Image, ImageFile
+
+logger = logging.getLogger(__name__)
+
+HEAD_BYTES = 64 * 1024
+MAX_BYTES = 8 * 1024 * 1024
+TIMEOUT_SECONDS = 10.0
+MAX_REDIRECTS = 5
+CHUNK = 16 * 1024
+_SVG_SIZE = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE | re.DOTALL)
+_ATTR = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']+)["\']', re.IGNORECASE)
+
+
+class MediaRefused(Exception):
+    """The URL was not fetched or not readable as an image (the message says why)."""
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    width: int
+    height: int
+    format: str
+    final_url: str
+
+
+_sessions: dict[int, requests.Session] = {}
+_sessions_lock = threading.Lock()
+
+
+def _session() -> requests.Session:
+    with _sessions_lock:
+        session = _sessions.get(os.getpid())
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = "Gazer/1.0 (image prober)"
+            adapter = requests.adapters.HTTPAdapter(pool_maxsize=16, max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            _sessions[os.getpid()] = session
+        return session
+
+
+def _resolve(host: str, port: int) -> list[str]:
+    infos = socket.getaddrinfo(host, port, proto=socket.IPPROTO_TCP)
+    return [info[4][0] for info in infos]
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise MediaRefused(f"only http(s) URLs are fetched, not {parts.scheme or 'none'!r}")
+    if not parts.hostname:
+        raise MediaRefused("URL without a host")
+    if parts.username or parts.password:
+        raise MediaRefused("URLs with credentials are not fetched")
+    if settings.MEDIA_FETCH_ALLOW_PRIVATE:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        addresses = _resolve(parts.hostname, port)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise MediaRefused(f"host {parts.hostname!r} does not resolve: {exc}") from None
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        if not ip.is_global or ip.is_multicast:
+            raise MediaRefused(f"host {parts.hostname!r} resolves to a non-public address")
+
+
+def _svg_size(data: bytes) -> tuple[int, int] | None:
+    tag = _SVG_SIZE.search(data[:HEAD_BYTES])
+    if not tag:
+        return None
+    attrs = {k.lower(): v for k, v in _ATTR.findall(tag.group(0))}
+
+    def number(raw: bytes | None) -> float | None:
+        match = re.match(rb"\s*([0-9.]+)\s*(px)?\s*$", raw or b"")
+        return float(match.group(1)) if match else None
+
+    width, height = number(attrs.get(b"width")), number(attrs.get(b"height"))
+    if (width is None or height is None) and attrs.get(b"viewbox"):
+        box = re.split(rb"[\s,]+", attrs[b"viewbox"].strip())
+        if len(box) == 4:
+            width, height = float(box[2]), float(box[3])
+    if width and height:
+        return round(width), round(height)
+    return None
+
+
+def probe_image(
+    url: str,
+    *,
+    max_bytes: int = MAX_BYTES,
+    timeout: float = TIMEOUT_SECONDS,
+) -> ImageInfo:
+    """Width, height and format of the image at `url`; MediaRefused otherwise."""
+    deadline = time.monotonic() + timeout
+    session = _session()
+    current = url
+    for _hop in range(MAX_REDIRECTS + 1):
+        _check_url(current)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MediaRefused("time limit reached")
+        try:
+            resp = session.get(
+                current,
+                headers={"Range": f"bytes=0-{HEAD_BYTES - 1}", "Accept": "image/*,*/*;q=0.5"},
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(5.0, left), min(10.0, left)),
+            )
+        except requests.RequestException as exc:
+            raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
+        with resp:
+            if resp.is_redirect:
+                location = resp.headers.get("Location")
+                if not location:
+                    raise MediaRefused("redirect without a Location")
+                current = urljoin(current, location)
+                continue
+            if resp.status_code not in (200, 206):
+                raise MediaRefused(f"HTTP {resp.status_code}")
+            length = resp.headers.get("Content-Length")
+            total = resp.headers.get("Content-Range", "").rpartition("/")[2]
+            size = int(total) if total.isdigit() else (int(length) if length else None)
+            if size is not None and size > max_bytes:
+                raise MediaRefused(f"image is {size} bytes, above the {max_bytes} cap")
+            info = _read_dimensions(resp, max_read=max_bytes, deadline=deadline)
+            if info is None and resp.status_code == 206 and size and size > HEAD_BYTES:
+                resp.close()
+                info = _full_download(session, current, max_bytes=max_bytes, deadline=deadline)
+            if info is None:
+                raise MediaRefused("not a readable image")
+            width, height, fmt = info
+            return ImageInfo(width=width, height=height, format=fmt, final_url=current)
+    raise MediaRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _read_dimensions(
+    resp: requests.Response, *, max_read: int, deadline: float
+) -> tuple[int, int, str] | None:
+    """Feed the (ranged) body to Pillow's incremental parser until it knows the size."""
+    parser = ImageFile.Parser()
+    head = b""
+    read = 0
+    for chunk in resp.iter_content(CHUNK):
+        if not chunk:
+            continue
+        read += len(chunk)
+        if len(head) < HEAD_BYTES:
+            head += chunk[: HEAD_BYTES - len(head)]
+        try:
+            parser.feed(chunk)
+        except Exception:  # noqa: BLE001 - Pillow raises many kinds on junk; try SVG below
+            break
+        if parser.image is not None:
+            return parser.image.size[0], parser.image.size[1], parser.image.format or "?"
+        if read >= max_read:
+            break
+        if time.monotonic() > deadline:
+            raise MediaRefused("time limit reached")
+    svg = _svg_size(head)
+    if svg:
+        return svg[0], svg[1], "SVG"
+    return None
+
+
+def _full_download(
+    session: requests.Session, url: str, *, max_bytes: int, deadline: float
+) -> tuple[int, int, str] | None:
+    """Fallback for formats whose size is not in the first bytes: a bounded full GET."""
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise MediaRefused("time limit reached")
+    try:
+        resp = session.get(url, stream=True, allow_redirects=False, timeout=(5.0, left))
+    except requests.RequestException as exc:
+        raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
+    with resp:
+        if resp.status_code != 200:
+            return None
+        data = bytearray()
+        for chunk in resp.iter_content(CHUNK):
+            data += chunk
+            if len(data) > max_bytes:
+                raise MediaRefused(f"image is above the {max_bytes} byte cap")
+            if time.monotonic() > deadline:
+                raise MediaRefused("time limit reached")
+    try:
+        with Image.open(io.BytesIO(bytes(data))) as img:
+            return img.size[0], img.size[1], img.format or "?"
+    except Exception:  # noqa: BLE001 - unreadable image
+        return None
+
+
+__all__ = ["ImageInfo", "MediaRefused", "probe_image"]
