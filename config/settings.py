@@ -119,6 +119,10 @@ STARGAZER_RESTRICTED_RECHECK_SECONDS = _positive_int(
     "STARGAZER_RESTRICTED_RECHECK_SECONDS", 7 * 24 * 3600
 )
 
+# A crawl message younger than this is presumed waiting in its queue; older ones (or any
+# whose queue is empty) are re-sent by the dispatch sweep.
+STARGAZER_ENQUEUE_LEASE_SECONDS = _positive_int("STARGAZER_ENQUEUE_LEASE_SECONDS", 900)
+
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,0 +1,164 @@
+"""Services of the star graph on real Postgres (no worker)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from stargazers import services
+from stargazers.models import StarEdge, StargazerCrawl
+from stargazers.tests.factories import crawl_make, repo_make, user_make
+from users.models import GitHubUser
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(client, queue: str) -> list[dict]:
+    """Messages of a queue in consumption order (kombu keeps one list per priority)."""
+    keys = [queue] + [f"{queue}\x06\x16{step}" for step in range(1, 10)]
+    # kombu pushes on the left and pops on the right: reverse for FIFO order.
+    return [json.loads(raw) for key in keys for raw in reversed(client.lrange(key, 0, -1))]
+
+
+def _depth(client, queue: str) -> int:
+    return len(_messages(client, queue))
+
+
+def test_account_stars_sync_request_new_account_enqueues_high_on_commit(
+    redis_test_client, django_capture_on_commit_callbacks
+):
+    redis_test_client.flushdb()
+    user = user_make()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        services.account_stars_sync_request(user_id=user.pk, is_new=True)
+    assert _depth(redis_test_client, "high") == 0  # nothing before the commit
+    for callback in callbacks:
+        callback()
+    (message,) = _messages(redis_test_client, "high")
+    assert message["headers"]["task"] == "stargazers.account_stars_sync"
+    assert message["headers"]["argsrepr"] == f"[{user.pk}, True]"
+
+
+def test_account_stars_sync_request_existing_account_goes_low(
+    redis_test_client, django_capture_on_commit_callbacks
+):
+    redis_test_client.flushdb()
+    user = user_make()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.account_stars_sync_request(user_id=user.pk, is_new=False)
+    assert _depth(redis_test_client, "low") == 1
+    assert _depth(redis_test_client, "high") == 0
+
+
+def _page(number: int, gids: list[int], *, next_url: str | None = None):
+    items = [
+        {
+            "starred_at": f"2025-01-01T00:00:{i % 60:02d}Z",
+            "user": {"login": f"sg-{g}", "id": g, "avatar_url": "", "html_url": ""},
+        }
+        for i, g in enumerate(gids)
+    ]
+    return SimpleNamespace(
+        items=items,
+        url=f"http://x/stargazers?page={number}",
+        next_url=next_url,
+        etag='W/"e"',
+        page_number=number,
+        not_modified=False,
+    )
+
+
+def test_page_store_writes_users_edges_and_cursor_in_one_go():
+    crawl = crawl_make(status="processing", claimed_by="w1")
+    page = _page(1, list(range(500, 600)), next_url="http://x/stargazers?page=2")
+    stored = services.stargazer_page_store(crawl=crawl, worker="w1", page=page)
+    assert stored == 100
+    crawl.refresh_from_db()
+    assert crawl.next_page_url == "http://x/stargazers?page=2"
+    assert crawl.stargazers_stored == 100 and crawl.pages_fetched == 1
+    assert StarEdge.objects.filter(repo=crawl.repo, source="stargazers").count() == 100
+    discovered = GitHubUser.objects.filter(github_id__in=range(500, 600), state="discovered")
+    assert discovered.count() == 100
+    # The same page again (a redelivery) adds nothing.
+    services.stargazer_page_store(crawl=crawl, worker="w1", page=page)
+    assert StarEdge.objects.filter(repo=crawl.repo).count() == 100
+
+
+def test_page_store_without_the_claim_writes_nothing():
+    crawl = crawl_make(status="processing", claimed_by="w1")
+    with pytest.raises(services.ClaimLost):
+        services.stargazer_page_store(crawl=crawl, worker="w2", page=_page(1, [1, 2, 3]))
+    assert not StarEdge.objects.filter(repo=crawl.repo).exists()
+
+
+def test_page_store_adopts_a_user_known_by_login_only():
+    existing = user_make(login="SG-777", github_id=None, state="ghost")
+    crawl = crawl_make(status="processing", claimed_by="w1")
+    services.stargazer_page_store(crawl=crawl, worker="w1", page=_page(1, [777]))
+    existing.refresh_from_db()
+    assert existing.github_id == 777 and existing.state == "ghost"
+    assert StarEdge.objects.filter(repo=crawl.repo, user=existing).exists()
+
+
+def test_claim_is_won_once():
+    crawl = crawl_make()
+    assert services.stargazer_crawl_claim(repo_id=crawl.pk, worker="a") is not None
+    assert services.stargazer_crawl_claim(repo_id=crawl.pk, worker="b") is None
+    crawl.refresh_from_db()
+    assert crawl.claimed_by == "a" and crawl.status == "processing"
+
+
+def test_stale_claims_are_released_to_pending():
+    old = timezone.now() - timedelta(hours=2)
+    stale = crawl_make(status="processing", claimed_by="dead", heartbeat_at=old)
+    live = crawl_make(status="processing", claimed_by="alive", heartbeat_at=timezone.now())
+    assert services.stargazer_claims_reset_stale() == 1
+    stale.refresh_from_db()
+    live.refresh_from_db()
+    assert stale.status == "pending" and stale.claimed_by == "" and stale.error_count == 1
+    assert live.status == "processing"
+
+
+def _dispatch(capture) -> int:
+    with capture(execute=True):
+        return services.stargazer_crawls_dispatch()
+
+
+def test_dispatch_orders_by_priority_then_fewest_stars(
+    redis_test_client, django_capture_on_commit_callbacks
+):
+    redis_test_client.flushdb()
+    big = crawl_make(repo=repo_make(stars=500), priority=0)
+    small = crawl_make(repo=repo_make(stars=5), priority=0)
+    low = crawl_make(repo=repo_make(stars=1), priority=9)
+    future = crawl_make(not_before=timezone.now() + timedelta(hours=1))
+    done = crawl_make(status="completed")
+    assert _dispatch(django_capture_on_commit_callbacks) == 3
+    high = [m["headers"]["argsrepr"] for m in _messages(redis_test_client, "high")]
+    assert high == [f"[{small.pk}]", f"[{big.pk}]"]
+    assert _depth(redis_test_client, "low") == 1
+    # Enqueued rows are not sent again while their messages wait.
+    assert _dispatch(django_capture_on_commit_callbacks) == 0
+    # A flushed broker loses the messages: the next sweep sends them again.
+    redis_test_client.flushdb()
+    assert _dispatch(django_capture_on_commit_callbacks) == 3
+    assert {future.pk, done.pk, low.pk} - {
+        c.pk for c in StargazerCrawl.objects.filter(enqueued_at__isnull=False)
+    } == {future.pk, done.pk}
+
+
+def test_pause_stops_dispatch_and_resume_restarts_it(
+    redis_test_client, django_capture_on_commit_callbacks
+):
+    redis_test_client.flushdb()
+    crawl_make()
+    services.stargazers_pause(reason="test")
+    assert _dispatch(django_capture_on_commit_callbacks) == 0
+    assert services.stargazer_crawl_run(repo_id=StargazerCrawl.objects.get().pk, worker="w") == (
+        "paused"
+    )
+    assert services.stargazers_resume() == 1
