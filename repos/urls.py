@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from repos.api import RepoGalleryApi
+
+urlpatterns = [
+    path(
+        "users/<str:username>/repos/<str:owner>/<str:repo>/gallery",
+        RepoGalleryApi.as_view(),
+        name="repo-gallery",
+    ),
+]
