@@ -1,0 +1,247 @@
+"""The GitHub gateway against the simulator: data, pagination, conditional requests,
+typed errors and transient retries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ghsim.testing import SimulatorProcess
+from ghsim.util import h64
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.github.client import GitHubGateway
+from workers.tests.gh_helpers import clear_gateway_cache, gateway, new_token
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimulatorProcess(seed=1) as process:
+        yield process
+
+
+@pytest.fixture(autouse=True)
+def _fresh(sim):
+    sim.reset()
+    clear_gateway_cache()
+    yield
+    sim.reset()
+
+
+def test_profile_endpoints_return_github_shaped_data(sim):
+    gw = gateway(sim)
+    user = gw.user("avery-lin")
+    assert user["login"] == "avery-lin"
+    repos = gw.user_repos("avery-lin", limit=30)
+    assert len(repos) == 12
+    pushed = [r["pushed_at"] for r in repos]
+    assert pushed == sorted(pushed, reverse=True)
+    main = repos[0]["full_name"]
+    assert gw.repo(main)["full_name"] == main
+    assert gw.languages(main)
+    assert 1 <= len(gw.branches(main, limit=10)) <= 10
+    assert gw.readme(main).startswith("#")
+    history = gw.star_history(main)
+    assert all(set(row) == {"date", "count"} for row in history)
+
+
+def test_readme_absent_is_none_and_unknown_user_is_not_found(sim):
+    gw = gateway(sim)
+    names = [r["full_name"] for r in gw.user_repos("avery-lin", limit=30)]
+    noreadme = next(n for n in names if n.endswith("noreadme"))
+    assert gw.readme(noreadme) is None
+    with pytest.raises(gh_errors.NotFound):
+        gw.user("no-such-user-here")
+    with pytest.raises(gh_errors.NotFound):
+        gw.repo("avery-lin/no-such-repo")
+
+
+def test_commits_follow_link_pagination_and_empty_repository_raises(sim):
+    gw = gateway(sim)
+    names = [r["full_name"] for r in gw.user_repos("avery-lin", limit=30)]
+    main = names[0]
+    everything = gw.commits(main)
+    assert len(everything) > 30
+    assert len({c["sha"] for c in everything}) == len(everything)
+    assert gw.commits(main, limit=7) == everything[:7]
+    requests_before = sim.stats()["by_kind"]["commits"]
+    gw.commits(main, limit=150)
+    # per_page=100: a list of fewer than 100 commits is one request.
+    assert sim.stats()["by_kind"]["commits"] - requests_before == (len(everything) + 99) // 100
+    with pytest.raises(gh_errors.EmptyRepository):
+        gw.commits(next(n for n in names if n.endswith("-empty")))
+
+
+def test_commit_files_are_merged_across_pages(sim):
+    gw = gateway(sim)
+    # Some world users' second repos hold a 321-file vendoring commit (300 files per page).
+    for login in ("avery-lin", "bram-okafor", "chen-wei", "dana-kowalski"):
+        for repo in gw.user_repos(login, limit=30):
+            for commit in gw.commits(repo["full_name"], limit=60):
+                detail = gw.commit(repo["full_name"], commit["sha"])
+                if len(detail["files"]) > 300:
+                    names = [f["filename"] for f in detail["files"]]
+                    assert len(set(names)) == len(names) == 321
+                    return
+    pytest.fail("no commit with more than 300 files found")
+
+
+def test_starred_and_stargazer_pages_are_star_json_and_follow_next(sim):
+    gw = gateway(sim)
+    page = gw.starred_page("avery-lin")
+    assert page.items and set(page.items[0]) == {"starred_at", "repo"}
+    assert "per_page=100" in page.url
+
+    repo = max((i["repo"] for i in page.items), key=lambda r: r["stargazers_count"])
+    assert repo["stargazers_count"] > 200
+    first = gw.stargazers_page(repo["full_name"])
+    assert first.page_number == 1 and first.etag and first.next_url
+    assert len(first.items) == 100
+    assert set(first.items[0]) == {"starred_at", "user"}
+    second = gw.stargazers_page(repo["full_name"], url=first.next_url)
+    assert second.page_number == 2
+    first_logins = {i["user"]["login"] for i in first.items}
+    assert first_logins.isdisjoint({i["user"]["login"] for i in second.items})
+
+
+def test_stargazer_etag_gives_not_modified_without_budget(sim):
+    token = new_token()
+    gw = gateway(sim, tokens=[token])
+    repo = gw.starred_page("avery-lin").items[0]["repo"]["full_name"]
+    first = gw.stargazers_page(repo)
+    again = gw.stargazers_page(repo, url=first.url, etag=first.etag)
+    assert again.not_modified and again.items == [] and again.etag == first.etag
+    stats = sim.stats()
+    assert stats["not_modified"] == 1
+    assert stats["max_used"][f"token:{token}"]["core"] == 2  # starred + stargazers, not the 304
+    assert gw.limits.budget(token).sent_last_hour == 2
+
+
+def test_conditional_cache_reuses_body_on_304_without_budget(sim):
+    token = new_token()
+    gw = gateway(sim, tokens=[token])
+    first = gw.user("avery-lin")
+    second = gw.user("avery-lin")
+    assert first == second
+    stats = sim.stats()
+    assert stats["by_token"][token] == 2
+    assert stats["not_modified"] == 1
+    assert stats["max_used"][f"token:{token}"]["core"] == 1
+    assert gw.limits.budget(token).sent_last_hour == 1
+
+
+def test_stargazer_page_cap_is_pagination_limit(sim):
+    gw = gateway(sim)
+    repo = gw.starred_page("avery-lin").items[0]["repo"]["full_name"]
+    past_cap = gw.url(f"/repos/{repo}/stargazers", {"per_page": 100, "page": 401})
+    with pytest.raises(gh_errors.PaginationLimit):
+        gw.stargazers_page(repo, url=past_cap)
+
+
+@pytest.mark.parametrize("mode", ["404", "403", "empty"])
+def test_restricted_stargazers(sim, mode):
+    sim.configure(restrict_stargazers=True, restricted_response=mode)
+    gw = gateway(sim, tokens=[new_token("bram-okafor")])
+    repo = gw.user_repos("avery-lin", limit=1)[0]
+    with pytest.raises(gh_errors.StargazersRestricted):
+        gw.stargazers_page(repo["full_name"], expected_stars=max(1, repo["stargazers_count"]))
+    # The owner's own token may list them.
+    own = gateway(sim, tokens=[new_token("avery-lin")])
+    page = own.stargazers_page(repo["full_name"], expected_stars=repo["stargazers_count"])
+    assert len(page.items) == min(100, repo["stargazers_count"])
+
+
+def test_graphql_contributions_in_a_window(sim):
+    gw = gateway(sim)
+    assert gw.graphql_url == sim.graphql_url
+    until = datetime.now(UTC)
+    rows = gw.contributions("avery-lin", since=until - timedelta(days=365), until=until)
+    assert rows and all(
+        set(r) == {"full_name", "is_private", "commits", "pull_requests"} for r in rows
+    )
+    assert any(r["full_name"].startswith("bram-okafor/") and r["commits"] > 0 for r in rows)
+    assert sim.stats()["by_kind"]["graphql"] == 1
+    with pytest.raises(gh_errors.NotFound):
+        gw.contributions("no-such-user-here", since=until - timedelta(days=30), until=until)
+    with pytest.raises(ValueError):
+        gw.contributions("avery-lin", since=until - timedelta(days=400), until=until)
+
+
+def test_graphql_url_follows_the_api_layout():
+    kwargs = {"web_url": "https://github.com", "tokens": [], "requests_per_hour": 10}
+    from django.conf import settings
+
+    kwargs["redis_url"] = settings.REDIS_URL
+    assert (
+        GitHubGateway(api_url="https://api.github.com", **kwargs).graphql_url
+        == "https://api.github.com/graphql"
+    )
+    assert (
+        GitHubGateway(api_url="http://ghe.local/api/v3", **kwargs).graphql_url
+        == "http://ghe.local/api/graphql"
+    )
+
+
+def _fault_seed(rate: float, draws: int) -> int:
+    """A fault seed whose first draws fail sometimes but never 4 times in a row."""
+    for seed in range(500):
+        fails = [h64("fault", seed, n) / 2**64 < rate for n in range(draws)]
+        runs = "".join("x" if f else "." for f in fails)
+        if any(fails[:3]) and "xxxx" not in runs:
+            return seed
+    raise AssertionError("no suitable seed")
+
+
+def test_transient_errors_are_retried_then_succeed(sim):
+    seed = _fault_seed(0.5, 60)
+    sim.configure(faults={"error_rate": 0.5, "error_status": 502, "seed": seed})
+    gw = gateway(sim)
+    for name in ("avery-lin", "bram-okafor", "chen-wei", "dana-kowalski"):
+        assert gw.user(name)["login"] == name
+    stats = sim.stats()
+    assert stats["faults"]["error"] >= 1
+    assert stats["by_status"]["502"] == stats["faults"]["error"]
+
+
+def test_transient_errors_end_in_transient_after_bounded_attempts(sim):
+    sim.configure(faults={"error_rate": 1.0, "error_status": 503})
+    gw = gateway(sim)
+    with pytest.raises(gh_errors.Transient) as caught:
+        gw.user("avery-lin")
+    assert "503" in str(caught.value)
+    assert sim.stats()["faults"]["error"] == 4
+
+
+def test_dropped_connections_are_transient(sim):
+    sim.configure(faults={"drop_rate": 1.0})
+    gw = gateway(sim)
+    with pytest.raises(gh_errors.Transient):
+        gw.user("avery-lin")
+    assert sim.stats()["faults"]["drop"] == 4
+
+
+def test_bad_credentials_is_typed_and_never_names_the_token(sim):
+    gw = gateway(sim)
+    secret = new_token()
+    try:
+        gw.graphql("query { viewer { login } }", {}, token=None)
+    except gh_errors.GitHubError as exc:
+        assert secret not in str(exc)
+    no_tokens = gateway(sim, tokens=[])
+    with pytest.raises(gh_errors.BadCredentials):
+        no_tokens.contributions(
+            "avery-lin", since=datetime.now(UTC) - timedelta(days=1), until=datetime.now(UTC)
+        )
+
+
+def test_process_gateway_follows_settings(sim, settings):
+    settings.GITHUB_API_URL = sim.api_url
+    settings.GITHUB_WEB_URL = sim.web_url
+    settings.GITHUB_TOKENS = [new_token()]
+    gw = github()
+    assert gw is github()
+    assert gw.api_url == sim.api_url and gw.tokens == settings.GITHUB_TOKENS
+    assert gw.user("chen-wei")["login"] == "chen-wei"
+    settings.GITHUB_TOKENS = [new_token()]
+    assert github() is not gw
