@@ -31,6 +31,9 @@ from repos.errors import (
 )
 from repos.models import GalleryImage, Repo, UserRepo
 from users.models import GitHubUser
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.github.media import MediaRefused, probe_image
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +43,9 @@ Dedupe = Literal["url", "original_url"] | None
 USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 PROBE_THREADS = 4  # the seed's pool size: small, so a README cannot flood a host
+# A README with hundreds of images (icon grids, sponsor walls) would keep the step busy
+# for minutes; the first ones are what the project chose to show first.
+MAX_PROBES = 60
 UPDATABLE_FIELDS = ("alt", "original_url", "title", "caption", "is_highlight", "taken_at")
 
 
@@ -84,9 +90,6 @@ def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
     repo = Repo.objects.filter(full_name__iexact=full_name).first()
     if repo is not None:
         return repo
-    from workers.github import errors as gh_errors
-    from workers.github import github
-
     try:
         payload = github().repo(full_name, token=token)
     except gh_errors.NotFound as exc:
@@ -304,8 +307,6 @@ class _Candidate:
 
 
 def _probe(url: str) -> tuple[int, int] | None:
-    from workers.github.media import MediaRefused, probe_image
-
     try:
         info = probe_image(url)
     except MediaRefused as exc:
@@ -326,8 +327,6 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
     screenshot fallback (ScreenshotOne + Cloudinary) is not done: it needs paid external
     services.
     """
-    from workers.github import github
-
     repo = Repo.objects.get(pk=repo_id)
     gateway = github()
     link = repo.link or media.homepage_link(repo.homepage)
@@ -338,7 +337,9 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
     markdown = gateway.readme(repo.full_name, token=token)
     found = media.readme_images_find(markdown) if markdown else []
 
-    dropped = {"invalid": 0, "badge": 0, "video": 0, "unreachable": 0, "too_small": 0, "aspect": 0}
+    dropped = dict.fromkeys(
+        ("invalid", "badge", "video", "over_cap", "unreachable", "too_small", "aspect"), 0
+    )
     candidates: list[_Candidate] = []
     seen: set[str] = set()
     for image in found:
@@ -355,6 +356,8 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
             dropped["badge"] += 1
         elif media.is_video(url):
             dropped["video"] += 1
+        elif len(candidates) >= MAX_PROBES:
+            dropped["over_cap"] += 1
         else:
             candidates.append(_Candidate(src=image.src, alt=image.alt, url=url))
 

@@ -11,7 +11,7 @@ import posixpath
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import mistune
 
@@ -125,6 +125,8 @@ def readme_src_resolve(
     if parts.path.endswith("/") or not path or path == ".":
         return None
     suffix = f"?{parts.query}" if parts.query else ""
+    # READMEs write paths with spaces or non-ASCII; existing %-escapes are kept as is.
+    path = quote(path, safe="/%:@!$&'()*+,;=-._~")
     return f"{web_url.rstrip('/')}/{full_name}/raw/{branch}/{path}{suffix}"
 
 
