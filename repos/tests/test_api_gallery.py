@@ -486,3 +486,58 @@ def test_gallery_is_in_openapi_schema(client):
     assert set(operations) >= {"get", "post", "delete", "patch"}
     for method in ("post", "delete", "patch"):
         assert {"400", "401", "403", "404"} <= set(operations[method]["responses"])
+
+
+# --- GitHub trouble and concurrency ------------------------------------------------------
+
+
+def test_post_when_github_fails_is_503_and_stores_nothing(client, alice, simulator):
+    from workers.github import github
+
+    full_name = github().user_repos("bram-okafor", limit=5)[0]["full_name"]
+    faults = {"error_rate": 1.0, "error_status": 502, "path_prefix": f"/api/v3/repos/{full_name}"}
+    simulator.configure(faults=faults)
+    try:
+        response = add(
+            client,
+            {"url": "https://example.com/a.png"},
+            path=f"/users/alice/repos/{full_name}/gallery",
+        )
+    finally:
+        simulator.configure(
+            faults={"error_rate": 0.0, "error_status": 502, "path_prefix": "", "drop_rate": 0.0}
+        )
+    assert_error(response, 503, "github_unavailable")
+    assert not Repo.objects.filter(full_name__iexact=full_name).exists()
+    assert not GalleryImage.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_posts_of_the_same_images_add_each_once():
+    import threading
+
+    from django.db import connection
+
+    GitHubUser.objects.create(login="alice")
+    repo = Repo.objects.create(full_name="octo/cat", owner_login="octo", name="cat")
+    payload = {"images": [{"url": f"https://e/{i}.png"} for i in range(20)]}
+    barrier = threading.Barrier(4)
+    bodies: list[dict] = []
+
+    def post() -> None:
+        try:
+            barrier.wait(timeout=10)
+            response = APIClient().post(PATH, payload, format="json")
+            bodies.append(response.json())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=post) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert len(bodies) == 4
+    assert sum(body["added"] for body in bodies) == 20
+    assert sum(body["skipped"] for body in bodies) == 60
+    assert GalleryImage.objects.filter(repo=repo).count() == 20
