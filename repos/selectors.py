@@ -1,0 +1,122 @@
+"""Reads on repositories for the user pipeline and its endpoints."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import F, Prefetch
+from django.db.models.functions import Coalesce
+
+from repos.models import GalleryImage, Repo, UserRepo
+
+
+def user_links_list(*, user_id: int) -> list[UserRepo]:
+    """The user's links with their repos, most recently pushed first (the seed's order)."""
+    return list(
+        UserRepo.objects.filter(user_id=user_id)
+        .select_related("repo")
+        .annotate(recency=Coalesce("repo__pushed_at", "repo__github_updated_at"))
+        .order_by(F("recency").desc(nulls_last=True), "repo__full_name")
+    )
+
+
+def highlight_resolve(*, user_login: str, links: list[UserRepo], names: list[str]) -> list[int]:
+    """Map the names an LLM (or fallback) chose to the user's linked repo ids, in order.
+
+    Several linked repos can share a name (a fork and its upstream). The seed's tie-break:
+    most commit days (unknown counts as -1), then a repo owned by someone else (the
+    original), then the most recently updated row. `owner/name` answers match exactly.
+    """
+    by_name: dict[str, list[UserRepo]] = {}
+    by_full: dict[str, UserRepo] = {}
+    for link in links:
+        by_name.setdefault(link.repo.name.lower(), []).append(link)
+        by_full[link.repo.full_name.lower()] = link
+    chosen: list[int] = []
+    for raw in names:
+        name = (raw or "").strip().strip("`").strip()
+        if not name:
+            continue
+        key = name.lower()
+        candidates = [by_full[key]] if key in by_full else by_name.get(key.rsplit("/", 1)[-1], [])
+        if not candidates:
+            continue
+        best = max(
+            candidates,
+            key=lambda link: (
+                link.commit_days if link.commit_days is not None else -1,
+                link.repo.owner_login.lower() != user_login.lower(),
+                link.repo.updated_at.timestamp() if link.repo.updated_at else 0.0,
+            ),
+        )
+        if best.repo_id not in chosen:
+            chosen.append(best.repo_id)
+    return chosen
+
+
+def gallery_rows(repo: Repo) -> list[dict[str, Any]]:
+    return [
+        {
+            "url": image.url,
+            "alt": image.alt,
+            "original_url": image.original_url,
+            "title": image.title,
+            "caption": image.caption,
+            "is_highlight": image.is_highlight,
+            "taken_at": image.taken_at,
+        }
+        for image in repo.gallery.all()
+    ]
+
+
+def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | None = None) -> dict:
+    """A repo as the data endpoint shows it (seed 000's RepoSubject field names)."""
+    return {
+        "id": repo.full_name,
+        "full_name": repo.full_name,
+        "owner": repo.owner_login,
+        "name": repo.name,
+        "description": repo.description,
+        "language": repo.language or None,
+        "stargazers_count": repo.stargazers_count,
+        "fork": repo.is_fork,
+        "archived": repo.is_archived,
+        "topics": repo.topics,
+        "homepage": repo.homepage or None,
+        "pushed_at": repo.pushed_at.isoformat() if repo.pushed_at else None,
+        "updated_at": repo.github_updated_at.isoformat() if repo.github_updated_at else None,
+        "include_reason": include_reason,
+        "user_commit_days": commit_days,
+        "generated_description": repo.blurb,
+        "blurb": repo.blurb,
+        "emphasis": repo.emphasis,
+        "keywords": repo.keywords,
+        "kind": repo.kind,
+        "link": repo.link or None,
+        "gallery": gallery_rows(repo),
+        "enriched_at": repo.enriched_at.isoformat() if repo.enriched_at else None,
+    }
+
+
+def user_repos_payload(*, user_id: int) -> tuple[list[dict], list[dict]]:
+    """(highlighted repos in rank order, all linked repos by pushed_at desc) for /data."""
+    links = list(
+        UserRepo.objects.filter(user_id=user_id)
+        .select_related("repo")
+        .prefetch_related(Prefetch("repo__gallery", queryset=GalleryImage.objects.order_by("id")))
+        .annotate(recency=Coalesce("repo__pushed_at", "repo__github_updated_at"))
+        .order_by(F("recency").desc(nulls_last=True), "repo__full_name")
+    )
+    rows = [
+        repo_payload(link.repo, include_reason=link.include_reason, commit_days=link.commit_days)
+        for link in links
+    ]
+    highlighted = sorted(
+        (
+            (link.highlight_rank, row)
+            for link, row in zip(links, rows, strict=True)
+            if link.highlight_rank
+        ),
+        key=lambda pair: pair[0],
+    )
+    return [row for _, row in highlighted], rows

@@ -1,0 +1,228 @@
+"""HTTP endpoints of the profile pipeline (seed 000's paths). Thin: validate, call a
+service or selector, answer; every error is the shared JSON error shape."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from users import pipeline, selectors, services
+
+
+class ErrorSerializer(serializers.Serializer):
+    class ErrorBody(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.DictField(required=False)
+
+    ok = serializers.BooleanField(default=False)
+    error = ErrorBody()
+
+
+def _err(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+INVALID = _err("invalid_username: not a valid GitHub username (1-39 chars, a-z 0-9 -)")
+UNKNOWN = _err("user_not_found: no such user")
+AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+
+
+class UserLoginApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        github_token = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            max_length=500,
+            write_only=True,
+            help_text="The account's own GitHub OAuth token; stored encrypted, never echoed.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        status = serializers.ChoiceField(choices=["new", "activated", "existing"])
+        processing = serializers.BooleanField()
+        data_ready = serializers.BooleanField()
+
+    @extend_schema(
+        summary="Sign a user in: new → create and run; ghost → activate; existing → refresh",
+        request=InputSerializer,
+        responses={200: OutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
+    )
+    def post(self, request, login: str):
+        services.username_validate(login=login)
+        data = request.data if isinstance(request.data, dict) else {}
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        result = services.user_login(
+            login=login, github_token=serializer.validated_data.get("github_token") or None
+        )
+        return Response(result.as_response())
+
+
+class RunOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    queued = serializers.BooleanField()
+    run_id = serializers.IntegerField()
+    status = serializers.CharField()
+    forced = serializers.BooleanField(required=False)
+    from_step = serializers.CharField(required=False, allow_null=True)
+
+
+class UserStartApi(APIView):
+    @extend_schema(
+        summary="Start the user's pipeline (joins the active run; succeeded steps are skipped)",
+        request=None,
+        responses={202: RunOutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
+    )
+    def post(self, request, login: str):
+        run = services.user_start(login=login)
+        return Response(
+            {"ok": True, "queued": True, "run_id": run.id, "status": run.status},
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class UserRestartApi(APIView):
+    @extend_schema(
+        summary="Clear derived data and run again (?from=<step>: that step and downstream)",
+        parameters=[
+            OpenApiParameter(
+                "from",
+                OpenApiTypes.STR,
+                enum=list(pipeline.ALL_STEPS),
+                required=False,
+                description="Rerun this step and everything downstream of it.",
+            )
+        ],
+        request=None,
+        responses={
+            202: RunOutputSerializer,
+            400: _err("invalid_username or unknown_step"),
+            404: UNKNOWN,
+            401: AUTH,
+            403: AUTH,
+        },
+    )
+    def post(self, request, login: str):
+        from_step = request.query_params.get("from") or None
+        run = services.user_restart(login=login, from_step=from_step)
+        return Response(
+            {
+                "ok": True,
+                "queued": True,
+                "forced": True,
+                "run_id": run.id,
+                "status": run.status,
+                "from_step": from_step,
+            },
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class UserDeleteApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        deleted = serializers.CharField()
+        runs = serializers.IntegerField()
+        repos_linked = serializers.IntegerField()
+
+    @extend_schema(
+        summary="Delete the user and everything only it owns (repos shared with others stay)",
+        request=None,
+        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN, 401: AUTH, 403: AUTH},
+    )
+    def delete(self, request, login: str):
+        return Response(services.user_delete(login=login))
+
+
+class GhostUserCreateApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        created = serializers.BooleanField()
+        is_ghost = serializers.BooleanField()
+        processing = serializers.BooleanField()
+        run_id = serializers.IntegerField()
+
+    @extend_schema(
+        summary="Create an inactive (ghost) user and fetch its profile once",
+        parameters=[
+            OpenApiParameter(
+                "force",
+                OpenApiTypes.BOOL,
+                required=False,
+                description="Make an existing user a ghost and refetch instead of 409.",
+            )
+        ],
+        request=None,
+        responses={
+            201: OutputSerializer,
+            400: INVALID,
+            409: _err("user_exists: the user exists (pass ?force=true)"),
+            401: AUTH,
+            403: AUTH,
+        },
+    )
+    def post(self, request, login: str):
+        force = (request.query_params.get("force") or "").lower() in TRUE_VALUES
+        body = services.ghost_create(login=login, force=force)
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class UserProgressApi(APIView):
+    class ItemSerializer(serializers.Serializer):
+        step = serializers.ChoiceField(choices=list(pipeline.ALL_STEPS))
+        scope = serializers.ChoiceField(choices=["user", "repo"])
+        repo = serializers.CharField(allow_null=True)
+        status = serializers.ChoiceField(
+            choices=["pending", "running", "succeeded", "failed", "skipped"]
+        )
+        attempts = serializers.IntegerField()
+        queued_at = serializers.DateTimeField(allow_null=True)
+        started_at = serializers.DateTimeField(allow_null=True)
+        finished_at = serializers.DateTimeField(allow_null=True)
+        duration_seconds = serializers.FloatField(allow_null=True)
+        not_before = serializers.DateTimeField(allow_null=True)
+        output = serializers.JSONField(allow_null=True)
+        error = serializers.CharField(allow_null=True)
+        run_id = serializers.IntegerField(allow_null=True)
+
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        username = serializers.CharField()
+        state = serializers.ChoiceField(choices=["queued", "running", "waiting", "ready", "failed"])
+        rate_limited_until = serializers.DateTimeField(allow_null=True)
+        message = serializers.CharField(allow_null=True)
+        run = serializers.JSONField(allow_null=True)
+        counts = serializers.DictField(child=serializers.IntegerField())
+        items = serializers.ListField(child=serializers.JSONField())
+
+    @extend_schema(
+        summary="Every pipeline step with status, timings, output, error; the overall state",
+        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN},
+    )
+    def get(self, request, login: str):
+        user = services.user_get(login=login)
+        return Response(selectors.user_progress(user=user))
+
+
+class UserDataApi(APIView):
+    class OutputSerializer(serializers.Serializer):
+        ok = serializers.BooleanField()
+        user = serializers.JSONField()
+        theme = serializers.CharField()
+        highlighted_repos = serializers.ListField(child=serializers.JSONField())
+        repos = serializers.ListField(child=serializers.JSONField(), allow_null=True)
+
+    @extend_schema(
+        summary="The profile: user fields, theme, highlighted repos and all linked repos",
+        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN},
+    )
+    def get(self, request, login: str):
+        user = services.user_get(login=login)
+        return Response(selectors.user_data(user=user))

@@ -1,0 +1,10 @@
+from users import selectors, services
+from users.management.commands._base import UserCommand
+
+
+class Command(UserCommand):
+    help = "Show a user's pipeline progress, like GET /users/<u>/progress."
+
+    def handle(self, *args, **options):
+        user = services.user_get(login=options["username"])
+        self.emit(selectors.user_progress(user=user))

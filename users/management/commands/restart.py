@@ -1,0 +1,14 @@
+from users import pipeline, services
+from users.management.commands._base import UserCommand
+
+
+class Command(UserCommand):
+    help = "Clear derived data and run again, like POST /users/<u>/restart[?from=<step>]."
+
+    def add_arguments(self, parser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--from", dest="from_step", choices=pipeline.ALL_STEPS)
+
+    def handle(self, *args, **options):
+        run = services.user_restart(login=options["username"], from_step=options["from_step"])
+        self.emit({"ok": True, "queued": True, "forced": True, "run_id": run.id})

@@ -1,0 +1,46 @@
+"""Celery tasks of the profile pipeline: thin, by id, idempotent (the rows decide)."""
+
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, name="users.pipeline_advance", soft_time_limit=60, time_limit=90)
+def pipeline_advance(self, run_id: int) -> int:
+    """Dispatch the run's ready steps and settle its status. Returns how many it queued."""
+    from users import services
+
+    return len(services.pipeline_advance(run_id=run_id))
+
+
+@shared_task(
+    bind=True,
+    name="users.work_item_run",
+    # A blurb clones a repository and calls the LLM: minutes at most.
+    soft_time_limit=240,
+    time_limit=300,
+    max_retries=8,
+)
+def work_item_run(self, item_id: int) -> str:
+    """Run one pipeline step. Transient errors and short secondary limits retry with
+    backoff (bounded by the service); rate limits wait on the row, never here."""
+    from users import services
+
+    try:
+        return services.work_item_run(
+            item_id=item_id, final_attempt=self.request.retries >= self.max_retries
+        )
+    except services.RetryLater as exc:
+        raise self.retry(countdown=exc.countdown) from None
+
+
+@shared_task(name="users.pipeline_sweep", soft_time_limit=50, time_limit=60)
+def pipeline_sweep() -> dict:
+    """Beat: resume runs whose rate-limit wait is over and recover lost steps."""
+    from users import services
+
+    return services.pipeline_sweep()
