@@ -28,4 +28,10 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=3600,
         description="Seed 002's hourly diagnostics, logged and stored.",
     ),
+    Periodic(
+        name="users: pipeline sweep",
+        task="users.pipeline_sweep",
+        every_seconds=60,
+        description="Resume profile runs whose rate-limit wait is over; recover lost steps.",
+    ),
 ]
