@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q
-from django.utils.dateparse import parse_datetime
 
 from repos import media
 from repos.errors import (
@@ -30,6 +29,7 @@ from repos.errors import (
     UserNotFound,
 )
 from repos.models import GalleryImage, Repo, UserRepo
+from repos.services import repos_upsert_from_github
 from users.models import GitHubUser
 from workers.github import errors as gh_errors
 from workers.github import github
@@ -102,50 +102,8 @@ def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
             extra={"full_name": full_name, "error": type(exc).__name__},
         )
         raise GitHubUnavailable(details={"repo": full_name, "reason": type(exc).__name__}) from exc
-    return _repo_upsert_from_payload(payload)
-
-
-def _repo_upsert_from_payload(payload: dict[str, Any]) -> Repo:
-    """Create (or refresh) a Repo from a GitHub repository payload.
-
-    Private stand-in until repos/services.py offers the shared upsert; it writes only
-    GitHub's own fields, never the pipeline's derived ones.
-    """
-    parent = payload.get("parent") or {}
-    fields = {
-        "github_id": payload.get("id"),
-        "full_name": payload["full_name"],
-        "owner_login": (payload.get("owner") or {}).get("login")
-        or payload["full_name"].split("/")[0],
-        "name": payload.get("name") or payload["full_name"].split("/")[1],
-        "description": payload.get("description") or "",
-        "language": payload.get("language") or "",
-        "topics": payload.get("topics") or [],
-        "homepage": (payload.get("homepage") or "")[:500],
-        "default_branch": payload.get("default_branch") or "",
-        "stargazers_count": payload.get("stargazers_count") or 0,
-        "forks_count": payload.get("forks_count") or 0,
-        "is_fork": bool(payload.get("fork")),
-        "is_archived": bool(payload.get("archived")),
-        "is_private": bool(payload.get("private")),
-        "parent_full_name": parent.get("full_name") or "",
-        "github_created_at": parse_datetime(payload.get("created_at") or ""),
-        "github_updated_at": parse_datetime(payload.get("updated_at") or ""),
-        "pushed_at": parse_datetime(payload.get("pushed_at") or ""),
-    }
-    existing = Repo.objects.filter(full_name__iexact=fields["full_name"]).first()
-    if existing is None and fields["github_id"] is not None:
-        existing = Repo.objects.filter(github_id=fields["github_id"]).first()
-    if existing is not None:
-        Repo.objects.filter(pk=existing.pk).update(**fields)
-        existing.refresh_from_db()
-        return existing
-    try:
-        with transaction.atomic():
-            return Repo.objects.create(**fields)
-    except IntegrityError:
-        # A concurrent request created it first; theirs is as good as ours.
-        return Repo.objects.get(full_name__iexact=fields["full_name"])
+    stored = repos_upsert_from_github(payloads=[payload])
+    return stored.get(payload["full_name"].lower()) or repo_get(full_name=payload["full_name"])
 
 
 # --- reads -------------------------------------------------------------------------------

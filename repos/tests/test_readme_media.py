@@ -7,6 +7,7 @@ from django.conf import settings
 
 from repos import gallery
 from repos.models import GalleryImage, Repo
+from repos.services import repos_upsert_from_github
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +40,7 @@ def world(simulator) -> dict[str, dict]:
 
 
 def _stored(payload: dict) -> Repo:
-    return gallery._repo_upsert_from_payload(payload)
+    return repos_upsert_from_github(payloads=[payload])[payload["full_name"].lower()]
 
 
 def _truth(simulator, repo: Repo) -> list[dict]:
