@@ -5,22 +5,9 @@ from __future__ import annotations
 from config.errors import BadRequest, GazerError, NotFound
 
 
-class InvalidUsername(BadRequest):
-    code = "invalid_username"
-    message = (
-        "Invalid GitHub username: 1-39 characters, letters, digits or single hyphens, "
-        "not starting or ending with a hyphen."
-    )
-
-
 class InvalidRepoName(BadRequest):
     code = "invalid_repo_name"
     message = "Invalid repository name: 1-100 characters, letters, digits, '.', '-' or '_'."
-
-
-class UserNotFound(NotFound):
-    code = "user_not_found"
-    message = "No such user in Gazer."
 
 
 class RepoNotFound(NotFound):

@@ -20,17 +20,12 @@ from django.db import transaction
 from django.db.models import Q
 
 from repos import media
-from repos.errors import (
-    GitHubUnavailable,
-    ImageNotFound,
-    InvalidRepoName,
-    InvalidUsername,
-    RepoNotFound,
-    UserNotFound,
-)
+from repos.errors import GitHubUnavailable, ImageNotFound, InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
 from repos.services import repos_upsert_from_github
+from users.errors import UserNotFound
 from users.models import GitHubUser
+from users.services import USERNAME_RE, username_validate
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.github.media import MediaRefused, probe_image
@@ -39,8 +34,6 @@ logger = logging.getLogger(__name__)
 
 Dedupe = Literal["url", "original_url"] | None
 
-# GitHub's rules: 1-39 characters, alphanumerics or single hyphens, no hyphen at either end.
-USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 PROBE_THREADS = 4  # the seed's pool size: small, so a README cannot flood a host
 # A README with hundreds of images (icon grids, sponsor walls) would keep the step busy
@@ -56,14 +49,8 @@ def now_ms() -> int:
 # --- lookups shared by the gallery API ---------------------------------------------------
 
 
-def username_validate(*, login: str) -> str:
-    if not USERNAME_RE.match(login or ""):
-        raise InvalidUsername(details={"username": login})
-    return login
-
-
 def repo_name_validate(*, owner: str, name: str) -> str:
-    """`owner/name` when both parts follow GitHub's rules."""
+    """`owner/name` when both parts follow GitHub's rules (owners are user logins)."""
     if not USERNAME_RE.match(owner or ""):
         raise InvalidRepoName("Invalid repository owner.", details={"owner": owner})
     if not REPO_NAME_RE.match(name or "") or name in (".", ".."):
@@ -72,6 +59,8 @@ def repo_name_validate(*, owner: str, name: str) -> str:
 
 
 def user_get(*, login: str) -> GitHubUser:
+    """Any user Gazer knows (users.services.user_get also refuses stargazer-only rows)."""
+    username_validate(login=login)
     user = GitHubUser.objects.filter(login__iexact=login).first()
     if user is None:
         raise UserNotFound(f"No user '{login}' in Gazer.", details={"username": login})
