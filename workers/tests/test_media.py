@@ -1,0 +1,140 @@
+"""The README image prober: dimensions from the first bytes, and what it refuses."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from ghsim.testing import SimulatorProcess
+from workers.github import media
+from workers.github.media import MediaRefused, probe_image
+
+
+@pytest.fixture(scope="module")
+def sim():
+    with SimulatorProcess(seed=1) as process:
+        yield process
+
+
+@pytest.fixture(autouse=True)
+def _reset(sim):
+    sim.reset()
+
+
+class _Redirector(BaseHTTPRequestHandler):
+    """`/to?u=<url>` redirects there; `/loop` redirects to itself; `/text` is not an image."""
+
+    hits = 0
+
+    def do_GET(self):
+        type(self).hits += 1
+        if self.path.startswith("/to?u="):
+            self.send_response(302)
+            self.send_header("Location", self.path[len("/to?u=") :])
+            self.end_headers()
+        elif self.path == "/loop":
+            self.send_response(301)
+            self.send_header("Location", "/loop")
+            self.end_headers()
+        else:
+            body = b"hello, this is not an image at all\n" * 10
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def redirector():
+    _Redirector.hits = 0
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirector)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://localhost:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def localhost_looks_public(monkeypatch):
+    """DNS stand-in: `localhost` resolves to a public address for the check only."""
+    real = media._resolve
+
+    def resolve(host, port):
+        return ["93.184.216.34"] if host == "localhost" else real(host, port)
+
+    monkeypatch.setattr(media, "_resolve", resolve)
+
+
+def test_probe_reads_dimensions_of_a_simulator_png(sim, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    info = probe_image(sim.web_url + "/_img/1200x630.png")
+    assert (info.width, info.height, info.format) == (1200, 630, "PNG")
+    assert info.final_url == sim.web_url + "/_img/1200x630.png"
+    assert sim.stats()["by_kind"]["image"] == 1
+
+
+def test_private_addresses_are_refused_without_a_request(sim, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = False
+    for url in (
+        sim.web_url + "/_img/10x10.png",
+        "http://localhost/x.png",
+        "http://10.0.0.8/x.png",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[::1]/x.png",
+    ):
+        with pytest.raises(MediaRefused, match="non-public"):
+            probe_image(url)
+    assert sim.stats()["by_kind"].get("image", 0) == 0
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.com/a.png", "file:///etc/passwd", "data:image/png;base64,AAAA", "x"]
+)
+def test_non_http_urls_are_refused(url):
+    with pytest.raises(MediaRefused, match="http"):
+        probe_image(url)
+
+
+def test_redirect_to_a_private_address_is_refused(
+    sim, settings, redirector, localhost_looks_public
+):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = False
+    with pytest.raises(MediaRefused, match="non-public"):
+        probe_image(f"{redirector}/to?u={sim.web_url}/_img/10x10.png")
+    assert _Redirector.hits == 1
+    assert sim.stats()["by_kind"].get("image", 0) == 0
+
+
+def test_redirects_are_followed_by_hand_and_bounded(sim, settings, redirector):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    info = probe_image(f"{redirector}/to?u={sim.web_url}/_img/300x200.png")
+    assert (info.width, info.height) == (300, 200)
+    assert info.final_url == sim.web_url + "/_img/300x200.png"
+    with pytest.raises(MediaRefused, match="redirects"):
+        probe_image(f"{redirector}/loop")
+    assert _Redirector.hits == 1 + 6
+
+
+def test_oversize_and_unreadable_are_refused(sim, settings, redirector):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    with pytest.raises(MediaRefused, match="cap"):
+        probe_image(sim.web_url + "/_img/2000x2000.png", max_bytes=2_000)
+    with pytest.raises(MediaRefused, match="readable"):
+        probe_image(f"{redirector}/text")
+    with pytest.raises(MediaRefused, match="HTTP 404"):
+        probe_image(sim.web_url + "/no/such/image.png")
+
+
+def test_avatar_and_svg_sizes(sim, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    avatar = probe_image(sim.web_url + "/_avatars/u/1000000")
+    assert avatar.width > 0 and avatar.width == avatar.height
+    assert media._svg_size(b'<svg xmlns="x" width="120" height="20">') == (120, 20)
+    assert media._svg_size(b'<svg viewBox="0 0 64 32"></svg>') == (64, 32)
