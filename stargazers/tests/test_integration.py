@@ -1,0 +1,287 @@
+"""The star graph through real Celery workers and the GitHub simulator.
+
+Every test starts its own workers (worker_factory) with a server token of its own, so
+budgets and counts at the simulator belong to that test.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from django.db import transaction
+from django.utils import timezone
+
+from stargazers import services
+from stargazers.models import StarEdge, StargazerCrawl
+from users.models import GitHubUser
+from users.tokens import token_encrypt
+from workers.testing import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+TERMINAL = {"completed", "pagination_limited", "restricted", "failed"}
+
+
+@pytest.fixture
+def sim(simulator):
+    simulator.reset()
+    yield simulator
+    simulator.reset()
+
+
+def _pool_token() -> str:
+    return f"pool-{uuid.uuid4().hex[:12]}"
+
+
+def _account(login: str, *, token: str | None = None) -> GitHubUser:
+    return GitHubUser.objects.create(
+        login=login,
+        state=GitHubUser.State.ACTIVE,
+        token_encrypted=token_encrypt(token) if token else "",
+        last_login_at=timezone.now(),
+    )
+
+
+def _edge_set(full_name: str, source: str | None = None) -> set[tuple[str, str]]:
+    qs = StarEdge.objects.filter(repo__full_name__iexact=full_name)
+    if source:
+        qs = qs.filter(source=source)
+    return {
+        (login.lower(), at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for login, at in qs.values_list("user__login", "starred_at")
+    }
+
+
+def _truth_stargazers(sim, full_name: str) -> set[tuple[str, str]]:
+    truth = sim.truth(f"repos/{full_name}/stargazers")
+    return {(s["login"].lower(), s["starred_at"]) for s in truth["stargazers"]}
+
+
+def _all_terminal(ids=None) -> bool:
+    qs = StargazerCrawl.objects.all()
+    if ids is not None:
+        qs = qs.filter(pk__in=ids)
+    return qs.exists() and not qs.exclude(status__in=TERMINAL).exists()
+
+
+def test_new_account_end_to_end_matches_simulator_truth(sim, worker_factory):
+    """Under GitHub's 2026 restriction: listable repos are crawled, the rest restricted."""
+    sim.configure(restrict_stargazers=True)
+    login = "dana-kowalski"
+    worker_factory(env={"GITHUB_TOKENS": _pool_token()})
+    user = _account(login, token=f"sim_{login}_x")
+    with transaction.atomic():
+        services.account_stars_sync_request(user_id=user.pk, is_new=True)
+
+    truth = sim.truth(f"users/{login}/starred")
+    wait_until(
+        lambda: _all_terminal() and StargazerCrawl.objects.count() == truth["count"],
+        timeout=90,
+        message="crawls did not finish",
+    )
+
+    starred = {
+        (name.lower(), at.strftime("%Y-%m-%dT%H:%M:%SZ"))
+        for name, at in StarEdge.objects.filter(user=user).values_list(
+            "repo__full_name", "starred_at"
+        )
+    }
+    assert starred == {(s["full_name"].lower(), s["starred_at"]) for s in truth["starred"]}
+    user.refresh_from_db()
+    assert user.starred_synced_at is not None
+
+    crawls = {c.repo.full_name: c for c in StargazerCrawl.objects.select_related("repo")}
+    completed = [name for name, c in crawls.items() if c.status == "completed"]
+    assert completed == ["eli-navarro/silent-kit"]
+    assert _edge_set("eli-navarro/silent-kit") == _truth_stargazers(sim, "eli-navarro/silent-kit")
+    assert crawls["eli-navarro/silent-kit"].stargazers_stored == 300
+    assert {c.status for name, c in crawls.items() if name not in completed} == {"restricted"}
+    assert all(c.priority == 0 and c.account_id == user.pk for c in crawls.values())
+
+
+def _bench_crawls(sim, *, count: int, max_stars: int, min_stars: int = 1) -> list[StargazerCrawl]:
+    """Crawl rows for `count` bench repos with min..max stars (unrestricted, seed fixed)."""
+    from repos.models import Repo
+
+    listed = sim.bench_repos(2_000_000)["repos"]
+    picked = [
+        (i, r) for i, r in enumerate(listed) if min_stars <= r["stargazers_count"] <= max_stars
+    ][:count]
+    assert len(picked) == count
+    crawls = []
+    for i, r in picked:
+        owner, name = r["full_name"].split("/")
+        repo = Repo.objects.create(
+            github_id=30_000_000 + i,
+            full_name=r["full_name"],
+            owner_login=owner,
+            name=name,
+            stargazers_count=r["stargazers_count"],
+        )
+        crawls.append(
+            StargazerCrawl.objects.create(
+                repo=repo, repo_stars=r["stargazers_count"], priority=StargazerCrawl.Priority.LOW
+            )
+        )
+    return crawls
+
+
+def _pages(stars: int) -> int:
+    return max(1, -(-stars // 100))
+
+
+def _stargazer_requests(sim) -> int:
+    return sim.stats()["by_kind"].get("stargazers", 0)
+
+
+def test_two_workers_racing_process_each_repo_once(sim, worker_factory):
+    crawls = _bench_crawls(sim, count=24, max_stars=400)
+    token = _pool_token()
+    worker_factory(env={"GITHUB_TOKENS": token, "STARGAZER_PAGES_PER_TASK": "2"})
+    worker_factory(env={"GITHUB_TOKENS": token, "STARGAZER_PAGES_PER_TASK": "2"})
+    rows = [(c.pk, c.priority, c.repo_stars) for c in crawls]
+    # Every repo is sent three times: the claims, not the messages, decide.
+    for _ in range(3):
+        services._send_crawls(rows)
+    wait_until(lambda: _all_terminal(), timeout=90, message="crawls did not finish")
+
+    assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"completed"}
+    assert _stargazer_requests(sim) == sum(_pages(c.repo_stars) for c in crawls)
+    for crawl in crawls[:5]:
+        assert _edge_set(crawl.repo.full_name) == _truth_stargazers(sim, crawl.repo.full_name)
+    total = sum(c.repo_stars for c in crawls)
+    assert StarEdge.objects.filter(source="stargazers").count() == total
+
+
+def test_worker_killed_mid_repo_resumes_with_exact_edges(sim, worker_factory):
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=3000, max_stars=6000)
+    sim.configure(faults={"slow_ms": 40, "path_prefix": "/api/v3/repos/"})
+    token = _pool_token()
+    env = {"GITHUB_TOKENS": token, "STARGAZER_PAGES_PER_TASK": "400"}
+    doomed = worker_factory(env=env)
+    with transaction.atomic():
+        services.stargazer_crawls_dispatch(repo_ids=[crawl.pk])
+
+    def mid_repo():
+        row = StargazerCrawl.objects.get(pk=crawl.pk)
+        return row.status == "processing" and row.pages_fetched >= 5
+
+    wait_until(mid_repo, timeout=60, message="crawl never got going")
+    doomed.kill()
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "processing" and row.pages_fetched < _pages(crawl.repo_stars)
+
+    # An hour passes without a heartbeat: the beat sweep releases and re-sends the repo.
+    StargazerCrawl.objects.filter(pk=crawl.pk).update(
+        heartbeat_at=timezone.now() - timezone.timedelta(hours=2)
+    )
+    assert services.stargazer_claims_reset_stale() == 1
+    sim.configure(faults={"slow_ms": 0})
+    worker_factory(env=env)
+    assert services.stargazer_crawls_dispatch() == 1
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=90, message="crawl did not resume")
+
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "completed" and row.stargazers_stored == crawl.repo_stars
+    assert _edge_set(crawl.repo.full_name) == _truth_stargazers(sim, crawl.repo.full_name)
+    assert StarEdge.objects.filter(repo_id=crawl.pk).count() == crawl.repo_stars
+
+
+def test_repo_past_the_page_cap_ends_pagination_limited(sim, worker_factory):
+    from repos.models import Repo
+
+    repo = Repo.objects.create(
+        github_id=424242,
+        full_name="sg-1410725/solar-kit-1",
+        owner_login="sg-1410725",
+        name="solar-kit-1",
+        stargazers_count=45000,
+    )
+    truth = sim.truth("repos/sg-1410725/solar-kit-1/stargazers", limit=0)
+    assert truth["stargazers_count"] == 45000
+    StargazerCrawl.objects.create(repo=repo, repo_stars=45000)
+    worker_factory(env={"GITHUB_TOKENS": _pool_token(), "STARGAZER_PAGES_PER_TASK": "100"})
+    services.stargazer_crawls_dispatch()
+    wait_until(lambda: _all_terminal([repo.pk]), timeout=240, message="capped repo unfinished")
+
+    row = StargazerCrawl.objects.get(pk=repo.pk)
+    assert row.status == "pagination_limited"
+    assert row.stargazers_stored == 40000 and row.notes == "too many stargazers"
+    assert StarEdge.objects.filter(repo=repo).count() == 40000
+
+
+def test_rate_limit_exhaustion_waits_for_reset_never_over_ceiling(sim, worker_factory):
+    crawls = _bench_crawls(sim, count=4, min_stars=250, max_stars=500)
+    sim.configure(rate_limit=10, rate_window=6)
+    token = _pool_token()
+    worker_factory(env={"GITHUB_TOKENS": token})
+    services.stargazer_crawls_dispatch()
+
+    def drained():
+        services.stargazer_crawls_dispatch()  # what beat does every minute
+        return _all_terminal()
+
+    wait_until(lambda: StargazerCrawl.objects.filter(status="rate_limited").exists(), timeout=30)
+    row = StargazerCrawl.objects.filter(status="rate_limited").first()
+    assert row.not_before is not None and row.claimed_by == ""
+    wait_until(drained, timeout=120, interval=0.5, message="rate-limited work never resumed")
+
+    assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"completed"}
+    stats = sim.stats()
+    assert stats["max_used"][f"token:{token}"]["core"] <= 10
+    assert stats["primary_limited"] == 0
+    for crawl in crawls:
+        assert StarEdge.objects.filter(repo_id=crawl.pk).count() == crawl.repo_stars
+
+
+def test_secondary_limit_retries_after_retry_after(sim, worker_factory):
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=250, max_stars=600)
+    token = _pool_token()
+    sim.configure(secondary={"mode": "next", "count": 1, "retry_after": 1, "status": 403})
+    worker_factory(env={"GITHUB_TOKENS": token})
+    services.stargazer_crawls_dispatch()
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=60, message="never recovered")
+
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "completed"
+    assert sim.stats()["secondary_limited"] == 1
+    assert _edge_set(crawl.repo.full_name) == _truth_stargazers(sim, crawl.repo.full_name)
+
+
+def test_redis_flushed_mid_run_loses_no_work(sim, worker_factory, redis_test_client):
+    crawls = _bench_crawls(sim, count=30, max_stars=300)
+    services.stargazers_pause(reason="load the queues")
+    worker = worker_factory(env={"GITHUB_TOKENS": _pool_token(), "STARGAZER_PAGES_PER_TASK": "1"})
+    services.stargazers_resume()  # enqueues everything
+    wait_until(lambda: StargazerCrawl.objects.filter(status="completed").count() >= 3)
+    redis_test_client.flushdb()  # our own test Redis DB: every waiting message is gone
+    wait_until(lambda: not StargazerCrawl.objects.filter(status="processing").exists())
+    assert not _all_terminal()
+    assert worker.answers_ping()
+    wait_until(
+        lambda: services.stargazer_crawls_dispatch() >= 0 and _all_terminal(),
+        timeout=90,
+        interval=0.5,
+        message="work lost with the flush",
+    )
+    assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"completed"}
+    assert StarEdge.objects.count() == sum(c.repo_stars for c in crawls)
+
+
+def test_pause_then_resume(sim, worker_factory):
+    crawls = _bench_crawls(sim, count=8, max_stars=200)
+    worker_factory(env={"GITHUB_TOKENS": _pool_token()})
+    services.stargazers_pause(reason="maintenance")
+    services._send_crawls([(c.pk, c.priority, c.repo_stars) for c in crawls])
+    # Paused tasks release without work.
+    wait_until(
+        lambda: not StargazerCrawl.objects.filter(enqueued_at__isnull=False).exists(), timeout=30
+    )
+    assert _stargazer_requests(sim) == 0
+    assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"pending"}
+    assert services.stargazer_crawls_dispatch() == 0  # the sweep honours the pause too
+
+    assert services.stargazers_resume() == len(crawls)
+    wait_until(lambda: _all_terminal(), timeout=60)
+    assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"completed"}
