@@ -28,6 +28,8 @@ TASK_ROUTES = {
     "activity.*": {"queue": queues.LOW},
     "feed.*": {"queue": queues.DEFAULT},
     "stargazers.*": {"queue": queues.DEFAULT},
+    # Crawls default to the refresh queue; new accounts' crawls are sent to high.
+    "stargazers.stargazer_crawl": {"queue": queues.LOW},
 }
 
 app.conf.update(
@@ -81,6 +83,8 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
+    # With --autoscale, grow the pool only while CPU < 80 % and memory < 85 % (seed 002).
+    worker_autoscaler="stargazers.autoscale:ResourceAwareAutoscaler",
 )
 
 app.autodiscover_tasks()

@@ -34,4 +34,17 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=60,
         description="Resume profile runs whose rate-limit wait is over; recover lost steps.",
     ),
+    Periodic(
+        name="stargazers: dispatch due crawls",
+        task="stargazers.stargazer_crawls_dispatch",
+        every_seconds=60,
+        description="Enqueue due star-graph rows (pending, past not_before) with no live "
+        "message, and accounts whose starred sync was lost.",
+    ),
+    Periodic(
+        name="stargazers: reset stale claims",
+        task="stargazers.stargazer_claims_reset_stale",
+        every_seconds=300,
+        description="Release crawl claims without a heartbeat for STARGAZER_CLAIM_TTL_SECONDS.",
+    ),
 ]
