@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: setup run test lint format clean
+.PHONY: setup run demo test bench lint format clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,9 +23,15 @@ setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, period
 run: setup  ## web :8000, worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
 	$(BIN)/honcho start -f Procfile
 
+demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet
+	$(BIN)/python -m workers.demo
+
 test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
 	$(MANAGE) ensure_database
 	$(BIN)/python -m pytest
+
+bench: $(VENV)/.installed  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
+	$(BIN)/python -m bench $(ARGS)
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
