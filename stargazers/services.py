@@ -1060,3 +1060,81 @@ def star_history_request(*, repo_id: int) -> None:
     transaction.on_commit(
         lambda: star_history_refresh_task.apply_async(args=[repo_id], queue=queues.DEFAULT)
     )
+
+
+# ------------------------------------------------------------ workers and the broker
+def workers_scale(
+    *,
+    concurrency: int | None = None,
+    delta: int | None = None,
+    autoscale_max: int | None = None,
+    autoscale_min: int | None = None,
+    destination: list[str] | None = None,
+    timeout: float = 2.0,
+) -> list[dict[str, Any]]:
+    """Resize worker pools through Celery remote control.
+
+    Workers running with `--autoscale` get a new range (`autoscale`); fixed pools grow
+    or shrink (`pool_grow` / `pool_shrink`) to `concurrency` processes, or by `delta`.
+    """
+    from config.celery import app
+
+    with app.connection_for_write() as conn:
+        inspect = app.control.inspect(timeout=timeout, connection=conn, destination=destination)
+        stats = inspect.stats() or {}
+        if not stats:
+            raise errors.ScaleRefused("No worker answered.", details={"destination": destination})
+        results = []
+        for hostname, info in sorted(stats.items()):
+            pool = info.get("pool") or {}
+            current = len(pool.get("processes") or []) or int(pool.get("max-concurrency") or 0)
+            entry: dict[str, Any] = {"worker": hostname, "before": current}
+            autoscaler = info.get("autoscaler")
+            if autoscaler and (autoscale_max or autoscale_min or concurrency):
+                high = autoscale_max or concurrency or autoscaler.get("max")
+                low = autoscale_min if autoscale_min is not None else autoscaler.get("min", 0)
+                low = min(low, high)
+                app.control.autoscale(high, low, destination=[hostname], connection=conn)
+                entry.update(mode="autoscale", max=high, min=low)
+            else:
+                target = concurrency if concurrency is not None else current + (delta or 0)
+                target = max(1, target)
+                change = target - current
+                if change > 0:
+                    app.control.pool_grow(change, destination=[hostname], connection=conn)
+                elif change < 0:
+                    app.control.pool_shrink(-change, destination=[hostname], connection=conn)
+                entry.update(mode="pool", requested=target, change=change)
+            results.append(entry)
+    logger.info("stargazers.workers_scaled", extra={"results": results})
+    return results
+
+
+def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:
+    """Empty broker queues; returns messages removed per queue.
+
+    Star-graph rows stay in the database: the next dispatch sweep re-sends due ones
+    (pause first to stop work).
+    """
+    from config.celery import app
+
+    names = list(names or queues.ALL)
+    unknown = [n for n in names if n not in queues.ALL]
+    if unknown:
+        from config.errors import BadRequest
+
+        raise BadRequest(
+            f"Unknown queue(s): {', '.join(unknown)}",
+            code="unknown_queue",
+            details={"known": list(queues.ALL)},
+        )
+    removed: dict[str, int] = {}
+    with app.connection_for_write() as conn:
+        channel = conn.default_channel
+        for name in names:
+            removed[name] = int(channel.queue_purge(name) or 0)
+    StargazerCrawl.objects.filter(status=Status.PENDING, enqueued_at__isnull=False).update(
+        enqueued_at=None
+    )
+    logger.warning("stargazers.queues_purged", extra={"removed": removed})
+    return removed

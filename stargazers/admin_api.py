@@ -1,0 +1,309 @@
+"""Seed 002's admin API under /admin-api/ (Bearer ADMIN_API_KEY), implemented for real.
+
+`<id>` is a repo's `owner/name` or its numeric GitHub id; a user id is the login.
+Success bodies are seed 002's `{success, message}` (plus data); errors use the one
+JSON error shape.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_serializer,
+)
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.auth import AdminApiKey
+from stargazers import selectors, services
+from stargazers.models import StargazerCrawl
+from workers import queues
+
+ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
+AUTH_ERRORS = {401: ERROR, 403: ERROR}
+
+
+class AdminApi(APIView):
+    permission_classes = [AdminApiKey]
+
+
+class StatsApi(AdminApi):
+    @extend_schema(
+        summary="Processing, database and queue figures, with diagnostics history",
+        parameters=[OpenApiParameter("history", int, description="snapshots, 0–168 (24)")],
+        responses={200: dict, **AUTH_ERRORS},
+    )
+    def get(self, request):
+        processing = selectors.processing_stats()
+        limit = _int_param(request, "history", default=24, low=0, high=168)
+        return Response(
+            {
+                "processing": processing,
+                "database": selectors.database_stats(),
+                "queue": {
+                    "depth": processing["factory_queue_depth"],
+                    "depths": processing["queue_depths"],
+                    "active_workers": processing["factory_active_workers"],
+                    "total_workers": processing["current_worker_count"],
+                },
+                "history": selectors.diagnostics_history(limit=limit),
+            }
+        )
+
+
+class StatsSummaryApi(AdminApi):
+    @extend_schema(summary="The processing stats object", responses={200: dict, **AUTH_ERRORS})
+    def get(self, request):
+        return Response(selectors.processing_stats())
+
+
+class WorkersApi(AdminApi):
+    @extend_schema(
+        summary="Celery workers: total, active, idle, queue depth, CPU and memory",
+        responses={200: dict, **AUTH_ERRORS},
+    )
+    def get(self, request):
+        stats = selectors.processing_stats()
+        return Response(
+            {
+                "total_workers": stats["current_worker_count"],
+                "active_workers": stats["factory_active_workers"],
+                "idle_workers": stats["idle_workers"],
+                "queue_depth": stats["factory_queue_depth"],
+                "cpu_usage": stats["cpu_usage"],
+                "memory_usage_percent": stats["memory_usage_percent"],
+            }
+        )
+
+
+class WorkersScaleApi(AdminApi):
+    @extend_schema_serializer(component_name="WorkersScaleInput")
+    class InputSerializer(serializers.Serializer):
+        concurrency = serializers.IntegerField(min_value=1, max_value=256, required=False)
+        delta = serializers.IntegerField(min_value=-256, max_value=256, required=False)
+        max = serializers.IntegerField(min_value=1, max_value=256, required=False)
+        min = serializers.IntegerField(min_value=0, max_value=256, required=False)
+        workers = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, allow_empty=False
+        )
+
+        def validate(self, attrs):
+            if not any(k in attrs for k in ("concurrency", "delta", "max", "min")):
+                raise serializers.ValidationError(
+                    "Give `concurrency`, `delta`, or an autoscale range `max`/`min`."
+                )
+            return attrs
+
+    @extend_schema(
+        summary="Resize worker pools (pool_grow/pool_shrink, or the --autoscale range)",
+        request=InputSerializer,
+        responses={200: dict, 400: ERROR, 409: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        results = services.workers_scale(
+            concurrency=data.get("concurrency"),
+            delta=data.get("delta"),
+            autoscale_max=data.get("max"),
+            autoscale_min=data.get("min"),
+            destination=data.get("workers"),
+        )
+        return Response(
+            {"success": True, "message": f"Scaled {len(results)} worker(s)", "workers": results}
+        )
+
+
+class QueueApi(AdminApi):
+    @extend_schema(summary="Queue depths per priority", responses={200: dict, **AUTH_ERRORS})
+    def get(self, request):
+        stats = selectors.processing_stats()
+        return Response(
+            {
+                "depth": stats["factory_queue_depth"],
+                "depths": stats["queue_depths"],
+                "active_workers": stats["factory_active_workers"],
+                "processing_rate": selectors.processing_rate_per_hour(),
+                "processing_rate_unit": "repos/hour",
+                "due_repos": selectors.crawls_due_count(),
+                "paused": stats["paused"],
+            }
+        )
+
+
+class QueueClearApi(AdminApi):
+    @extend_schema_serializer(component_name="QueueClearInput")
+    class InputSerializer(serializers.Serializer):
+        queues = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(queues.ALL)),
+            required=False,
+            allow_empty=False,
+        )
+
+    @extend_schema(
+        summary="Purge broker queues (rows stay in the database; pause to stop work)",
+        request=InputSerializer,
+        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        removed = services.queues_purge(names=body.validated_data.get("queues"))
+        return Response(
+            {
+                "success": True,
+                "message": f"Purged {sum(removed.values())} message(s)",
+                "removed": removed,
+            }
+        )
+
+
+class PauseApi(AdminApi):
+    @extend_schema_serializer(component_name="PauseInput")
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
+
+    @extend_schema(
+        summary="Pause star-graph work (persisted: restarted workers stay paused)",
+        request=InputSerializer,
+        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request):
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        created = services.stargazers_pause(reason=body.validated_data.get("reason", ""))
+        message = "Star-graph processing paused" if created else "Already paused"
+        return Response({"success": True, "message": message, "paused": True})
+
+
+class ResumeApi(AdminApi):
+    @extend_schema(
+        summary="Resume star-graph work and enqueue due repos",
+        request=None,
+        responses={200: dict, **AUTH_ERRORS},
+    )
+    def post(self, request):
+        enqueued = services.stargazers_resume()
+        return Response(
+            {
+                "success": True,
+                "message": f"Star-graph processing resumed; {enqueued} repo(s) enqueued",
+                "paused": False,
+                "enqueued": enqueued,
+            }
+        )
+
+
+class ReposListApi(AdminApi):
+    @extend_schema_serializer(component_name="ReposListQuery")
+    class QuerySerializer(serializers.Serializer):
+        status = serializers.ChoiceField(
+            choices=StargazerCrawl.Status.values, required=False, allow_blank=True
+        )
+        limit = serializers.IntegerField(min_value=1, max_value=1000, default=100)
+        offset = serializers.IntegerField(min_value=0, default=0)
+
+    @extend_schema(
+        summary="Processing rows, newest started first",
+        operation_id="admin_repos_list",
+        parameters=[QuerySerializer],
+        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+    )
+    def get(self, request):
+        query = self.QuerySerializer(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        return Response(
+            selectors.crawls_list(
+                status=data.get("status") or None, limit=data["limit"], offset=data["offset"]
+            )
+        )
+
+
+class RepoDetailApi(AdminApi):
+    @extend_schema(
+        summary="One repo's processing row",
+        operation_id="admin_repo_retrieve",
+        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+    )
+    def get(self, request, repo_key: str):
+        return Response(selectors.crawl_get(key=repo_key))
+
+
+class RepoReprocessApi(AdminApi):
+    @extend_schema_serializer(component_name="RepoReprocessInput")
+    class InputSerializer(serializers.Serializer):
+        force = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        summary="Reset one repo to pending and enqueue it (`force`: from the first page)",
+        request=InputSerializer,
+        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request, repo_key: str):
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        crawl = services.crawl_reprocess(key=repo_key, force=body.validated_data["force"])
+        return Response(
+            {
+                "success": True,
+                "message": f"Repository {crawl.repo.full_name} queued for reprocessing",
+                "repo": selectors.crawl_row(crawl),
+            }
+        )
+
+
+class RepoResetApi(AdminApi):
+    @extend_schema(
+        summary="Delete a repo's processing row and its stargazer edges",
+        request=None,
+        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request, repo_key: str):
+        services.crawl_reset(key=repo_key)
+        return Response(
+            {"success": True, "message": f"Repository {repo_key} processing status reset"}
+        )
+
+
+class UserReprocessApi(AdminApi):
+    @extend_schema_serializer(component_name="UserReprocessInput")
+    class InputSerializer(serializers.Serializer):
+        force = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        summary="Reset and enqueue every repo a user starred (and re-sync an account)",
+        request=InputSerializer,
+        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+    )
+    def post(self, request, login: str):
+        body = self.InputSerializer(data=request.data or {})
+        body.is_valid(raise_exception=True)
+        selectors.login_check(login)
+        count = services.user_crawls_reprocess(login=login, force=body.validated_data["force"])
+        return Response(
+            {
+                "success": True,
+                "message": f"Reset {count} repositories for user {login}",
+                "reset": count,
+            }
+        )
+
+
+def _int_param(request, name: str, *, default: int, low: int, high: int) -> int:
+    from config.errors import BadRequest
+
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer", code="invalid_input") from None
+    if not low <= value <= high:
+        raise BadRequest(f"{name} must be between {low} and {high}", code="invalid_input")
+    return value

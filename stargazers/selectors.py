@@ -1,0 +1,304 @@
+"""Reads of the star graph shaped for the APIs, commands and diagnostics."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from typing import Any
+
+from django.db.models import Count, Q, Subquery, Sum
+from django.utils import timezone
+
+from stargazers import errors
+from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+
+Status = StargazerCrawl.Status
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+STARGAZERS_PER_PAGE = 100
+
+
+def login_check(login: str) -> str:
+    if not isinstance(login, str) or not USERNAME_RE.match(login):
+        raise errors.InvalidUsername(details={"login": login})
+    return login
+
+
+def user_get(*, login: str):
+    from users.models import GitHubUser
+
+    login_check(login)
+    user = GitHubUser.objects.filter(login__iexact=login).first()
+    if user is None:
+        raise errors.UserNotFound(f"User {login} not found", details={"login": login})
+    return user
+
+
+def repo_get(*, owner: str, name: str):
+    from repos.models import Repo
+
+    if not (REPO_PART_RE.match(owner or "") and REPO_PART_RE.match(name or "")):
+        raise errors.InvalidRepoKey(details={"owner": owner, "repo": name})
+    repo = Repo.objects.filter(full_name__iexact=f"{owner}/{name}").first()
+    if repo is None:
+        raise errors.RepoNotFound(
+            f"Repository {owner}/{name} not found", details={"repo": f"{owner}/{name}"}
+        )
+    return repo
+
+
+# ------------------------------------------------------------------------- counts
+def repos_by_status(queryset=None) -> dict[str, int]:
+    qs = queryset if queryset is not None else StargazerCrawl.objects.all()
+    found = dict(qs.values_list("status").annotate(n=Count("pk")).order_by())
+    return {status: found.get(status, 0) for status in Status.values}
+
+
+def database_stats() -> dict[str, int]:
+    """Seed 002's `database` block of /stats (plus restricted and edge counts)."""
+    from users.models import GitHubUser
+
+    by_status = repos_by_status()
+    stored = StargazerCrawl.objects.aggregate(n=Sum("stargazers_stored"))["n"] or 0
+    return {
+        "total_repos": sum(by_status.values()),
+        "completed_repos": by_status[Status.COMPLETED],
+        "failed_repos": by_status[Status.FAILED],
+        "processing_repos": by_status[Status.PROCESSING],
+        "pending_repos": by_status[Status.PENDING],
+        "rate_limited_repos": by_status[Status.RATE_LIMITED],
+        "pagination_limited_repos": by_status[Status.PAGINATION_LIMITED],
+        "restricted_repos": by_status[Status.RESTRICTED],
+        "total_stargazers": stored,
+        "total_github_users": GitHubUser.objects.count(),
+        # pg's estimate: counting millions of edges exactly on every call is slow.
+        "total_star_edges_estimate": _estimate_rows(StarEdge._meta.db_table),
+    }
+
+
+def _estimate_rows(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
+        row = cursor.fetchone()
+    return max(int(row[0]), 0) if row else 0
+
+
+def processing_stats(*, timeout: float = 1.0) -> dict[str, Any]:
+    """Seed 002's processing stats: accounts, queue depth, workers, CPU and memory."""
+    from workers import health
+    from workers.stats import accounts_processed_total
+
+    usage = health.system_usage()
+    try:
+        workers = health.worker_snapshot(timeout=timeout)
+        depths = health.queue_depths()
+    except Exception:  # noqa: BLE001 - broker away: report zeros, health says why
+        workers, depths = {"total": 0, "active": 0, "idle": 0}, {}
+    return {
+        "total_accounts_processed": accounts_processed_total(),
+        "factory_queue_depth": sum(depths.values()),
+        "factory_active_workers": workers["active"],
+        "current_worker_count": workers["total"],
+        "idle_workers": workers["idle"],
+        "queue_depths": depths,
+        "cpu_usage": usage["cpu_usage"],
+        "memory_usage_percent": usage["memory_usage_percent"],
+        "memory_used_mb": usage["memory_used_mb"],
+        "memory_total_mb": usage["memory_total_mb"],
+        "paused": _paused(),
+    }
+
+
+def _paused() -> bool:
+    from stargazers.services import stargazers_paused
+
+    return stargazers_paused()
+
+
+def processing_rate_per_hour() -> float:
+    """Repos finished (any terminal status) in the last hour."""
+    since = timezone.now() - timedelta(hours=1)
+    return float(
+        StargazerCrawl.objects.filter(
+            completed_at__gte=since, status__in=[Status.COMPLETED, Status.PAGINATION_LIMITED]
+        ).count()
+    )
+
+
+def diagnostics_history(*, limit: int = 24) -> list[dict[str, Any]]:
+    from workers.models import DiagnosticsSnapshot
+
+    fields = [
+        "taken_at",
+        "accounts_processed_period",
+        "accounts_per_hour",
+        "workers_total",
+        "workers_active",
+        "queue_depths",
+        "cpu_percent",
+        "memory_percent",
+        "repos_by_status",
+        "stargazers_found",
+    ]
+    return list(DiagnosticsSnapshot.objects.order_by("-taken_at").values(*fields)[:limit])
+
+
+# -------------------------------------------------------------------------- crawls
+def crawl_row(crawl: StargazerCrawl) -> dict[str, Any]:
+    """One processing row, with seed 002's field names beside ours."""
+    stored = crawl.stargazers_stored
+    return {
+        "repo": crawl.repo.full_name,
+        "github_id": crawl.repo.github_id,
+        "status": crawl.status,
+        "priority": crawl.get_priority_display(),
+        "repo_stars": crawl.repo_stars,
+        "account": crawl.account.login if crawl.account_id else None,
+        "last_page_processed": -(-stored // STARGAZERS_PER_PAGE) if stored else 0,
+        "total_pages": min(400, -(-crawl.repo_stars // STARGAZERS_PER_PAGE)),
+        "pages_fetched": crawl.pages_fetched,
+        "total_stargazers": crawl.stargazers_total,
+        "processed_stargazers": stored,
+        "claimed_by": crawl.claimed_by or None,
+        "claimed_at": crawl.claimed_at,
+        "heartbeat_at": crawl.heartbeat_at,
+        "started_at": crawl.started_at,
+        "completed_at": crawl.completed_at,
+        "last_error": crawl.error or None,
+        "error_count": crawl.error_count,
+        "next_retry_after": crawl.not_before,
+        "enqueued_at": crawl.enqueued_at,
+        "notes": crawl.notes or None,
+        "updated_at": crawl.updated_at,
+    }
+
+
+def crawls_list(*, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
+    """Rows newest-started first; the status filter is an ORM parameter, never SQL text."""
+    from django.db.models import F
+
+    qs = StargazerCrawl.objects.select_related("repo", "account")
+    if status:
+        qs = qs.filter(status=status)
+    qs = qs.order_by(F("started_at").desc(nulls_last=True), "-updated_at", "repo_id")
+    return [crawl_row(c) for c in qs[offset : offset + limit]]
+
+
+def crawl_get(*, key: str) -> dict[str, Any]:
+    from stargazers.services import repo_resolve
+
+    repo = repo_resolve(key=key)
+    crawl = StargazerCrawl.objects.select_related("repo", "account").filter(pk=repo.pk).first()
+    if crawl is None:
+        raise errors.CrawlNotFound(f"Repository {key} not found", details={"id": key})
+    return crawl_row(crawl)
+
+
+# --------------------------------------------------------------------- public reads
+def account_progress(*, login: str) -> dict[str, Any]:
+    """The account's star-graph progress: its starred repos' crawls by status."""
+    user = user_get(login=login)
+    starred = StarEdge.objects.filter(user=user).values("repo_id")
+    crawls = StargazerCrawl.objects.filter(repo_id__in=starred)
+    by_status = repos_by_status(crawls)
+    stored = crawls.aggregate(n=Sum("stargazers_stored"))["n"] or 0
+    total = sum(by_status.values())
+    finished = sum(
+        by_status[s]
+        for s in (Status.COMPLETED, Status.PAGINATION_LIMITED, Status.RESTRICTED, Status.FAILED)
+    )
+    if user.starred_synced_at is None:
+        state = "syncing_starred"
+    elif finished == total:
+        state = "done"
+    else:
+        state = "processing"
+    return {
+        "login": user.login,
+        "state": state,
+        "starred_synced_at": user.starred_synced_at,
+        "starred_repos": StarEdge.objects.filter(user=user).count(),
+        "repos": total,
+        "repos_by_status": by_status,
+        "stargazers_stored": stored,
+        "progress": round(finished / total, 4) if total else (1.0 if state == "done" else 0.0),
+    }
+
+
+def repo_stargazers(*, owner: str, name: str, page: int) -> dict[str, Any]:
+    """A repo's stored stargazers, oldest star first, 100 per page."""
+    repo = repo_get(owner=owner, name=name)
+    qs = StarEdge.objects.filter(repo=repo)
+    total = qs.count()
+    start = (page - 1) * STARGAZERS_PER_PAGE
+    rows = qs.order_by(_asc_nulls_last("starred_at"), "id").values(
+        "user__login", "user__avatar_url", "user__state", "starred_at", "source"
+    )[start : start + STARGAZERS_PER_PAGE]
+    crawl = StargazerCrawl.objects.filter(pk=repo.pk).values("status").first()
+    return {
+        "repo": repo.full_name,
+        "crawl_status": crawl["status"] if crawl else None,
+        "page": page,
+        "per_page": STARGAZERS_PER_PAGE,
+        "total": total,
+        "pages": -(-total // STARGAZERS_PER_PAGE),
+        "stargazers": [
+            {
+                "login": r["user__login"],
+                "avatar_url": r["user__avatar_url"],
+                "state": r["user__state"],
+                "starred_at": r["starred_at"],
+                "source": r["source"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def _asc_nulls_last(name: str):
+    from django.db.models import F
+
+    return F(name).asc(nulls_last=True)
+
+
+def repo_star_history(*, owner: str, name: str) -> tuple[Any, list[dict[str, Any]]]:
+    repo = repo_get(owner=owner, name=name)
+    days = list(StarHistoryDay.objects.filter(repo=repo).order_by("day").values("day", "stars"))
+    return repo, [{"date": d["day"].isoformat(), "count": d["stars"]} for d in days]
+
+
+def kindred(*, login: str, limit: int) -> dict[str, Any]:
+    """Users with the most starred repos in common, from both feeds: one SQL aggregate."""
+    user = user_get(login=login)
+    mine = StarEdge.objects.filter(user_id=user.pk).values("repo_id")
+    rows = (
+        StarEdge.objects.filter(repo_id__in=Subquery(mine))
+        .exclude(user_id=user.pk)
+        .values("user_id", "user__login", "user__state", "user__avatar_url")
+        .annotate(common=Count("repo_id"))
+        .order_by("-common", "user__login")[:limit]
+    )
+    return {
+        "login": user.login,
+        "starred_repos": StarEdge.objects.filter(user_id=user.pk).count(),
+        "kindred": [
+            {
+                "login": r["user__login"],
+                "state": r["user__state"],
+                "avatar_url": r["user__avatar_url"],
+                "common_repos": r["common"],
+            }
+            for r in rows
+        ],
+    }
+
+
+def crawls_due_count() -> int:
+    now = timezone.now()
+    return StargazerCrawl.objects.filter(
+        Q(status=Status.PENDING, not_before__isnull=True)
+        | Q(status=Status.PENDING, not_before__lte=now)
+        | Q(status__in=[Status.RATE_LIMITED, Status.RESTRICTED], not_before__lte=now)
+    ).count()
