@@ -90,7 +90,10 @@ def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
             "gallery.repo_lookup_failed",
             extra={"full_name": full_name, "error": type(exc).__name__},
         )
-        raise GitHubUnavailable(details={"repo": full_name, "reason": type(exc).__name__}) from exc
+        details = {"repo": full_name, "reason": type(exc).__name__}
+        if isinstance(exc, gh_errors.RateLimited):
+            details["retry_at"] = exc.reset_at.isoformat()
+        raise GitHubUnavailable(details=details) from exc
     stored = repos_upsert_from_github(payloads=[payload])
     return stored.get(payload["full_name"].lower()) or repo_get(full_name=payload["full_name"])
 

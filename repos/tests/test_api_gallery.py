@@ -10,6 +10,15 @@ from users.models import GitHubUser
 
 pytestmark = pytest.mark.django_db
 
+# Tests that reach the simulator use a server token of their own (its own budget there).
+TOKEN = "gazer-gallery-tests"
+
+
+@pytest.fixture
+def server_token(settings):
+    settings.GITHUB_TOKENS = [TOKEN]
+
+
 PATH = "/users/alice/repos/octo/cat/gallery"
 
 
@@ -185,7 +194,7 @@ def test_post_taken_at_forms(client, alice, repo, taken_at, expected):
     assert GalleryImage.objects.get(repo=repo).taken_at == expected
 
 
-def test_post_unknown_repo_is_fetched_from_github(client, alice, simulator):
+def test_post_unknown_repo_is_fetched_from_github(client, alice, simulator, server_token):
     from workers.github import github
 
     full_name = github().user_repos("avery-lin", limit=5)[0]["full_name"]
@@ -205,7 +214,9 @@ def test_post_unknown_repo_is_fetched_from_github(client, alice, simulator):
     assert again.json()["repo_id"] == repo.pk and again.json()["gallery_count"] == 2
 
 
-def test_post_repo_github_does_not_have_is_404_and_stores_nothing(client, alice, simulator):
+def test_post_repo_unknown_to_github_is_404_and_stores_nothing(
+    client, alice, simulator, server_token
+):
     response = add(
         client,
         {"url": "https://example.com/a.png"},
@@ -491,7 +502,7 @@ def test_gallery_is_in_openapi_schema(client):
 # --- GitHub trouble and concurrency ------------------------------------------------------
 
 
-def test_post_when_github_fails_is_503_and_stores_nothing(client, alice, simulator):
+def test_post_when_github_fails_is_503_and_stores_nothing(client, alice, simulator, server_token):
     from workers.github import github
 
     full_name = github().user_repos("bram-okafor", limit=5)[0]["full_name"]
