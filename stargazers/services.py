@@ -1138,3 +1138,14 @@ def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:
     )
     logger.warning("stargazers.queues_purged", extra={"removed": removed})
     return removed
+
+
+def crawls_reprocess_by_status(*, status: str, force: bool = False) -> int:
+    """Reset every row with `status` to pending and enqueue them (operator command)."""
+    with transaction.atomic():
+        qs = StargazerCrawl.objects.filter(status=status)
+        ids = list(qs.values_list("pk", flat=True))
+        count = qs.update(**_reset_fields(force=force, priority=Priority.LOW))
+        stargazer_crawls_dispatch(repo_ids=ids)
+    logger.info("stargazers.status_reprocess", extra={"status": status, "count": count})
+    return count
