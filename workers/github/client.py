@@ -79,7 +79,13 @@ class Response:
     link: str | None = None
 
     def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            # A proxy's HTML error page or a cut body: worth another try later.
+            raise errors.Transient(
+                f"{urlsplit(self.url).path}: HTTP {self.status} body is not JSON", url=self.url
+            ) from None
 
     @property
     def next_url(self) -> str | None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -201,3 +201,19 @@ def test_budget_state_is_keyed_by_a_hash_never_the_token(sim):
     budget = gw.limits.budget(token)
     assert budget.limit == LIMIT and budget.used == 1 and budget.remaining == LIMIT - 1
     assert budget.reset and budget.reset >= int(time.time())
+
+
+def test_graphql_has_its_own_budget(sim):
+    sim.configure(rate_window=3600, graphql_limit=2)
+    token = new_token()
+    gw = gateway(sim, tokens=[token])
+    until = datetime.now(UTC)
+    since = until - timedelta(days=365)
+    for _ in range(2):
+        gw.contributions("avery-lin", since=since, until=until)
+    with pytest.raises(gh_errors.RateLimited) as caught:
+        gw.contributions("avery-lin", since=since, until=until)
+    assert caught.value.resource == "graphql"
+    assert gw.user("avery-lin")["login"] == "avery-lin"  # core is untouched
+    assert gw.limits.budget(token, "graphql").remaining == 0
+    assert gw.limits.budget(token, "core").remaining == LIMIT - 1
