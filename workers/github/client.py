@@ -15,7 +15,7 @@ import logging
 import random
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -26,7 +26,7 @@ from requests.utils import parse_header_links
 
 from . import errors
 from .cache import ConditionalCache
-from .ratelimit import RateLimitState, Slot, redis_for
+from .ratelimit import RateLimitState, Slot, redis_for, token_id
 
 logger = logging.getLogger(__name__)
 
@@ -580,6 +580,15 @@ class GitHubGateway:
                 )
                 row[counter] += int((entry.get("contributions") or {}).get("totalCount") or 0)
         return list(by_repo.values())
+
+    def pool_budgets(self) -> list[dict]:
+        """What Redis knows about each pool token (by hash), for diagnostics."""
+        rows = []
+        for candidate in self.tokens or [None]:
+            for resource in ("core", "graphql"):
+                budget = self.limits.budget(candidate, resource)
+                rows.append({"token": token_id(candidate), "resource": resource, **asdict(budget)})
+        return rows
 
     # ------------------------------------------------------------------ helpers for others
     def clone_url(self, full_name: str) -> str:

@@ -5,9 +5,9 @@ Two guards per token and resource (``core``, ``graphql``):
 * GitHub's own budget, read from the ``x-ratelimit-*`` headers of every response into
   the hash ``gh:rl:<token-id>:<resource>`` (limit, remaining, used, reset). A token whose
   ``remaining`` is 0 before its ``reset`` is skipped.
-* Our ceiling (``GITHUB_REQUESTS_PER_HOUR``): a sliding one-hour log of sent requests in
-  the sorted set ``gh:log:<token-id>:<resource>``. Taking a slot is one Lua script, so
-  concurrent processes can never send more than the ceiling in any hour.
+* Our ceiling (``GITHUB_REQUESTS_PER_HOUR``): a sliding one-hour log of the token's sent
+  requests (all resources) in the sorted set ``gh:log:<token-id>``. Taking a slot is one
+  Lua script, so concurrent processes can never send more than the ceiling in any hour.
 
 Tokens appear in keys only as a hash (`token_id`), never in clear.
 """
@@ -108,7 +108,7 @@ class Budget:
     remaining: int | None
     used: int | None
     reset: int | None
-    sent_last_hour: int
+    sent_last_hour: int  # by this token, all resources (our ceiling)
 
 
 class RateLimitState:
@@ -123,7 +123,8 @@ class RateLimitState:
 
     @staticmethod
     def _keys(tid: str, resource: str) -> list[str]:
-        return [f"gh:rl:{tid}:{resource}", f"gh:log:{tid}:{resource}", f"gh:sec:{tid}"]
+        # GitHub's budget is per resource; our ceiling counts every request of the token.
+        return [f"gh:rl:{tid}:{resource}", f"gh:log:{tid}", f"gh:sec:{tid}"]
 
     def take(self, token: str | None, resource: str) -> tuple[Slot | None, float]:
         """A slot for one request, or (None, unix time when this token frees up)."""

@@ -217,3 +217,16 @@ def test_graphql_has_its_own_budget(sim):
     assert gw.user("avery-lin")["login"] == "avery-lin"  # core is untouched
     assert gw.limits.budget(token, "graphql").remaining == 0
     assert gw.limits.budget(token, "core").remaining == LIMIT - 1
+
+
+def test_pool_budgets_name_tokens_by_hash_only(sim):
+    tokens = [new_token(), new_token("bram-okafor")]
+    gw = gateway(sim, tokens=tokens)
+    gw.get_json("/users/avery-lin", cache=False, token=tokens[0])
+    rows = gw.pool_budgets()
+    assert {(r["token"], r["resource"]) for r in rows} == {
+        (token_id(t), res) for t in tokens for res in ("core", "graphql")
+    }
+    assert not any(t in json.dumps(rows) for t in tokens)
+    first = next(r for r in rows if r["token"] == token_id(tokens[0]) and r["resource"] == "core")
+    assert first["used"] == 1 and first["sent_last_hour"] == 1
