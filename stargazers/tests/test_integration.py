@@ -285,3 +285,49 @@ def test_pause_then_resume(sim, worker_factory):
     assert services.stargazers_resume() == len(crawls)
     wait_until(lambda: _all_terminal(), timeout=60)
     assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"completed"}
+
+
+def test_refresh_of_completed_repo_rereads_only_the_last_page(sim, worker_factory):
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=450, max_stars=990)
+    worker_factory(env={"GITHUB_TOKENS": _pool_token()})
+    services.stargazer_crawls_dispatch()
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=60)
+    first = _stargazer_requests(sim)
+    assert first == _pages(crawl.repo_stars)
+
+    services.crawl_reprocess(key=crawl.repo.full_name)  # a refresh, not forced
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=60)
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "completed" and row.stargazers_stored == crawl.repo_stars
+    assert _stargazer_requests(sim) == first + 1  # only the last page, conditionally
+    assert sim.stats()["not_modified"] >= 1
+
+
+def test_workers_scale_grows_a_real_pool(sim, worker_factory, settings):
+    from rest_framework.test import APIClient
+
+    from workers.health import worker_snapshot
+
+    settings.ADMIN_API_KEY = "k"
+    worker = worker_factory(env={"GITHUB_TOKENS": _pool_token()}, concurrency=1)
+    client = APIClient(HTTP_AUTHORIZATION="Bearer k")
+    response = client.post(
+        "/admin-api/workers/scale",
+        {"concurrency": 2, "workers": [worker.hostname]},
+        format="json",
+    )
+    assert response.status_code == 200, response.content
+    (entry,) = response.json()["workers"]
+    assert entry["before"] == 1 and entry["change"] == 1
+
+    def processes() -> int:
+        from config.celery import app
+
+        with app.connection_for_write() as conn:
+            stats = app.control.inspect(
+                timeout=1, destination=[worker.hostname], connection=conn
+            ).stats()
+        return len(((stats or {}).get(worker.hostname) or {}).get("pool", {}).get("processes", []))
+
+    wait_until(lambda: processes() == 2, timeout=20, interval=0.5)
+    assert worker_snapshot(timeout=1)["total"] >= 1
