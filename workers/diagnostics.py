@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.conf import settings
@@ -63,21 +64,22 @@ def diagnostics_record() -> DiagnosticsSnapshot:
         stargazers_found=stargazers_found,
         deadline_seconds=settings.STARGAZER_TASK_DEADLINE_SECONDS,
     )
+    figures = {
+        "hours_since_last": round(hours, 2),
+        "accounts_total": total,
+        "accounts_period": in_period,
+        "accounts_per_hour": snapshot.accounts_per_hour,
+        "workers": workers,
+        "queue_depths": depths,
+        "deadline_seconds": snapshot.deadline_seconds,
+        **usage,
+        "repos_by_status": repos_by_status,
+        "stargazers_found": stargazers_found,
+    }
+    # One structured line whatever the log formatter: the figures as JSON in the message.
     logger.info(
-        "diagnostics.hourly",
-        extra={
-            "diagnostics": {
-                "hours_since_last": round(hours, 2),
-                "accounts_total": total,
-                "accounts_period": in_period,
-                "accounts_per_hour": snapshot.accounts_per_hour,
-                "workers": workers,
-                "queue_depths": depths,
-                "deadline_seconds": snapshot.deadline_seconds,
-                **usage,
-                "repos_by_status": repos_by_status,
-                "stargazers_found": stargazers_found,
-            }
-        },
+        "diagnostics.hourly %s",
+        json.dumps(figures, sort_keys=True, default=str),
+        extra={"diagnostics": figures},
     )
     return snapshot

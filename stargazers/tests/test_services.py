@@ -162,3 +162,29 @@ def test_pause_stops_dispatch_and_resume_restarts_it(
         "paused"
     )
     assert services.stargazers_resume() == 1
+
+
+def test_diagnostics_record_logs_one_line_with_engine_figures(redis_test_client, caplog):
+    from workers.diagnostics import diagnostics_record
+
+    crawl_make(status="completed", stargazers_stored=40)
+    crawl_make(status="restricted")
+    with caplog.at_level("INFO", logger="workers.diagnostics"):
+        snapshot = diagnostics_record()
+    assert snapshot.repos_by_status["completed"] == 1
+    assert snapshot.repos_by_status["restricted"] == 1
+    assert snapshot.stargazers_found == 40
+    (line,) = [r.getMessage() for r in caplog.records if "diagnostics.hourly" in r.getMessage()]
+    figures = json.loads(line.split(" ", 1)[1])
+    assert figures["stargazers_found"] == 40 and "queue_depths" in figures
+
+
+def test_lost_account_sync_is_redispatched(redis_test_client, django_capture_on_commit_callbacks):
+    redis_test_client.flushdb()
+    stale = timezone.now() - timedelta(minutes=10)
+    user_make(login="never-synced", last_login_at=stale)
+    user_make(login="synced", last_login_at=stale, starred_synced_at=timezone.now())
+    user_make(login="ghosty", state="ghost", last_login_at=stale)
+    assert services.accounts_sync_dispatch() == 1
+    (message,) = _messages(redis_test_client, "high")
+    assert message["headers"]["task"] == "stargazers.account_stars_sync"
