@@ -13,6 +13,7 @@ Starts, under one honcho manager (Ctrl+C stops all):
 
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import signal
@@ -35,7 +36,7 @@ DEMO_ADMIN_KEY = "demo-admin-key"
 # Tokens that are not `sim_<login>_...` are distinct server users at the simulator.
 DEMO_SERVER_TOKENS = "ghsim-demo-server-1,ghsim-demo-server-2"
 # Simulated accounts signed in once the web server is ready (see `demo_users_login`).
-DEMO_LOGINS: list[str] = []
+DEMO_LOGINS: list[str] = ["avery-lin", "bram-okafor", "chen-wei"]
 
 
 def demo_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -105,20 +106,22 @@ def wait_for(url: str, *, timeout: float) -> bool:
 def demo_users_login() -> list[str]:
     """Hook: sign in a few simulated users once the web server answers /readyz.
 
-    Runs inside the ``demo`` process with the demo environment (Django is not set up
-    here; call the public API at `WEB`, e.g. ``POST /users/<login>/login``). It signs
-    in `DEMO_LOGINS`, empty until the user pipeline fills it in.
+    Runs inside the ``demo`` process with the demo environment, through the public API
+    (``POST /users/<login>/login``), each with its own simulator token
+    (``sim_<login>_demo``), so its GitHub work is done with "its" token as in
+    production. Returns the logins that were accepted.
     """
     done = []
+    headers = {"Content-Type": "application/json"}
+    if os.environ.get("API_KEY"):
+        headers["Authorization"] = f"Bearer {os.environ['API_KEY']}"
     for login in DEMO_LOGINS:
+        body = json.dumps({"github_token": f"sim_{login}_demo"}).encode()
         request = urllib.request.Request(  # noqa: S310 - loopback
-            f"{WEB}/users/{login}/login",
-            data=b"{}",
-            method="POST",
-            headers={"Content-Type": "application/json"},
+            f"{WEB}/users/{login}/login", data=body, method="POST", headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=10):  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
                 done.append(login)
         except (urllib.error.URLError, OSError) as exc:
             print(f"demo: login of {login} failed: {exc}", flush=True)
@@ -141,7 +144,10 @@ def banner(logins: list[str]) -> str:
         f"  simulated users        {SIM}/_sim/truth/users (avery-lin, bram-okafor, chen-wei…)",
     ]
     if logins:
-        lines.append(f"  signed in              {', '.join(logins)}")
+        lines.append(
+            f"  signed in              {', '.join(logins)} (profiles build in the background)"
+        )
+        lines.append(f"  e.g.                   {WEB}/users/{logins[0]}/data")
     lines += ["Ctrl+C stops everything.", "=" * 72, ""]
     return "\n".join(lines)
 
