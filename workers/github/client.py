@@ -297,7 +297,12 @@ class GitHubGateway:
                         status=status,
                         url=url,
                     )
-                if "secondary rate limit" in message.lower() or raw.headers.get("retry-after"):
+                lowered = message.lower()
+                if (
+                    "secondary rate limit" in lowered
+                    or "abuse detection" in lowered
+                    or raw.headers.get("retry-after")
+                ):
                     retry_after = raw.headers.get("retry-after")
                     wait = self.limits.secondary_hit(
                         slot.tid, float(retry_after) if retry_after else None
@@ -306,7 +311,7 @@ class GitHubGateway:
                         self._secondary_seen.add(slot.tid)
                     logger.warning("github.secondary_limit path=%s wait=%.0f", path, wait)
                     raise errors.SecondaryRateLimited(retry_after=wait, status=status, url=url)
-                if "access blocked" in message.lower():
+                if "access blocked" in lowered:
                     raise errors.Blocked(f"{method} {path}: {message}", status=status, url=url)
             if status == 451:
                 raise errors.Blocked(f"{method} {path}: HTTP 451 {message}", status=451, url=url)
