@@ -3,7 +3,10 @@ typed errors and transient retries."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
 
 import pytest
 
@@ -245,3 +248,50 @@ def test_process_gateway_follows_settings(sim, settings):
     assert gw.user("chen-wei")["login"] == "chen-wei"
     settings.GITHUB_TOKENS = [new_token()]
     assert github() is not gw
+
+
+class _Stub(BaseHTTPRequestHandler):
+    """GitHub answers the simulator has no mode for (blocked repos, bad JSON)."""
+
+    routes = {
+        "/api/v3/repos/a/dmca": (451, b'{"message": "Repository access blocked"}'),
+        "/api/v3/repos/a/tos": (403, b'{"message": "Repository access blocked"}'),
+        "/api/v3/repos/a/creds": (401, b'{"message": "Bad credentials"}'),
+        "/api/v3/repos/a/html": (200, b"<html>proxy says hi</html>"),
+    }
+
+    def do_GET(self):
+        status, body = self.routes.get(self.path, (404, b'{"message": "Not Found"}'))
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (("limit", 5000), ("remaining", 4000), ("used", 1000)):
+            self.send_header(f"x-ratelimit-{name}", str(value))
+        self.send_header("x-ratelimit-reset", str(int(datetime.now(UTC).timestamp()) + 600))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def stub():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Stub)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    yield SimpleNamespace(api_url=base + "/api/v3", web_url=base)
+    server.shutdown()
+    server.server_close()
+
+
+def test_blocked_bad_credentials_and_non_json_are_typed(stub):
+    gw = gateway(stub)
+    with pytest.raises(gh_errors.Blocked):
+        gw.repo("a/dmca")
+    with pytest.raises(gh_errors.Blocked):
+        gw.repo("a/tos")
+    with pytest.raises(gh_errors.BadCredentials):
+        gw.repo("a/creds")
+    with pytest.raises(gh_errors.Transient):
+        gw.repo("a/html")
