@@ -18,6 +18,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -113,6 +114,42 @@ def _run(
     return done.stdout.decode("utf-8", errors="replace")
 
 
+def _run_watched(
+    args: Sequence[str], *, dest: Path, token: str | None, timeout: float, max_bytes: int
+) -> None:
+    """Run a clone, killing it as soon as `dest` outgrows `max_bytes` or time runs out."""
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(
+            ["git", *args],
+            env=_env(token),
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            start_new_session=True,
+        )
+        try:
+            while True:
+                try:
+                    returncode = proc.wait(timeout=0.5)
+                    break
+                except subprocess.TimeoutExpired:
+                    pass
+                if time.monotonic() > deadline:
+                    raise GitError(f"git {args[0]} timed out after {timeout:.0f}s")
+                if _size(dest) > max_bytes:
+                    raise GitError(f"git {args[0]} stopped: above the {max_bytes} byte cap")
+        finally:
+            if proc.poll() is None:
+                # git runs helpers (remote-http, index-pack): stop its whole group.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+        if returncode != 0:
+            err.seek(0)
+            message = err.read().decode("utf-8", errors="replace").strip()[-500:]
+            raise GitError(f"git {args[0]} failed ({returncode}): {message}")
+
+
 def _size(path: Path) -> int:
     total = 0
     for dirpath, _dirs, files in os.walk(path):
@@ -162,7 +199,7 @@ def clone_repo(
     args += ["--", clone_url(full_name), str(dest)]
     try:
         started = time.monotonic()
-        _run(args, token=token, timeout=timeout)
+        _run_watched(args, dest=tmp, token=token, timeout=timeout, max_bytes=max_bytes)
         size = _size(dest)
         if size > max_bytes:
             raise GitError(f"clone of {full_name} is {size} bytes, above the {max_bytes} cap")
