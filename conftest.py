@@ -104,11 +104,49 @@ def worker_env(**overrides: str) -> dict[str, str]:
     return env
 
 
+class _SessionWorker:
+    """The shared worker, stopped while a test runs workers of its own.
+
+    All workers of a run consume the same queues, so a test's own workers (with their
+    own environment) must be the only consumers while it runs.
+    """
+
+    def __init__(self) -> None:
+        self.worker = None
+
+    def ensure_running(self):
+        from workers.testing import CeleryWorkerProcess
+
+        if self.worker is None or self.worker.process.poll() is not None:
+            self.worker = CeleryWorkerProcess(env=worker_env()).start()
+        return self.worker
+
+    def stop(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+
+
+@pytest.fixture(scope="session")
+def _session_worker(request, django_db_setup, redis_test_client):
+    # Always pointed at the session's GitHub simulator, so every integration test sees
+    # the same world whichever test started the worker.
+    request.getfixturevalue("simulator")
+    holder = _SessionWorker()
+    yield holder
+    holder.stop()
+
+
 @pytest.fixture
-def worker_factory(django_db_setup, redis_test_client):
-    """Start extra workers (e.g. two racing, or one to SIGKILL); all stopped afterwards."""
+def worker_factory(_session_worker):
+    """Start workers of the test's own (e.g. two racing, or one to SIGKILL).
+
+    The shared worker is stopped first so these are the only consumers; all are
+    stopped afterwards.
+    """
     from workers.testing import CeleryWorkerProcess
 
+    _session_worker.stop()
     started: list[CeleryWorkerProcess] = []
 
     def start(**kwargs) -> CeleryWorkerProcess:
@@ -122,20 +160,10 @@ def worker_factory(django_db_setup, redis_test_client):
         worker.stop()
 
 
-@pytest.fixture(scope="session")
-def celery_worker(request, django_db_setup, redis_test_client):
-    """One real worker for the session, consuming high, default and low.
-
-    It is always pointed at the session's GitHub simulator, so every integration test
-    sees the same world whichever test started the worker.
-    """
-    from workers.testing import CeleryWorkerProcess
-
-    request.getfixturevalue("simulator")
-
-    worker = CeleryWorkerProcess(env=worker_env()).start()
-    yield worker
-    worker.stop()
+@pytest.fixture
+def celery_worker(_session_worker):
+    """The shared real worker, consuming high, default and low (started on first use)."""
+    return _session_worker.ensure_running()
 
 
 @pytest.hookimpl(hookwrapper=True)
