@@ -19,11 +19,12 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
 from PIL import Image, ImageFile
+from requests.adapters import HTTPAdapter
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ MAX_BYTES = 8 * 1024 * 1024
 TIMEOUT_SECONDS = 10.0
 MAX_REDIRECTS = 5
 CHUNK = 16 * 1024
+USER_AGENT = "Gazer/1.0 (image prober)"
 _SVG_SIZE = re.compile(rb"<svg\b[^>]*>", re.IGNORECASE | re.DOTALL)
 _ATTR = re.compile(rb'\b(width|height|viewBox)\s*=\s*["\']([^"\']+)["\']', re.IGNORECASE)
 
@@ -57,8 +59,8 @@ def _session() -> requests.Session:
         session = _sessions.get(os.getpid())
         if session is None:
             session = requests.Session()
-            session.headers["User-Agent"] = "Gazer/1.0 (image prober)"
-            adapter = requests.adapters.HTTPAdapter(pool_maxsize=16, max_retries=0)
+            session.headers["User-Agent"] = USER_AGENT
+            adapter = HTTPAdapter(pool_maxsize=16, max_retries=0)
             session.mount("http://", adapter)
             session.mount("https://", adapter)
             _sessions[os.getpid()] = session
@@ -70,7 +72,33 @@ def _resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
-def _check_url(url: str) -> None:
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    return ip.is_global and not ip.is_multicast
+
+
+class _PinnedHTTPSAdapter(HTTPAdapter):
+    """HTTPS to a fixed IP while SNI and certificate checks use the URL's host name."""
+
+    def __init__(self, server_hostname: str):
+        self._server_hostname = server_hostname
+        super().__init__(max_retries=0)
+
+    def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+        pool_kwargs["server_hostname"] = self._server_hostname
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where one hop really connects: the checked address, not a second DNS answer."""
+
+    url: str
+    headers: dict[str, str]
+    session: requests.Session
+
+
+def _target(url: str) -> _Target:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         raise MediaRefused(f"only http(s) URLs are fetched, not {parts.scheme or 'none'!r}")
@@ -79,16 +107,24 @@ def _check_url(url: str) -> None:
     if parts.username or parts.password:
         raise MediaRefused("URLs with credentials are not fetched")
     if settings.MEDIA_FETCH_ALLOW_PRIVATE:
-        return
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+        return _Target(url, {}, _session())
     try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
         addresses = _resolve(parts.hostname, port)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (socket.gaierror, UnicodeError, ValueError) as exc:
         raise MediaRefused(f"host {parts.hostname!r} does not resolve: {exc}") from None
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-        if not ip.is_global or ip.is_multicast:
-            raise MediaRefused(f"host {parts.hostname!r} resolves to a non-public address")
+    if not addresses or not all(_is_public(a) for a in addresses):
+        raise MediaRefused(f"host {parts.hostname!r} resolves to a non-public address")
+    # Connect to the address just checked (no second lookup a rebinding DNS could answer
+    # differently); the Host header and TLS keep the name.
+    address = addresses[0].split("%", 1)[0]
+    netloc = f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+    pinned = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.mount("http://", HTTPAdapter(max_retries=0))
+    session.mount("https://", _PinnedHTTPSAdapter(parts.hostname))
+    return _Target(pinned, {"Host": parts.netloc}, session)
 
 
 def _svg_size(data: bytes) -> tuple[int, int] | None:
@@ -119,17 +155,21 @@ def probe_image(
 ) -> ImageInfo:
     """Width, height and format of the image at `url`; MediaRefused otherwise."""
     deadline = time.monotonic() + timeout
-    session = _session()
     current = url
     for _hop in range(MAX_REDIRECTS + 1):
-        _check_url(current)
+        target = _target(current)
         left = deadline - time.monotonic()
         if left <= 0:
             raise MediaRefused("time limit reached")
+        headers = {
+            **target.headers,
+            "Range": f"bytes=0-{HEAD_BYTES - 1}",
+            "Accept": "image/*,*/*;q=0.5",
+        }
         try:
-            resp = session.get(
-                current,
-                headers={"Range": f"bytes=0-{HEAD_BYTES - 1}", "Accept": "image/*,*/*;q=0.5"},
+            resp = target.session.get(
+                target.url,
+                headers=headers,
                 stream=True,
                 allow_redirects=False,
                 timeout=(min(5.0, left), min(10.0, left)),
@@ -153,7 +193,7 @@ def probe_image(
             info = _read_dimensions(resp, max_read=max_bytes, deadline=deadline)
             if info is None and resp.status_code == 206 and size and size > HEAD_BYTES:
                 resp.close()
-                info = _full_download(session, current, max_bytes=max_bytes, deadline=deadline)
+                info = _full_download(target, max_bytes=max_bytes, deadline=deadline)
             if info is None:
                 raise MediaRefused("not a readable image")
             width, height, fmt = info
@@ -191,14 +231,20 @@ def _read_dimensions(
 
 
 def _full_download(
-    session: requests.Session, url: str, *, max_bytes: int, deadline: float
+    target: _Target, *, max_bytes: int, deadline: float
 ) -> tuple[int, int, str] | None:
     """Fallback for formats whose size is not in the first bytes: a bounded full GET."""
     left = deadline - time.monotonic()
     if left <= 0:
         raise MediaRefused("time limit reached")
     try:
-        resp = session.get(url, stream=True, allow_redirects=False, timeout=(5.0, left))
+        resp = target.session.get(
+            target.url,
+            headers=target.headers,
+            stream=True,
+            allow_redirects=False,
+            timeout=(min(5.0, left), left),
+        )
     except requests.RequestException as exc:
         raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
     with resp:

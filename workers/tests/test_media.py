@@ -62,14 +62,17 @@ def redirector():
 
 
 @pytest.fixture
-def localhost_looks_public(monkeypatch):
-    """DNS stand-in: `localhost` resolves to a public address for the check only."""
-    real = media._resolve
+def first_hop_public(monkeypatch):
+    """DNS stand-in: the first address checked counts as public, later ones as they are."""
+    real = media._is_public
+    seen = []
 
-    def resolve(host, port):
-        return ["93.184.216.34"] if host == "localhost" else real(host, port)
+    def is_public(address):
+        seen.append(address)
+        return True if len(seen) == 1 else real(address)
 
-    monkeypatch.setattr(media, "_resolve", resolve)
+    monkeypatch.setattr(media, "_is_public", is_public)
+    return seen
 
 
 def test_probe_reads_dimensions_of_a_simulator_png(sim, settings):
@@ -102,14 +105,23 @@ def test_non_http_urls_are_refused(url):
         probe_image(url)
 
 
-def test_redirect_to_a_private_address_is_refused(
-    sim, settings, redirector, localhost_looks_public
-):
+def test_redirect_to_a_private_address_is_refused(sim, settings, redirector, first_hop_public):
     settings.MEDIA_FETCH_ALLOW_PRIVATE = False
     with pytest.raises(MediaRefused, match="non-public"):
         probe_image(f"{redirector}/to?u={sim.web_url}/_img/10x10.png")
     assert _Redirector.hits == 1
     assert sim.stats()["by_kind"].get("image", 0) == 0
+
+
+def test_the_connection_goes_to_the_address_that_was_checked(sim, settings, monkeypatch):
+    """No second DNS lookup: a name only our resolver knows still reaches its address."""
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = False
+    monkeypatch.setattr(media, "_resolve", lambda host, port: ["127.0.0.1"])
+    monkeypatch.setattr(media, "_is_public", lambda address: True)
+    port = sim.web_url.rsplit(":", 1)[1]
+    info = probe_image(f"http://images.gazer-test.invalid:{port}/_img/64x48.png")
+    assert (info.width, info.height) == (64, 48)
+    assert info.final_url == f"http://images.gazer-test.invalid:{port}/_img/64x48.png"
 
 
 def test_redirects_are_followed_by_hand_and_bounded(sim, settings, redirector):
