@@ -60,8 +60,14 @@ def _sweep_stale(root: Path) -> None:
 
 
 def _env(token: str | None) -> dict[str, str]:
+    # No inherited GIT_TRACE*/GIT_CURL_VERBOSE: they would print the auth header.
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GIT_TRACE", "GIT_CURL_VERBOSE", "GIT_CONFIG_"))
+    }
     env = {
-        **os.environ,
+        **inherited,
         "GIT_TERMINAL_PROMPT": "0",
         "GIT_ASKPASS": "true",
         "GIT_LFS_SKIP_SMUDGE": "1",
