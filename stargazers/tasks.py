@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
@@ -31,7 +31,7 @@ def _gateway_transient() -> tuple[type[BaseException], ...]:
         return (OperationalError,)
 
 
-class CrawlTask(__import__("celery").Task):
+class CrawlTask(Task):
     """Releases the repo's claim when the task dies (time limit, crash)."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):

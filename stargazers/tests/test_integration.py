@@ -331,3 +331,19 @@ def test_workers_scale_grows_a_real_pool(sim, worker_factory, settings):
 
     wait_until(lambda: processes() == 2, timeout=20, interval=0.5)
     assert worker_snapshot(timeout=1)["total"] >= 1
+
+
+@pytest.mark.parametrize("response", ["403", "empty"])
+def test_restricted_repo_ends_restricted_not_failed(sim, worker_factory, response):
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=150, max_stars=400)
+    sim.configure(restrict_stargazers=True, restricted_response=response)
+    worker_factory(env={"GITHUB_TOKENS": _pool_token()})
+    services.stargazer_crawls_dispatch()
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=60)
+
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "restricted" and row.claimed_by == ""
+    assert row.not_before > timezone.now() + timezone.timedelta(days=1)  # rechecked rarely
+    assert not StarEdge.objects.filter(repo_id=crawl.pk).exists()
+    # Not due again before the recheck: the sweep leaves it alone.
+    assert services.stargazer_crawls_dispatch(repo_ids=[crawl.pk]) == 0
