@@ -175,7 +175,8 @@ def user_highlights_set(*, user_id: int, repo_ids: list[int]) -> None:
 
 
 def repos_delete_orphans(*, repo_ids: Iterable[int]) -> int:
-    """Delete those of `repo_ids` that no user links to any more (with their galleries).
+    """Delete those of `repo_ids` that no user links to and the star graph does not hold
+    (with their galleries).
 
     The candidate rows are locked first (in id order, like the upsert), and the orphan
     check is a later statement, so it sees links committed by a pipeline that held them.
@@ -185,8 +186,11 @@ def repos_delete_orphans(*, repo_ids: Iterable[int]) -> int:
         return 0
     with transaction.atomic():
         list(Repo.objects.select_for_update().filter(id__in=ids).order_by("id").values("id"))
-        orphans = Repo.objects.filter(id__in=ids).exclude(
-            id__in=UserRepo.objects.filter(repo_id__in=ids).values("repo_id")
+        # Still somebody's: linked to another user, or part of the star graph.
+        orphans = (
+            Repo.objects.filter(id__in=ids)
+            .exclude(id__in=UserRepo.objects.filter(repo_id__in=ids).values("repo_id"))
+            .filter(star_edges__isnull=True, stargazer_crawl__isnull=True)
         )
         deleted, _ = orphans.delete()
     return deleted

@@ -437,7 +437,7 @@ def pipeline_advance(*, run_id: int, dispatch: bool = True) -> list[int]:
             )
         items = _relevant_items(run)
         ready = _settle(run, items, now)
-        status, not_before, error = _run_state(run, items, now)
+        status, not_before, error = _run_state(run, items, ready, now)
         run.heartbeat_at = now
         fields = ["heartbeat_at", "status", "not_before", "error"]
         if run.started_at is None and status != PipelineRun.Status.QUEUED:
@@ -518,7 +518,7 @@ def _settle(run: PipelineRun, items: list[WorkItem], now: datetime) -> list[int]
 
 
 def _run_state(
-    run: PipelineRun, items: list[WorkItem], now: datetime
+    run: PipelineRun, items: list[WorkItem], ready: list[int], now: datetime
 ) -> tuple[str, datetime | None, str]:
     statuses = [i.status for i in items]
     if all(s in TERMINAL for s in statuses):
@@ -537,10 +537,14 @@ def _run_state(
         for i in items
         if i.status == WorkItem.Status.PENDING and i.not_before and i.not_before > now
     ]
+    # Busy: dispatched (or being dispatched now) and due. Pending steps that wait on a
+    # prerequisite do not count: they wait for the same reset.
     busy = [
         i
         for i in items
-        if i.status == WorkItem.Status.PENDING and not (i.not_before and i.not_before > now)
+        if i.status == WorkItem.Status.PENDING
+        and not (i.not_before and i.not_before > now)
+        and (i.id in ready or (i.queued_at and i.queued_at > now - REDISPATCH_AFTER))
     ]
     if waits and not busy:
         return PipelineRun.Status.WAITING, min(waits), "rate limited"
