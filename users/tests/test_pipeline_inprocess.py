@@ -1,0 +1,86 @@
+"""The pipeline driven in this process (`manage.py run`) against the simulator: LLM
+failure modes and their fallbacks, and `--select`."""
+
+from __future__ import annotations
+
+import io
+import uuid
+
+import pytest
+from django.core.management import call_command
+
+from users import selectors
+from users.models import GitHubUser, WorkItem
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def inproc(sim, settings):
+    settings.GITHUB_TOKENS = [f"pipe-inproc-{uuid.uuid4().hex[:8]}"]
+    return sim
+
+
+def _run(login: str, **options) -> dict:
+    call_command("run", login, stdout=io.StringIO(), stderr=io.StringIO(), **options)
+    user = GitHubUser.objects.get(login__iexact=login)
+    return {
+        "progress": selectors.user_progress(user=user),
+        "data": selectors.user_data(user=user),
+    }
+
+
+def _outputs(progress: dict, step: str) -> list[dict]:
+    return [i["output"] for i in progress["items"] if i["step"] == step]
+
+
+def _assert_complete(data: dict) -> None:
+    assert data["theme"]
+    assert 1 <= len(data["highlighted_repos"]) <= 5
+    for repo in data["highlighted_repos"]:
+        assert repo["blurb"]
+        assert repo["emphasis"]
+        assert 1 <= len(repo["keywords"]) <= 4
+        assert 1 <= len(repo["kind"].split()) <= 4
+
+
+def test_garbage_llm_answers_fall_back_to_heuristics(inproc):
+    inproc.configure(llm={"malformed": "garbage"})
+    result = _run("farah-haddad")
+    assert result["progress"]["state"] == "ready"
+    _assert_complete(result["data"])
+    assert _outputs(result["progress"], "select_highlights")[0]["source"] == "fallback"
+    assert {o["source"] for o in _outputs(result["progress"], "repo_kind")} == {"fallback"}
+    assert inproc.stats()["llm_calls"].get("select_highlights", 0) >= 1
+
+
+def test_repairable_llm_answers_are_used(inproc):
+    inproc.configure(llm={"malformed": "repairable"})
+    result = _run("gus-muller")
+    assert result["progress"]["state"] == "ready"
+    _assert_complete(result["data"])
+    assert _outputs(result["progress"], "select_highlights")[0]["source"] == "llm"
+    assert {o["source"] for o in _outputs(result["progress"], "repo_blurb")} == {"llm"}
+
+
+def test_no_llm_key_runs_heuristics_without_calls(inproc, settings):
+    settings.LLM_API_KEY = ""
+    before = sum(inproc.stats()["llm_calls"].values())
+    result = _run("hana-sato")
+    assert result["progress"]["state"] == "ready"
+    _assert_complete(result["data"])
+    assert sum(inproc.stats()["llm_calls"].values()) == before
+    for step in ("select_highlights", "user_theme", "repo_blurb", "repo_keywords"):
+        assert {o["source"] for o in _outputs(result["progress"], step)} == {"fallback"}
+
+
+def test_run_select_reruns_only_those_steps(inproc):
+    first = _run("ivan-petrov")
+    assert first["progress"]["state"] == "ready"
+    finished = {(i["step"], i["repo"]): i["finished_at"] for i in first["progress"]["items"]}
+    second = _run("ivan-petrov", select="repo_kind,user_theme")
+    assert second["progress"]["state"] == "ready"
+    for item in second["progress"]["items"]:
+        rerun = item["step"] in ("repo_kind", "user_theme")
+        assert (item["finished_at"] != finished[(item["step"], item["repo"])]) == rerun
+    assert WorkItem.objects.filter(status="succeeded").count() == len(finished)
