@@ -37,6 +37,8 @@ DEMO_ADMIN_KEY = "demo-admin-key"
 DEMO_SERVER_TOKENS = "ghsim-demo-server-1,ghsim-demo-server-2"
 # Simulated accounts signed in once the web server is ready (see `demo_users_login`).
 DEMO_LOGINS: list[str] = ["avery-lin", "bram-okafor", "chen-wei"]
+# Profiled ahead of sign-in through the ghost path (`POST /ghost-users/<login>`).
+DEMO_GHOSTS: list[str] = ["dana-kowalski"]
 
 
 def demo_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -125,6 +127,15 @@ def demo_users_login() -> list[str]:
                 done.append(login)
         except (urllib.error.URLError, OSError) as exc:
             print(f"demo: login of {login} failed: {exc}", flush=True)
+    for login in DEMO_GHOSTS:
+        request = urllib.request.Request(  # noqa: S310 - loopback
+            f"{WEB}/ghost-users/{login}?force=true", data=b"", method="POST", headers=headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
+                done.append(login)
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"demo: ghost {login} failed: {exc}", flush=True)
     return done
 
 
@@ -148,6 +159,9 @@ def banner(logins: list[str]) -> str:
             f"  signed in              {', '.join(logins)} (profiles build in the background)"
         )
         lines.append(f"  e.g.                   {WEB}/users/{logins[0]}/data")
+        for login in logins:
+            ghost = " (ghost)" if login in DEMO_GHOSTS else ""
+            lines.append(f"  {login + ghost:<22} {WEB}/users/{login}/progress   …/data")
     lines += ["Ctrl+C stops everything.", "=" * 72, ""]
     return "\n".join(lines)
 
