@@ -7,6 +7,7 @@ import pytest
 from repos.models import GalleryImage, Repo, UserRepo
 from users.models import GitHubUser, PipelineRun, WorkItem
 from users.tests.conftest import own_token, progress, wait_finished
+from users.tokens import token_encrypt
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -183,9 +184,13 @@ def test_delete_while_running_leaves_nothing_behind(api, sim, pipe_worker):
 
 def test_rate_limit_mid_run_waits_and_completes(api, sim, pipe_worker):
     login = "eli-navarro"
-    # Every token may make 20 requests per 15-second window. `start` (no star-graph
-    # sync competing for the budget) runs on the worker's pool token.
+    # Every token may make 20 requests per 15-second window. The account's own token is
+    # stored first and the run begun with `start`, so whichever worker takes the steps
+    # uses that token, and no star-graph sync competes for its budget.
     sim.configure(rate_limit=20, rate_window=15)
+    GitHubUser.objects.create(
+        login=login, state="active", token_encrypted=token_encrypt(own_token(login))
+    )
     assert api.post(f"/users/{login}/start").status_code == 202
     seen_waiting = []
 
