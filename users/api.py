@@ -34,7 +34,7 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
 class UserLoginApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class UserLoginInputSerializer(serializers.Serializer):
         github_token = serializers.CharField(
             required=False,
             allow_blank=True,
@@ -43,7 +43,7 @@ class UserLoginApi(APIView):
             help_text="The account's own GitHub OAuth token; stored encrypted, never echoed.",
         )
 
-    class OutputSerializer(serializers.Serializer):
+    class UserLoginOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         status = serializers.ChoiceField(choices=["new", "activated", "existing"])
         processing = serializers.BooleanField()
@@ -51,13 +51,13 @@ class UserLoginApi(APIView):
 
     @extend_schema(
         summary="Sign a user in: new → create and run; ghost → activate; existing → refresh",
-        request=InputSerializer,
-        responses={200: OutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
+        request=UserLoginInputSerializer,
+        responses={200: UserLoginOutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
     )
     def post(self, request, login: str):
         services.username_validate(login=login)
         data = request.data if isinstance(request.data, dict) else {}
-        serializer = self.InputSerializer(data=data)
+        serializer = self.UserLoginInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         result = services.user_login(
             login=login, github_token=serializer.validated_data.get("github_token") or None
@@ -126,7 +126,7 @@ class UserRestartApi(APIView):
 
 
 class UserDeleteApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class UserDeleteOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         deleted = serializers.CharField()
         runs = serializers.IntegerField()
@@ -135,14 +135,20 @@ class UserDeleteApi(APIView):
     @extend_schema(
         summary="Delete the user and everything only it owns (repos shared with others stay)",
         request=None,
-        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN, 401: AUTH, 403: AUTH},
+        responses={
+            200: UserDeleteOutputSerializer,
+            400: INVALID,
+            404: UNKNOWN,
+            401: AUTH,
+            403: AUTH,
+        },
     )
     def delete(self, request, login: str):
         return Response(services.user_delete(login=login))
 
 
 class GhostUserCreateApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class GhostUserCreateOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         created = serializers.BooleanField()
         is_ghost = serializers.BooleanField()
@@ -161,7 +167,7 @@ class GhostUserCreateApi(APIView):
         ],
         request=None,
         responses={
-            201: OutputSerializer,
+            201: GhostUserCreateOutputSerializer,
             400: INVALID,
             409: _err("user_exists: the user exists (pass ?force=true)"),
             401: AUTH,
@@ -175,7 +181,7 @@ class GhostUserCreateApi(APIView):
 
 
 class UserProgressApi(APIView):
-    class ItemSerializer(serializers.Serializer):
+    class UserProgressItemSerializer(serializers.Serializer):
         step = serializers.ChoiceField(choices=list(pipeline.ALL_STEPS))
         scope = serializers.ChoiceField(choices=["user", "repo"])
         repo = serializers.CharField(allow_null=True)
@@ -192,7 +198,7 @@ class UserProgressApi(APIView):
         error = serializers.CharField(allow_null=True)
         run_id = serializers.IntegerField(allow_null=True)
 
-    class OutputSerializer(serializers.Serializer):
+    class UserProgressOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         username = serializers.CharField()
         state = serializers.ChoiceField(choices=["queued", "running", "waiting", "ready", "failed"])
@@ -204,7 +210,7 @@ class UserProgressApi(APIView):
 
     @extend_schema(
         summary="Every pipeline step with status, timings, output, error; the overall state",
-        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN},
+        responses={200: UserProgressOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
         user = services.user_get(login=login)
@@ -212,7 +218,7 @@ class UserProgressApi(APIView):
 
 
 class UserDataApi(APIView):
-    class OutputSerializer(serializers.Serializer):
+    class UserDataOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         user = serializers.JSONField()
         theme = serializers.CharField()
@@ -221,7 +227,7 @@ class UserDataApi(APIView):
 
     @extend_schema(
         summary="The profile: user fields, theme, highlighted repos and all linked repos",
-        responses={200: OutputSerializer, 400: INVALID, 404: UNKNOWN},
+        responses={200: UserDataOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
         user = services.user_get(login=login)
