@@ -211,3 +211,24 @@ def test_rate_limit_mid_run_waits_and_completes(api, sim, pipe_worker):
     assert data["repos"] and data["highlighted_repos"]
     assert all(r["blurb"] for r in data["highlighted_repos"])
     assert any(i["attempts"] > 1 for i in final["items"])
+
+
+def test_sweep_recovers_a_run_whose_messages_were_lost(api, sim, pipe_worker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from users import services
+
+    login = "jade-osei"
+    GitHubUser.objects.create(
+        login=login, state="active", token_encrypted=token_encrypt(own_token(login))
+    )
+    # A run recorded but never enqueued: what a flushed Redis leaves behind.
+    run = services.run_create_for_command(login=login)
+    PipelineRun.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(minutes=10))
+    assert progress(api, login)["state"] == "queued"
+    assert services.pipeline_sweep()["runs_advanced"] == 1
+    final = wait_finished(api, login, sweep=True)
+    assert final["state"] == "ready" and final["run"]["id"] == run.id
+    assert _data(api, login)["highlighted_repos"]
