@@ -488,6 +488,8 @@ def user_theme(ctx: StepContext) -> dict[str, Any]:
             return {"theme": theme.strip()[:255]}
 
         prompt, _ = _budgeted_prompt(repos)
+        # The seed parsed this answer with a strict json.loads and kept "" on any failure;
+        # the gateway's tolerant parsing plus a fallback theme are the fix.
         answer = llm_json(
             task="user_theme",
             prompt=prompt,
