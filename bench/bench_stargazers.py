@@ -145,6 +145,8 @@ def _child(args) -> int:
         )
     markdown = "\n".join(
         [
+            "## Star graph ingest",
+            "",
             f"Star-graph ingest of {total:,} edges over {len(repos)} bench repos "
             f"({requests:,} stargazer pages), {args.workers} worker(s) × "
             f"{args.concurrency} processes, {args.tokens} pool tokens; "
