@@ -302,3 +302,19 @@ def crawls_due_count() -> int:
         | Q(status=Status.PENDING, not_before__lte=now)
         | Q(status__in=[Status.RATE_LIMITED, Status.RESTRICTED], not_before__lte=now)
     ).count()
+
+
+def engine_health() -> tuple[str, str]:
+    """(status, message) of the star-graph engine for /health's `supervisor` check."""
+    from django.conf import settings
+
+    from stargazers.services import stargazers_paused
+
+    cutoff = timezone.now() - timedelta(seconds=settings.STARGAZER_CLAIM_TTL_SECONDS)
+    stale = StargazerCrawl.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff).count()
+    processing = StargazerCrawl.objects.filter(status=Status.PROCESSING).count()
+    paused = stargazers_paused()
+    message = f"{processing} repo(s) processing" + ("; paused by an operator" if paused else "")
+    if stale:
+        return "degraded", f"{stale} claim(s) without heartbeat past the TTL; {message}"
+    return "healthy", message

@@ -129,6 +129,17 @@ def workers_check(*, redis_ok: bool) -> tuple[Check, dict]:
     return Check(HEALTHY, f"{workers['total']} worker(s)"), stats
 
 
+def supervisor_check() -> Check:
+    """The star-graph engine: degraded while claims sit past their heartbeat TTL."""
+    from stargazers.selectors import engine_health
+
+    try:
+        status, message = engine_health()
+    except Exception as exc:  # noqa: BLE001 - a failing check reports, never raises
+        return Check(DEGRADED, f"star-graph state unreadable: {type(exc).__name__}")
+    return Check(status, message)
+
+
 def health_report() -> tuple[dict, int]:
     """The `/health` body and its HTTP status (503 only when unhealthy)."""
     from workers.stats import accounts_processed_total
@@ -137,6 +148,9 @@ def health_report() -> tuple[dict, int]:
     broker = redis_check()
     workers, stats = workers_check(redis_ok=broker.status == HEALTHY)
     checks = {"database": database, "redis": broker, "workers": workers}
+    if database.status == HEALTHY:
+        # Seed 002's "supervisor": the star-graph engine (stale claims, pause).
+        checks["supervisor"] = supervisor_check()
     overall = max((c.status for c in checks.values()), key=_RANK.__getitem__)
     body = {
         "status": overall,

@@ -188,3 +188,33 @@ def test_lost_account_sync_is_redispatched(redis_test_client, django_capture_on_
     assert services.accounts_sync_dispatch() == 1
     (message,) = _messages(redis_test_client, "high")
     assert message["headers"]["task"] == "stargazers.account_stars_sync"
+
+
+def test_health_supervisor_check_degrades_on_stale_claims():
+    from workers.health import supervisor_check
+
+    assert supervisor_check().status == "healthy"
+    crawl_make(status="processing", heartbeat_at=timezone.now() - timedelta(hours=3))
+    check = supervisor_check()
+    assert check.status == "degraded" and "1 claim" in check.message
+
+
+def test_restricted_row_reopens_for_an_account_with_its_own_token():
+    other = user_make()
+    crawl = crawl_make(
+        status="restricted", account=other, not_before=timezone.now() + timedelta(days=7)
+    )
+    holder = user_make(token_encrypted="encrypted-token")
+    services._crawls_upsert(
+        repos=[(crawl.pk, 10)], account_id=holder.pk, has_token=True, priority=0, refresh=False
+    )
+    crawl.refresh_from_db()
+    assert crawl.status == "pending" and crawl.account_id == holder.pk and crawl.not_before is None
+    # Without a token of its own, an account leaves the restricted row alone.
+    crawl.status = "restricted"
+    crawl.save()
+    services._crawls_upsert(
+        repos=[(crawl.pk, 10)], account_id=other.pk, has_token=False, priority=0, refresh=True
+    )
+    crawl.refresh_from_db()
+    assert crawl.status == "restricted" and crawl.account_id == holder.pk
