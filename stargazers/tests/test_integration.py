@@ -347,3 +347,23 @@ def test_restricted_repo_ends_restricted_not_failed(sim, worker_factory, respons
     assert not StarEdge.objects.filter(repo_id=crawl.pk).exists()
     # Not due again before the recheck: the sweep leaves it alone.
     assert services.stargazer_crawls_dispatch(repo_ids=[crawl.pk]) == 0
+
+
+def test_dead_mans_switch_kills_a_stuck_task_and_releases_its_repo(sim, worker_factory):
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=150, max_stars=400)
+    from stargazers.tasks import stargazer_crawl
+
+    # Every stargazer page answers after 4 s; this message's deadline is 3 s (soft 1 s).
+    # (Limits travel with the message, so they are set where it is sent.)
+    sim.configure(faults={"slow_ms": 4000, "path_prefix": "/api/v3/repos/"})
+    worker_factory(env={"GITHUB_TOKENS": _pool_token()})
+    stargazer_crawl.apply_async(args=[crawl.pk], queue="low", time_limit=3, soft_time_limit=1)
+
+    def released():
+        row = StargazerCrawl.objects.get(pk=crawl.pk)
+        return row.status == "pending" and row.started_at is not None and row.claimed_by == ""
+
+    wait_until(released, timeout=30, message="stuck task was not released")
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.error in {"soft time limit"} or row.error.startswith("task failed")
+    assert row.pages_fetched == 0
