@@ -409,6 +409,40 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
     return count
 
 
+ACCOUNT_REFRESH_AFTER = timedelta(hours=24)
+
+
+def accounts_stars_refresh_due(*, limit: int = 500) -> int:
+    """Beat (hourly): re-sync accounts whose starred list is a day old (low queue).
+
+    Seed 002 re-scanned existing accounts at start-up; here a steady trickle does it.
+    Starred pages are conditional (ETags) and completed repos are re-read from their
+    last page, so an unchanged account costs a few free 304s.
+    """
+    from users.models import GitHubUser
+
+    if stargazers_paused():
+        return 0
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+
+    cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
+    due = list(
+        GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__lt=cutoff)
+        .order_by("starred_synced_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    client = _redis()
+    sent = 0
+    for user_id in due:
+        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+            continue
+        account_stars_sync_task.apply_async(args=[user_id, False], queue=queues.LOW)
+        sent += 1
+    if sent:
+        logger.info("stargazers.accounts_refresh", extra={"count": sent})
+    return sent
+
+
 def _redis():
     from workers.health import redis_client
 

@@ -105,6 +105,14 @@ def stargazer_crawls_dispatch() -> int:
     return dispatch() + accounts_sync_dispatch()
 
 
+@shared_task(name="stargazers.accounts_stars_refresh", soft_time_limit=50, time_limit=60)
+def accounts_stars_refresh() -> int:
+    """Beat (hourly): re-sync accounts whose starred list is a day old."""
+    from stargazers.services import accounts_stars_refresh_due
+
+    return accounts_stars_refresh_due()
+
+
 @shared_task(name="stargazers.stargazer_claims_reset_stale", soft_time_limit=50, time_limit=60)
 def stargazer_claims_reset_stale() -> int:
     """Beat (every 5 minutes): release claims without a heartbeat for the TTL."""

@@ -47,4 +47,10 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=300,
         description="Release crawl claims without a heartbeat for STARGAZER_CLAIM_TTL_SECONDS.",
     ),
+    Periodic(
+        name="stargazers: refresh accounts",
+        task="stargazers.accounts_stars_refresh",
+        every_seconds=3600,
+        description="Re-sync accounts' starred lists a day old (low queue, conditional).",
+    ),
 ]

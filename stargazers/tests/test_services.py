@@ -218,3 +218,13 @@ def test_restricted_row_reopens_for_an_account_with_its_own_token():
     )
     crawl.refresh_from_db()
     assert crawl.status == "restricted" and crawl.account_id == holder.pk
+
+
+def test_day_old_accounts_are_refreshed_on_the_low_queue(redis_test_client):
+    redis_test_client.flushdb()
+    old = user_make(login="old-sync", starred_synced_at=timezone.now() - timedelta(days=2))
+    user_make(login="fresh-sync", starred_synced_at=timezone.now())
+    assert services.accounts_stars_refresh_due() == 1
+    (message,) = _messages(redis_test_client, "low")
+    assert message["headers"]["argsrepr"] == f"[{old.pk}, False]"
+    assert services.accounts_stars_refresh_due() == 0  # not re-sent within the lease
