@@ -260,6 +260,8 @@ def _child(args) -> int:
         )
     markdown = "\n".join(
         [
+            "## User pipeline",
+            "",
             "The whole user pipeline per simulated load user (10, 100 and 300 repositories; "
             "the seed's filters keep the 30 most recently pushed), through one Celery "
             f"worker (pool of {args.concurrency}) against the simulator and its LLM; "
