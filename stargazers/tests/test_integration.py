@@ -100,10 +100,17 @@ def test_new_account_end_to_end_matches_simulator_truth(sim, worker_factory):
     assert all(c.priority == 0 and c.account_id == user.pk for c in crawls.values())
 
 
-def _bench_crawls(sim, *, count: int, max_stars: int, min_stars: int = 1) -> list[StargazerCrawl]:
-    """Crawl rows for `count` bench repos with min..max stars (unrestricted, seed fixed)."""
+def _bench_crawls(
+    sim, *, count: int, max_stars: int, min_stars: int = 1, token: str | None = None
+) -> list[StargazerCrawl]:
+    """Crawl rows for `count` bench repos with min..max stars (unrestricted, seed fixed).
+
+    The rows belong to an account with a token of its own, so whichever worker runs
+    them (a session-wide one included) uses that token's budget.
+    """
     from repos.models import Repo
 
+    account = _account(f"acct-{uuid.uuid4().hex[:10]}", token=token or _pool_token())
     listed = sim.bench_repos(2_000_000)["repos"]
     picked = [
         (i, r) for i, r in enumerate(listed) if min_stars <= r["stargazers_count"] <= max_stars
@@ -121,7 +128,10 @@ def _bench_crawls(sim, *, count: int, max_stars: int, min_stars: int = 1) -> lis
         )
         crawls.append(
             StargazerCrawl.objects.create(
-                repo=repo, repo_stars=r["stargazers_count"], priority=StargazerCrawl.Priority.LOW
+                repo=repo,
+                repo_stars=r["stargazers_count"],
+                priority=StargazerCrawl.Priority.LOW,
+                account=account,
             )
         )
     return crawls
@@ -136,8 +146,8 @@ def _stargazer_requests(sim) -> int:
 
 
 def test_two_workers_racing_process_each_repo_once(sim, worker_factory):
-    crawls = _bench_crawls(sim, count=24, max_stars=400)
     token = _pool_token()
+    crawls = _bench_crawls(sim, count=24, max_stars=400, token=token)
     worker_factory(env={"GITHUB_TOKENS": token, "STARGAZER_PAGES_PER_TASK": "2"})
     worker_factory(env={"GITHUB_TOKENS": token, "STARGAZER_PAGES_PER_TASK": "2"})
     rows = [(c.pk, c.priority, c.repo_stars) for c in crawls]
@@ -200,7 +210,8 @@ def test_repo_past_the_page_cap_ends_pagination_limited(sim, worker_factory):
     )
     truth = sim.truth("repos/sg-1410725/solar-kit-1/stargazers", limit=0)
     assert truth["stargazers_count"] == 45000
-    StargazerCrawl.objects.create(repo=repo, repo_stars=45000)
+    owner = _account(f"acct-{uuid.uuid4().hex[:10]}", token=_pool_token())
+    StargazerCrawl.objects.create(repo=repo, repo_stars=45000, account=owner)
     worker_factory(env={"GITHUB_TOKENS": _pool_token(), "STARGAZER_PAGES_PER_TASK": "100"})
     services.stargazer_crawls_dispatch()
     wait_until(lambda: _all_terminal([repo.pk]), timeout=240, message="capped repo unfinished")
@@ -212,9 +223,9 @@ def test_repo_past_the_page_cap_ends_pagination_limited(sim, worker_factory):
 
 
 def test_rate_limit_exhaustion_waits_for_reset_never_over_ceiling(sim, worker_factory):
-    crawls = _bench_crawls(sim, count=4, min_stars=250, max_stars=500)
-    sim.configure(rate_limit=10, rate_window=6)
     token = _pool_token()
+    crawls = _bench_crawls(sim, count=4, min_stars=250, max_stars=500, token=token)
+    sim.configure(rate_limit=10, rate_window=6)
     worker_factory(env={"GITHUB_TOKENS": token})
     services.stargazer_crawls_dispatch()
 
@@ -236,8 +247,8 @@ def test_rate_limit_exhaustion_waits_for_reset_never_over_ceiling(sim, worker_fa
 
 
 def test_secondary_limit_retries_after_retry_after(sim, worker_factory):
-    (crawl,) = _bench_crawls(sim, count=1, min_stars=250, max_stars=600)
     token = _pool_token()
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=250, max_stars=600, token=token)
     sim.configure(secondary={"mode": "next", "count": 1, "retry_after": 1, "status": 403})
     worker_factory(env={"GITHUB_TOKENS": token})
     services.stargazer_crawls_dispatch()
@@ -273,8 +284,10 @@ def test_pause_then_resume(sim, worker_factory):
     crawls = _bench_crawls(sim, count=8, max_stars=200)
     worker_factory(env={"GITHUB_TOKENS": _pool_token()})
     services.stargazers_pause(reason="maintenance")
+    # Sent as the dispatcher sends them (rows marked enqueued), despite the pause.
+    StargazerCrawl.objects.update(enqueued_at=timezone.now())
     services._send_crawls([(c.pk, c.priority, c.repo_stars) for c in crawls])
-    # Paused tasks release without work.
+    # Paused tasks consume their messages and release without work.
     wait_until(
         lambda: not StargazerCrawl.objects.filter(enqueued_at__isnull=False).exists(), timeout=30
     )
