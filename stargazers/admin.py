@@ -3,8 +3,39 @@ from django.contrib import admin
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
 
 
+@admin.action(description="Reprocess (refresh from the last page, or resume)")
+def reprocess_selected(modeladmin, request, queryset):
+    _reprocess(modeladmin, request, queryset, force=False)
+
+
+@admin.action(description="Reprocess from the first page (force)")
+def reprocess_selected_force(modeladmin, request, queryset):
+    _reprocess(modeladmin, request, queryset, force=True)
+
+
+def _reprocess(modeladmin, request, queryset, *, force: bool) -> None:
+    from config.errors import GazerError
+    from stargazers.services import crawl_reprocess
+
+    done, skipped = 0, 0
+    for repo_id in queryset.values_list("repo_id", flat=True)[:1000]:
+        try:
+            crawl_reprocess(key=str(repo_id_to_key(repo_id)), force=force)
+            done += 1
+        except GazerError:
+            skipped += 1
+    modeladmin.message_user(request, f"Queued {done} repo(s); {skipped} not eligible.")
+
+
+def repo_id_to_key(repo_id: int) -> str:
+    from repos.models import Repo
+
+    return Repo.objects.values_list("full_name", flat=True).get(pk=repo_id)
+
+
 @admin.register(StargazerCrawl)
 class StargazerCrawlAdmin(admin.ModelAdmin):
+    actions = [reprocess_selected, reprocess_selected_force]
     list_display = (
         "repo",
         "status",

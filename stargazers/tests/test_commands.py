@@ -44,3 +44,14 @@ def test_reprocess_command(redis_test_client):
     assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"pending"}
     with pytest.raises(CommandError):
         _run("stargazers_reprocess", "--repo", "acme/missing")
+
+
+def test_admin_action_reprocesses_selected(redis_test_client, admin_client):
+    crawl = crawl_make(repo=repo_make(full_name="acme/acted"), status="failed")
+    response = admin_client.post(
+        "/admin/stargazers/stargazercrawl/",
+        {"action": "reprocess_selected", "_selected_action": [crawl.pk]},
+    )
+    assert response.status_code == 302
+    crawl.refresh_from_db()
+    assert crawl.status == "pending"
