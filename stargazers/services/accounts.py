@@ -1,0 +1,401 @@
+"""Accounts' starred lists: the sync that feeds the graph and creates crawl rows."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from stargazers.models import StarEdge
+from stargazers.services.common import (
+    CRAWL_TABLE,
+    Priority,
+    stargazers_paused,
+)
+from stargazers.services.dispatch import stargazer_crawls_dispatch
+from workers import queues
+
+logger = logging.getLogger(__name__)
+
+
+# ------------------------------------------------------------------- account syncs
+def account_stars_sync_request(*, user_id: int, is_new: bool) -> None:
+    """Enqueue the account's starred sync once the caller's transaction commits.
+
+    New accounts go to the high queue, refreshes of existing ones to the low queue.
+    """
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+
+    queue = queues.HIGH if is_new else queues.LOW
+    transaction.on_commit(
+        lambda: account_stars_sync_task.apply_async(args=[user_id, is_new], queue=queue)
+    )
+
+
+def _account_token(account_id: int | None) -> str | None:
+    """The account's own token when it gave one (its budget serves its work)."""
+    if not account_id:
+        return None
+    from users.models import GitHubUser
+    from users.tokens import token_decrypt
+
+    encrypted = (
+        GitHubUser.objects.filter(pk=account_id).values_list("token_encrypted", flat=True).first()
+    )
+    return token_decrypt(encrypted or "")
+
+
+def _dt(value: Any) -> datetime | None:
+    if not value:
+        return None
+    return parse_datetime(value) if isinstance(value, str) else value
+
+
+def _repo_fields(payload: dict) -> dict:
+    owner = (payload.get("owner") or {}).get("login") or payload["full_name"].split("/")[0]
+    return {
+        "github_id": payload["id"],
+        "full_name": payload["full_name"],
+        "owner_login": owner,
+        "name": payload.get("name") or payload["full_name"].split("/")[-1],
+        "description": payload.get("description") or "",
+        "language": payload.get("language") or "",
+        "topics": payload.get("topics") or [],
+        "homepage": (payload.get("homepage") or "")[:500],
+        "default_branch": payload.get("default_branch") or "",
+        "stargazers_count": payload.get("stargazers_count") or 0,
+        "forks_count": payload.get("forks_count") or 0,
+        "is_fork": bool(payload.get("fork")),
+        "is_archived": bool(payload.get("archived")),
+        "is_private": bool(payload.get("private")),
+        "github_created_at": _dt(payload.get("created_at")),
+        "github_updated_at": _dt(payload.get("updated_at")),
+        "pushed_at": _dt(payload.get("pushed_at")),
+    }
+
+
+REPO_UPDATE_FIELDS = [
+    "full_name",
+    "owner_login",
+    "name",
+    "description",
+    "language",
+    "topics",
+    "homepage",
+    "default_branch",
+    "stargazers_count",
+    "forks_count",
+    "is_fork",
+    "is_archived",
+    "is_private",
+    "github_created_at",
+    "github_updated_at",
+    "pushed_at",
+    "updated_at",
+]
+
+
+def repos_upsert(*, payloads: list[dict]) -> dict[int, tuple[int, int]]:
+    """Upsert repos from GitHub payloads by github_id: {github_id: (repo id, stars)}."""
+    from repos.models import Repo
+
+    by_gid = {p["id"]: _repo_fields(p) for p in payloads if p.get("id") and p.get("full_name")}
+    if not by_gid:
+        return {}
+    rows = [Repo(**fields) for fields in sorted(by_gid.values(), key=lambda f: f["github_id"])]
+    try:
+        with transaction.atomic():
+            Repo.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["github_id"],
+                update_fields=REPO_UPDATE_FIELDS,
+            )
+    except IntegrityError:
+        # A row with the same name but no (or another) github_id: adopt or rename it.
+        _repos_reconcile(names=[f["full_name"] for f in by_gid.values()], gids=list(by_gid))
+        rows = [Repo(**fields) for fields in sorted(by_gid.values(), key=lambda f: f["github_id"])]
+        with transaction.atomic():
+            Repo.objects.bulk_create(
+                rows,
+                update_conflicts=True,
+                unique_fields=["github_id"],
+                update_fields=REPO_UPDATE_FIELDS,
+            )
+    return {r.github_id: (r.pk, r.stargazers_count) for r in rows}
+
+
+def _repos_reconcile(*, names: list[str], gids: list[int]) -> None:
+    from repos.models import Repo
+
+    table = Repo._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} r SET github_id = x.gid
+            FROM unnest(%s::text[], %s::bigint[]) AS x(name, gid)
+            WHERE lower(r.full_name) = lower(x.name) AND r.github_id IS NULL
+              AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.github_id = x.gid)
+            """,  # noqa: S608 - identifiers from model metadata; values are parameters
+            [names, gids],
+        )
+        # A name now held by another repo (renamed or recreated on GitHub): free it.
+        cursor.execute(
+            f"""
+            UPDATE {table} r SET full_name = left(r.full_name, 110) || '~' || r.id
+            FROM unnest(%s::text[], %s::bigint[]) AS x(name, gid)
+            WHERE lower(r.full_name) = lower(x.name) AND r.github_id IS DISTINCT FROM x.gid
+            """,  # noqa: S608 - identifiers from model metadata; values are parameters
+            [names, gids],
+        )
+
+
+@dataclass
+class SyncResult:
+    pages: int
+    starred: int
+    repo_ids: list[int]
+
+
+def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
+    """Sync the account's starred list (star+json, paged) and create crawl rows.
+
+    Each page commits its repos, starred edges and crawl rows; the final transaction
+    drops edges the account no longer has, stamps `starred_synced_at` and, on commit,
+    enqueues the account's crawls fewest stars first.
+    """
+    from users.models import GitHubUser
+    from workers.github import errors as gh_errors
+    from workers.github import github
+
+    user = GitHubUser.objects.filter(pk=user_id).first()
+    if user is None:
+        logger.info("stargazers.sync_user_gone", extra={"user_id": user_id})
+        return None
+    token = _account_token(user.pk)
+    priority = Priority.HIGH if is_new else Priority.LOW
+    gw = github()
+    url: str | None = None
+    seen: list[int] = []
+    pages = 0
+    while True:
+        try:
+            page = gw.starred_page(user.login, url=url, token=token)
+        except gh_errors.NotFound:
+            # Gone from GitHub (or renamed): nothing to sync; stamp it so no sweep
+            # keeps asking. The profile pipeline owns renames.
+            logger.warning("stargazers.sync_user_not_on_github", extra={"login": user.login})
+            GitHubUser.objects.filter(pk=user.pk).update(starred_synced_at=timezone.now())
+            return None
+        pages += 1
+        payloads = [item["repo"] for item in page.items if item.get("repo")]
+        starred_at = {
+            item["repo"]["id"]: _dt(item.get("starred_at"))
+            for item in page.items
+            if item.get("repo")
+        }
+        with transaction.atomic():
+            repos = repos_upsert(payloads=payloads)
+            edges = [
+                StarEdge(
+                    repo_id=repo_id,
+                    user_id=user.pk,
+                    starred_at=starred_at.get(gid),
+                    source=StarEdge.Source.STARRED,
+                )
+                for gid, (repo_id, _stars) in repos.items()
+            ]
+            StarEdge.objects.bulk_create(edges, ignore_conflicts=True)
+            _crawls_upsert(
+                repos=list(repos.values()),
+                account_id=user.pk,
+                has_token=bool(token),
+                priority=priority,
+                refresh=not is_new,
+            )
+        seen.extend(repo_id for repo_id, _ in repos.values())
+        if not page.next_url:
+            break
+        url = page.next_url
+    with transaction.atomic():
+        StarEdge.objects.filter(user_id=user.pk, source=StarEdge.Source.STARRED).exclude(
+            repo_id__in=seen
+        ).delete()
+        GitHubUser.objects.filter(pk=user.pk).update(
+            starred_synced_at=timezone.now(), updated_at=timezone.now()
+        )
+        stargazer_crawls_dispatch(repo_ids=seen)
+    logger.info(
+        "stargazers.account_synced",
+        extra={"user_id": user.pk, "login": user.login, "starred": len(seen), "pages": pages},
+    )
+    return SyncResult(pages=pages, starred=len(seen), repo_ids=seen)
+
+
+def _crawls_upsert(
+    *,
+    repos: list[tuple[int, int]],
+    account_id: int,
+    has_token: bool,
+    priority: int,
+    refresh: bool,
+) -> None:
+    """Create or update the crawl rows of one account's starred repos in one statement.
+
+    Sticky routing: the row keeps an account that gave a token; an account with a token
+    takes over rows whose account has none, and re-opens rows that were `restricted`
+    for someone else's token. A refresh re-opens completed and failed rows (completed
+    ones are re-read from their last stored page, conditionally).
+    """
+    if not repos:
+        return
+    from users.models import GitHubUser
+
+    users = GitHubUser._meta.db_table
+    ids = [r for r, _ in repos]
+    stars = [s for _, s in repos]
+    sql = f"""
+        INSERT INTO {CRAWL_TABLE} AS c (
+            repo_id, status, priority, repo_stars, account_id, claimed_by, next_page_url,
+            pages_fetched, last_page_url, last_page_etag, stargazers_stored, error,
+            error_count, notes, created_at, updated_at)
+        SELECT x.repo_id, 'pending', %(priority)s, x.stars, %(account)s, '', '', 0, '', '',
+               0, '', 0, '', now(), now()
+        FROM unnest(%(ids)s::bigint[], %(stars)s::int[]) AS x(repo_id, stars)
+        ORDER BY x.repo_id
+        ON CONFLICT (repo_id) DO UPDATE SET
+            repo_stars = EXCLUDED.repo_stars,
+            priority = CASE
+                WHEN c.status IN ('pending', 'processing', 'rate_limited')
+                    THEN LEAST(c.priority, EXCLUDED.priority)
+                ELSE EXCLUDED.priority END,
+            account_id = CASE
+                WHEN %(has_token)s AND (c.account_id IS NULL OR NOT EXISTS (
+                    SELECT 1 FROM {users} a WHERE a.id = c.account_id AND a.token_encrypted <> ''))
+                    THEN EXCLUDED.account_id
+                ELSE COALESCE(c.account_id, EXCLUDED.account_id) END,
+            status = CASE
+                WHEN c.status = 'restricted' AND %(has_token)s
+                     AND c.account_id IS DISTINCT FROM EXCLUDED.account_id THEN 'pending'
+                WHEN %(refresh)s AND c.status IN ('completed', 'failed') THEN 'pending'
+                ELSE c.status END,
+            not_before = CASE
+                WHEN c.status = 'restricted' AND %(has_token)s
+                     AND c.account_id IS DISTINCT FROM EXCLUDED.account_id THEN NULL
+                WHEN %(refresh)s AND c.status IN ('completed', 'failed') THEN NULL
+                ELSE c.not_before END,
+            error_count = CASE
+                WHEN %(refresh)s AND c.status = 'failed' THEN 0 ELSE c.error_count END,
+            updated_at = now()
+    """  # noqa: S608 - identifiers from model metadata; values are parameters
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {
+                "priority": priority,
+                "account": account_id,
+                "ids": ids,
+                "stars": stars,
+                "has_token": has_token,
+                "refresh": refresh,
+            },
+        )
+
+
+def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
+    """Beat: enqueue the starred sync of accounts whose sync was lost or never ran.
+
+    An account (active user) is due when it never synced, or logged in after its last
+    sync, and the login is older than `grace_seconds` (the on-commit path had its go).
+    """
+    from users.models import GitHubUser
+
+    if stargazers_paused():
+        return 0
+    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    due = (
+        GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE)
+        .filter(models_q_unsynced())
+        .filter(models_q_login_before(cutoff))
+        .values_list("pk", "starred_synced_at")[:500]
+    )
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+
+    count = 0
+    client = _redis()
+    for user_id, synced_at in due:
+        # At most one re-send per account per lease: a sync that keeps failing (the
+        # user is gone from GitHub) is not retried every minute. A flushed Redis only
+        # forgets the marker, which is the moment a re-send is wanted.
+        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+            continue
+        is_new = synced_at is None
+        account_stars_sync_task.apply_async(
+            args=[user_id, is_new], queue=queues.HIGH if is_new else queues.LOW
+        )
+        count += 1
+    if count:
+        logger.info("stargazers.accounts_redispatched", extra={"count": count})
+    return count
+
+
+ACCOUNT_REFRESH_AFTER = timedelta(hours=24)
+
+
+def accounts_stars_refresh_due(*, limit: int = 500) -> int:
+    """Beat (hourly): re-sync accounts whose starred list is a day old (low queue).
+
+    Seed 002 re-scanned existing accounts at start-up; here a steady trickle does it.
+    Starred pages are conditional (ETags) and completed repos are re-read from their
+    last page, so an unchanged account costs a few free 304s.
+    """
+    from users.models import GitHubUser
+
+    if stargazers_paused():
+        return 0
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+
+    cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
+    due = list(
+        GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__lt=cutoff)
+        .order_by("starred_synced_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    client = _redis()
+    sent = 0
+    for user_id in due:
+        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+            continue
+        account_stars_sync_task.apply_async(args=[user_id, False], queue=queues.LOW)
+        sent += 1
+    if sent:
+        logger.info("stargazers.accounts_refresh", extra={"count": sent})
+    return sent
+
+
+def _redis():
+    from workers.health import redis_client
+
+    return redis_client(timeout=2.0)
+
+
+def _sync_lease() -> int:
+    return settings.STARGAZER_ENQUEUE_LEASE_SECONDS
+
+
+def models_q_unsynced():
+    from django.db.models import F, Q
+
+    return Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at"))
+
+
+def models_q_login_before(cutoff: datetime):
+    from django.db.models import Q
+
+    return Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff)
