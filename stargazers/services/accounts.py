@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -321,8 +322,10 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
     due = (
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE)
-        .filter(models_q_unsynced())
-        .filter(models_q_login_before(cutoff))
+        # Never synced, or logged in again since the last sync...
+        .filter(Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at")))
+        # ...and the on-commit path had its chance.
+        .filter(Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff))
         .values_list("pk", "starred_synced_at")[:500]
     )
     from stargazers.tasks import account_stars_sync as account_stars_sync_task
@@ -387,15 +390,3 @@ def _redis():
 
 def _sync_lease() -> int:
     return settings.STARGAZER_ENQUEUE_LEASE_SECONDS
-
-
-def models_q_unsynced():
-    from django.db.models import F, Q
-
-    return Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at"))
-
-
-def models_q_login_before(cutoff: datetime):
-    from django.db.models import Q
-
-    return Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff)

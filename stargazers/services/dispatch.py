@@ -8,6 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from stargazers.models import StargazerCrawl
@@ -115,15 +116,9 @@ def stargazer_claims_reset_stale(*, ttl_seconds: int | None = None) -> int:
         claimed_at=None,
         enqueued_at=None,
         error="Processing timeout - claim expired",
-        error_count=models_f("error_count") + 1,
+        error_count=F("error_count") + 1,
         updated_at=timezone.now(),
     )
     if count:
         logger.warning("stargazers.stale_claims_reset", extra={"count": count, "ttl": ttl})
     return count
-
-
-def models_f(name: str):
-    from django.db.models import F
-
-    return F(name)
