@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
@@ -58,103 +58,18 @@ def _dt(value: Any) -> datetime | None:
     return parse_datetime(value) if isinstance(value, str) else value
 
 
-def _repo_fields(payload: dict) -> dict:
-    owner = (payload.get("owner") or {}).get("login") or payload["full_name"].split("/")[0]
-    return {
-        "github_id": payload["id"],
-        "full_name": payload["full_name"],
-        "owner_login": owner,
-        "name": payload.get("name") or payload["full_name"].split("/")[-1],
-        "description": payload.get("description") or "",
-        "language": payload.get("language") or "",
-        "topics": payload.get("topics") or [],
-        "homepage": (payload.get("homepage") or "")[:500],
-        "default_branch": payload.get("default_branch") or "",
-        "stargazers_count": payload.get("stargazers_count") or 0,
-        "forks_count": payload.get("forks_count") or 0,
-        "is_fork": bool(payload.get("fork")),
-        "is_archived": bool(payload.get("archived")),
-        "is_private": bool(payload.get("private")),
-        "github_created_at": _dt(payload.get("created_at")),
-        "github_updated_at": _dt(payload.get("updated_at")),
-        "pushed_at": _dt(payload.get("pushed_at")),
-    }
-
-
-REPO_UPDATE_FIELDS = [
-    "full_name",
-    "owner_login",
-    "name",
-    "description",
-    "language",
-    "topics",
-    "homepage",
-    "default_branch",
-    "stargazers_count",
-    "forks_count",
-    "is_fork",
-    "is_archived",
-    "is_private",
-    "github_created_at",
-    "github_updated_at",
-    "pushed_at",
-    "updated_at",
-]
-
-
 def repos_upsert(*, payloads: list[dict]) -> dict[int, tuple[int, int]]:
-    """Upsert repos from GitHub payloads by github_id: {github_id: (repo id, stars)}."""
-    from repos.models import Repo
+    """Upsert repos from GitHub payloads (the repos app's upsert): {github_id: (id, stars)}."""
+    from repos.services import repos_upsert_from_github
 
-    by_gid = {p["id"]: _repo_fields(p) for p in payloads if p.get("id") and p.get("full_name")}
-    if not by_gid:
-        return {}
-    rows = [Repo(**fields) for fields in sorted(by_gid.values(), key=lambda f: f["github_id"])]
-    try:
-        with transaction.atomic():
-            Repo.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["github_id"],
-                update_fields=REPO_UPDATE_FIELDS,
-            )
-    except IntegrityError:
-        # A row with the same name but no (or another) github_id: adopt or rename it.
-        _repos_reconcile(names=[f["full_name"] for f in by_gid.values()], gids=list(by_gid))
-        rows = [Repo(**fields) for fields in sorted(by_gid.values(), key=lambda f: f["github_id"])]
-        with transaction.atomic():
-            Repo.objects.bulk_create(
-                rows,
-                update_conflicts=True,
-                unique_fields=["github_id"],
-                update_fields=REPO_UPDATE_FIELDS,
-            )
-    return {r.github_id: (r.pk, r.stargazers_count) for r in rows}
-
-
-def _repos_reconcile(*, names: list[str], gids: list[int]) -> None:
-    from repos.models import Repo
-
-    table = Repo._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} r SET github_id = x.gid
-            FROM unnest(%s::text[], %s::bigint[]) AS x(name, gid)
-            WHERE lower(r.full_name) = lower(x.name) AND r.github_id IS NULL
-              AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.github_id = x.gid)
-            """,  # noqa: S608 - identifiers from model metadata; values are parameters
-            [names, gids],
-        )
-        # A name now held by another repo (renamed or recreated on GitHub): free it.
-        cursor.execute(
-            f"""
-            UPDATE {table} r SET full_name = left(r.full_name, 110) || '~' || r.id
-            FROM unnest(%s::text[], %s::bigint[]) AS x(name, gid)
-            WHERE lower(r.full_name) = lower(x.name) AND r.github_id IS DISTINCT FROM x.gid
-            """,  # noqa: S608 - identifiers from model metadata; values are parameters
-            [names, gids],
-        )
+    payloads = [p for p in payloads if p.get("id") and p.get("full_name")]
+    found = repos_upsert_from_github(payloads=payloads)
+    out: dict[int, tuple[int, int]] = {}
+    for payload in payloads:
+        repo = found.get(payload["full_name"].lower())
+        if repo is not None:
+            out[payload["id"]] = (repo.pk, repo.stargazers_count)
+    return out
 
 
 @dataclass
