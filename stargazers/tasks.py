@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -23,12 +24,10 @@ def _worker_id(task) -> str:
 
 
 def _gateway_transient() -> tuple[type[BaseException], ...]:
-    try:
-        from workers.github.errors import SecondaryRateLimited, Transient
+    """Errors worth a bounded Celery retry: the gateway's transient ones and DB hiccups."""
+    from workers.github.errors import Transient
 
-        return (Transient, OperationalError, SecondaryRateLimited)
-    except ImportError:  # the gateway is optional at import time
-        return (OperationalError,)
+    return (Transient, OperationalError)
 
 
 class CrawlTask(Task):
@@ -93,6 +92,10 @@ def account_stars_sync(self, user_id: int, is_new: bool) -> int:
         # No sleeping: come back after the reset (well under visibility_timeout); the
         # account sweep covers a lost message.
         raise self.retry(countdown=min(exc.seconds_left + 5, 3300), max_retries=None) from None
+    except gh_errors.SecondaryRateLimited as exc:
+        # GitHub said how long to wait: honour it rather than the generic backoff.
+        countdown = min(exc.retry_after + random.uniform(1, 5), 3300)  # noqa: S311 - jitter
+        raise self.retry(countdown=countdown, max_retries=None) from None
     return result.starred if result else 0
 
 
