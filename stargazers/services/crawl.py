@@ -122,13 +122,21 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
             if fetched and stargazers_paused():
                 stargazer_crawl_release(repo_id=repo_id, worker=worker)
                 return "paused"
-            page = gw.stargazers_page(
-                full_name,
-                url=url,
-                etag=etag,
-                token=token,
-                expected_stars=crawl.repo_stars if url is None else None,
-            )
+            try:
+                page = gw.stargazers_page(
+                    full_name,
+                    url=url,
+                    etag=etag,
+                    token=token,
+                    expected_stars=crawl.repo_stars if url is None else None,
+                )
+            except gh_errors.BadCredentials:
+                if token is None:
+                    raise
+                # The account revoked its token: the server pool serves its work now.
+                logger.warning("stargazers.account_token_refused", extra=log)
+                token = None
+                continue
             fetched += 1
             if page.not_modified:
                 if page.next_url:

@@ -228,3 +228,26 @@ def test_day_old_accounts_are_refreshed_on_the_low_queue(redis_test_client):
     (message,) = _messages(redis_test_client, "low")
     assert message["headers"]["argsrepr"] == f"[{old.pk}, False]"
     assert services.accounts_stars_refresh_due() == 0  # not re-sent within the lease
+
+
+def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
+    """GitHub refusing the account's token (401) must not fail the account's repos."""
+    import workers.github
+    from users.tokens import token_encrypt
+    from workers.github import errors as gh_errors
+
+    calls: list[str | None] = []
+
+    class Gateway:
+        def stargazers_page(self, full_name, *, url, etag, token, expected_stars):
+            calls.append(token)
+            if token:
+                raise gh_errors.BadCredentials("HTTP 401 Bad credentials", status=401)
+            return _page(1, [41, 42, 43])
+
+    monkeypatch.setattr(workers.github, "github", lambda: Gateway())
+    account = user_make(token_encrypted=token_encrypt("revoked-token"))
+    crawl = crawl_make(account=account, repo=repo_make(stars=3))
+    assert services.stargazer_crawl_run(repo_id=crawl.pk, worker="w") == "completed"
+    assert calls == ["revoked-token", None]
+    assert StarEdge.objects.filter(repo=crawl.repo).count() == 3
