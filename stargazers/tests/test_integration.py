@@ -380,3 +380,33 @@ def test_dead_mans_switch_kills_a_stuck_task_and_releases_its_repo(sim, worker_f
     row = StargazerCrawl.objects.get(pk=crawl.pk)
     assert row.error in {"soft time limit"} or row.error.startswith("task failed")
     assert row.pages_fetched == 0
+
+
+def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
+    """A worker run with --autoscale uses our autoscaler; scale sets its range."""
+    from rest_framework.test import APIClient
+
+    from config.celery import app
+
+    settings.ADMIN_API_KEY = "k"
+    worker = worker_factory(env={"GITHUB_TOKENS": _pool_token()}, extra_args=["--autoscale=3,1"])
+
+    def autoscaler() -> dict:
+        with app.connection_for_write() as conn:
+            stats = app.control.inspect(
+                timeout=1, destination=[worker.hostname], connection=conn
+            ).stats()
+        return ((stats or {}).get(worker.hostname) or {}).get("autoscaler") or {}
+
+    assert wait_until(autoscaler, timeout=10)["max"] == 3
+    client = APIClient(HTTP_AUTHORIZATION="Bearer k")
+    body = {"max": 4, "min": 2, "workers": [worker.hostname]}
+    response = client.post("/admin-api/workers/scale", body, format="json")
+    assert response.status_code == 200, response.content
+    assert response.json()["workers"][0]["mode"] == "autoscale"
+    wait_until(lambda: autoscaler().get("max") == 4 and autoscaler().get("min") == 2, timeout=10)
+    with app.connection_for_write() as conn:
+        conf = app.control.inspect(timeout=1, destination=[worker.hostname], connection=conn).conf()
+    assert conf[worker.hostname]["worker_autoscaler"] == (
+        "stargazers.autoscale:ResourceAwareAutoscaler"
+    )
