@@ -75,6 +75,7 @@ class WorkersApi(AdminApi):
                 "queue_depth": stats["factory_queue_depth"],
                 "cpu_usage": stats["cpu_usage"],
                 "memory_usage_percent": stats["memory_usage_percent"],
+                "workers": selectors.workers_detail(),
             }
         )
 

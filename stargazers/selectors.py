@@ -318,3 +318,26 @@ def engine_health() -> tuple[str, str]:
     if stale:
         return "degraded", f"{stale} claim(s) without heartbeat past the TTL; {message}"
     return "healthy", message
+
+
+def workers_detail(*, timeout: float = 1.0) -> list[dict[str, Any]]:
+    """Each answering worker's pool: processes, configured maximum, autoscale range."""
+    from config.celery import app
+
+    try:
+        with app.connection_for_write() as conn:
+            stats = app.control.inspect(timeout=timeout, connection=conn).stats() or {}
+    except Exception:  # noqa: BLE001 - broker away: no detail, /health says why
+        return []
+    out = []
+    for name, info in sorted(stats.items()):
+        pool = info.get("pool") or {}
+        out.append(
+            {
+                "name": name,
+                "processes": len(pool.get("processes") or []),
+                "max_concurrency": pool.get("max-concurrency"),
+                "autoscaler": info.get("autoscaler"),
+            }
+        )
+    return out

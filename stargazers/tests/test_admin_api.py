@@ -109,6 +109,7 @@ def test_workers_and_queue_with_key(client, admin_key, world):
         "queue_depth",
         "cpu_usage",
         "memory_usage_percent",
+        "workers",
     }
     queue = _call(client, "get", "/admin-api/queue", None, KEY).json()
     assert set(queue["depths"]) == {"high", "default", "low"}
