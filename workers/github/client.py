@@ -458,7 +458,8 @@ class GitHubGateway:
         return self.get_json(self._repo_path(full_name) + "/languages", token=token) or {}
 
     def star_history(self, full_name: str, *, token: str | None = None) -> list[dict]:
-        return self.get_json(self._repo_path(full_name) + "/stargazers/history", token=token) or []
+        """Daily new-star counts, oldest first, every page (one row per day with stars)."""
+        return self.paginate(self._repo_path(full_name) + "/stargazers/history", token=token)
 
     def rate_limit(self, *, token: str | None = None) -> dict:
         """GET /rate_limit (free at GitHub); also refreshes the stored budget."""

@@ -134,6 +134,19 @@ def test_conditional_cache_reuses_body_on_304_without_budget(sim):
     assert gw.limits.budget(token).sent_last_hour == 1
 
 
+def test_star_history_follows_every_page(sim):
+    from ghsim.world import World
+
+    world = World(seed=1)
+    repo = max(world.catalog[:200], key=lambda r: len(world.star_history(r)))
+    truth = world.star_history(repo)
+    assert len(truth) > 100  # more than one page of days
+
+    history = gateway(sim).star_history(repo.full_name)
+
+    assert history == truth
+
+
 def test_stargazer_page_cap_is_pagination_limit(sim):
     gw = gateway(sim)
     repo = gw.starred_page("avery-lin").items[0]["repo"]["full_name"]
