@@ -92,7 +92,10 @@ def test_star_history_queues_then_serves_stored_days(
 
 def test_star_history_refresh_stores_simulator_days(simulator):
     repo = repo_make(full_name="bench-org/bench-00001", stars=1)
-    truth = simulator._call("GET", "/api/v3/repos/bench-org/bench-00001/stargazers/history")
+    from ghsim.world import World
+
+    world = World(seed=1)
+    truth = world.star_history(world.get_repo("bench-org", "bench-00001"))
     stored = services.star_history_refresh(repo_id=repo.pk)
     assert stored == len(truth) > 0
     assert sum(StarHistoryDay.objects.filter(repo=repo).values_list("stars", flat=True)) == sum(
