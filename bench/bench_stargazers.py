@@ -21,8 +21,6 @@ Uses its own database (`gazer_bench`, created and migrated here) and Redis datab
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -51,37 +49,19 @@ def _args(argv=None):
     return parser.parse_args(argv)
 
 
-def _urls(redis_db: int) -> tuple[str, str]:
-    import environ
-
-    env = environ.Env()
-    base = env.str("DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/gazer")
-    database_url = base.rsplit("/", 1)[0] + "/" + BENCH_DB
-    redis = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0").rsplit("/", 1)[0]
-    return database_url, f"{redis}/{redis_db}"
-
-
 def main(argv=None) -> int:
     """Re-run this file in a child process pointed at the bench database and Redis."""
     args = _args(argv if argv is not None else sys.argv[1:])
     if args.child:
         return _child(args)
-    database_url, redis_url = _urls(args.redis_db)
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "REDIS_URL": redis_url,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "LOG_LEVEL": "WARNING",
-    }
-    python = sys.executable
-    subprocess.run([python, "manage.py", "ensure_database"], cwd=ROOT, env=env, check=True)
-    subprocess.run(
-        [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    from bench.isolation import relaunch_isolated
+
+    return relaunch_isolated(
+        script=__file__,
+        argv=list(argv if argv is not None else sys.argv[1:]),
+        bench_db=BENCH_DB,
+        redis_db=args.redis_db,
     )
-    forwarded = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--child"]
-    child = [python, str(Path(__file__).resolve()), "--child", *forwarded]
-    return subprocess.run(child, cwd=ROOT, env=env, check=False).returncode
 
 
 # ------------------------------------------------------------------------- the run
