@@ -33,6 +33,7 @@ from config.errors import BadRequest
 from repos import gallery
 from repos.errors import InvalidUrl, TooMany
 from users.models import GitHubUser
+from users.services import user_get, username_validate
 from users.tokens import token_decrypt
 
 MAX_ITEMS = 100
@@ -192,9 +193,9 @@ class _Context:
     """The validated path: user (must exist in Gazer) and the repository's full name."""
 
     def __init__(self, username: str, owner: str, repo: str) -> None:
-        gallery.username_validate(login=username)
+        username_validate(login=username)
         self.full_name = gallery.repo_name_validate(owner=owner, name=repo)
-        self.user: GitHubUser = gallery.user_get(login=username)
+        self.user: GitHubUser = user_get(login=username)
 
 
 # --- schema helpers ----------------------------------------------------------------------

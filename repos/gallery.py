@@ -23,9 +23,8 @@ from repos import media
 from repos.errors import GitHubUnavailable, ImageNotFound, InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
 from repos.services import repos_upsert_from_github
-from users.errors import UserNotFound
 from users.models import GitHubUser
-from users.services import USERNAME_RE, username_validate
+from users.services import USERNAME_RE
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.github.media import MediaRefused, probe_image
@@ -56,15 +55,6 @@ def repo_name_validate(*, owner: str, name: str) -> str:
     if not REPO_NAME_RE.match(name or "") or name in (".", ".."):
         raise InvalidRepoName(details={"repo": name})
     return f"{owner}/{name}"
-
-
-def user_get(*, login: str) -> GitHubUser:
-    """Any user Gazer knows (users.services.user_get also refuses stargazer-only rows)."""
-    username_validate(login=login)
-    user = GitHubUser.objects.filter(login__iexact=login).first()
-    if user is None:
-        raise UserNotFound(f"No user '{login}' in Gazer.", details={"username": login})
-    return user
 
 
 def repo_get(*, full_name: str) -> Repo:

@@ -443,6 +443,15 @@ def test_unknown_user_is_404(client, repo, method):
     assert_error(response, 404, "user_not_found")
 
 
+def test_stargazer_only_user_has_no_gallery(client, repo):
+    GitHubUser.objects.create(login="seen-starring", state="discovered")
+    response = client.post(
+        "/users/seen-starring/repos/octo/cat/gallery", {"url": "https://e/a.png"}, format="json"
+    )
+    assert_error(response, 404, "user_not_found")
+    assert not repo.gallery.exists()
+
+
 @pytest.mark.parametrize(
     ("path", "code"),
     [
@@ -529,7 +538,7 @@ def test_concurrent_posts_of_the_same_images_add_each_once():
 
     from django.db import connection
 
-    GitHubUser.objects.create(login="alice")
+    GitHubUser.objects.create(login="alice", state="active")
     repo = Repo.objects.create(full_name="octo/cat", owner_login="octo", name="cat")
     payload = {"images": [{"url": f"https://e/{i}.png"} for i in range(20)]}
     barrier = threading.Barrier(4)
