@@ -58,17 +58,12 @@ def _args(argv=None):
 
 
 def main(argv=None) -> int:
-    """Re-run this file in a child process pointed at the bench database and Redis."""
-    args = _args(argv if argv is not None else sys.argv[1:])
-    if args.child:
-        return _child(args)
-    from bench.isolation import relaunch_isolated
+    """Run in a child process pointed at the bench's own database and Redis database."""
+    from bench.isolation import run_isolated
 
-    return relaunch_isolated(
-        script=__file__,
-        argv=list(argv if argv is not None else sys.argv[1:]),
-        bench_db=BENCH_DB,
-        redis_db=args.redis_db,
+    argv = list(argv if argv is not None else sys.argv[1:])
+    return run_isolated(
+        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
     )
 
 

@@ -25,6 +25,13 @@ def isolated_urls(*, bench_db: str, redis_db: int) -> tuple[str, str]:
     return base.rsplit("/", 1)[0] + "/" + bench_db, f"{redis}/{redis_db}"
 
 
+def run_isolated(*, script: str, argv: list[str], args, child, bench_db: str) -> int:
+    """A benchmark's `main`: `child(args)` when already relaunched, else relaunch."""
+    if args.child:
+        return child(args)
+    return relaunch_isolated(script=script, argv=argv, bench_db=bench_db, redis_db=args.redis_db)
+
+
 def relaunch_isolated(*, script: str, argv: list[str], bench_db: str, redis_db: int) -> int:
     """Prepare the bench database, then rerun `script --child argv...` pointed at it."""
     database_url, redis_url = isolated_urls(bench_db=bench_db, redis_db=redis_db)
