@@ -105,26 +105,43 @@ def worker_env(**overrides: str) -> dict[str, str]:
 
 
 class _SessionWorker:
-    """The shared worker, stopped while a test runs workers of its own.
+    """The shared worker, stopped while a test runs workers of its own, and the shared
+    LLM worker, which runs for the whole session.
 
-    All workers of a run consume the same queues, so a test's own workers (with their
-    own environment) must be the only consumers while it runs.
+    All general workers of a run consume the same queues, so a test's own workers (with
+    their own environment) must be the only consumers while it runs. The LLM worker only
+    consumes `llm` and keeps no state, so every test's workers share it.
     """
 
     def __init__(self) -> None:
         self.worker = None
+        self.llm_worker = None
 
     def ensure_running(self):
         from workers.testing import CeleryWorkerProcess
 
+        self.ensure_llm_running()
         if self.worker is None or self.worker.process.poll() is not None:
             self.worker = CeleryWorkerProcess(env=worker_env()).start()
         return self.worker
+
+    def ensure_llm_running(self):
+        from workers.testing import CeleryWorkerProcess
+
+        if self.llm_worker is None or self.llm_worker.process.poll() is not None:
+            self.llm_worker = CeleryWorkerProcess.llm(env=worker_env()).start()
+        return self.llm_worker
 
     def stop(self) -> None:
         if self.worker is not None:
             self.worker.stop()
             self.worker = None
+
+    def stop_all(self) -> None:
+        self.stop()
+        if self.llm_worker is not None:
+            self.llm_worker.stop()
+            self.llm_worker = None
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +151,7 @@ def _session_worker(request, django_db_setup, redis_test_client):
     request.getfixturevalue("simulator")
     holder = _SessionWorker()
     yield holder
-    holder.stop()
+    holder.stop_all()
 
 
 @pytest.fixture
@@ -147,6 +164,7 @@ def worker_factory(_session_worker):
     from workers.testing import CeleryWorkerProcess
 
     _session_worker.stop()
+    _session_worker.ensure_llm_running()
     started: list[CeleryWorkerProcess] = []
 
     def start(**kwargs) -> CeleryWorkerProcess:
@@ -162,8 +180,15 @@ def worker_factory(_session_worker):
 
 @pytest.fixture
 def celery_worker(_session_worker):
-    """The shared real worker, consuming high, default and low (started on first use)."""
+    """The shared real worker, consuming high, default and low (started on first use),
+    with the shared LLM worker beside it."""
     return _session_worker.ensure_running()
+
+
+@pytest.fixture
+def llm_worker(_session_worker):
+    """The shared LLM worker (the `llm` queue; started on first use)."""
+    return _session_worker.ensure_llm_running()
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -94,6 +94,11 @@ LLM_MODEL = env.str("LLM_MODEL", default="openrouter/deepseek/deepseek-chat-v3.1
 LLM_API_BASE = env.str("LLM_API_BASE", default="") or None
 LLM_API_KEY = env.str("LLM_API_KEY", default="") or env.str("OPENROUTER_API_KEY", default="")
 LLM_TIMEOUT_SECONDS = _positive_int("LLM_TIMEOUT_SECONDS", 60)
+# On (the default), calls go through the `llm` queue to the LLM worker, so no other
+# process loads litellm; off, each worker process calls the provider itself.
+LLM_WORKER = _bool("LLM_WORKER", True)
+# How long a call may wait in the `llm` queue before its caller gives up on it.
+LLM_QUEUE_WAIT_SECONDS = _positive_int("LLM_QUEUE_WAIT_SECONDS", 30)
 
 # --- Access -------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")

@@ -109,6 +109,41 @@ def test_health_is_unhealthy_without_workers(client, monkeypatch):
     assert body["checks"]["database"]["status"] == "healthy"
 
 
+@pytest.mark.django_db
+def test_health_reports_the_llm_worker(client, settings, llm_worker):
+    settings.LLM_API_KEY = "k"
+    settings.LLM_WORKER = True
+    check = client.get("/health").json()["checks"]["llm_worker"]
+    assert check["status"] == "healthy"
+    assert check["message"].endswith("LLM worker(s)")
+
+
+@pytest.mark.django_db
+def test_health_is_degraded_without_an_llm_worker(client, settings, monkeypatch):
+    from workers import health
+
+    settings.LLM_API_KEY = "k"
+    settings.LLM_WORKER = True
+    # Ask on a Redis database of our own where no worker listens.
+    real_consumers = health.llm_consumers
+    monkeypatch.setattr(
+        health,
+        "llm_consumers",
+        lambda **kw: real_consumers(broker_url="redis://127.0.0.1:6379/14", **kw),
+    )
+    check = client.get("/health").json()["checks"]["llm_worker"]
+    assert check["status"] == "degraded"
+    assert "no LLM worker consumes the llm queue" in check["message"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("key", "use_worker"), [("", True), ("k", False)])
+def test_no_llm_worker_check_when_calls_never_go_to_one(client, settings, key, use_worker):
+    settings.LLM_API_KEY = key
+    settings.LLM_WORKER = use_worker
+    assert "llm_worker" not in client.get("/health").json()["checks"]
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

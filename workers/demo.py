@@ -3,8 +3,8 @@
 Starts, under one honcho manager (Ctrl+C stops all):
 
 * ``sim``: the GitHub simulator on 127.0.0.1:9100 (REST, GraphQL, git, raw files, LLM);
-* every process of the repo's ``Procfile`` (web :8000 under gunicorn, a worker, beat,
-  Flower :5555), with the environment pointed at the simulator;
+* every process of the repo's ``Procfile`` (web :8000 under gunicorn, a worker, the LLM
+  worker, beat, Flower :5555), with the environment pointed at the simulator;
 * ``demo``: waits until the web server answers ``/readyz``, runs `demo_users_login`,
   prints where to look, then idles.
 

@@ -2,7 +2,9 @@
 
 The overall status is the worst check: database, Redis (the broker) and Celery workers.
 Workers are unhealthy when none answers, degraded when none is busy while the queues
-hold more than 10 messages, or when CPU or memory is above 90 %.
+hold more than 10 messages, or when CPU or memory is above 90 %. With an LLM key and
+`LLM_WORKER` on, the system is also degraded while no worker consumes the `llm` queue
+(LLM steps would fall back to heuristics).
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def queue_depths() -> dict[str, int]:
 
     client = redis_client()
     depths: dict[str, int] = {}
-    for name in queues.ALL:
+    for name in (*queues.ALL, queues.LLM):
         keys = [name] + [f"{name}\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
         with client.pipeline(transaction=False) as pipe:
             for key in keys:
@@ -86,6 +88,33 @@ def worker_snapshot(*, timeout: float = 1.0, broker_url: str | None = None) -> d
         "idle": len(replies) - busy,
         "running_tasks": sum(len(tasks) for tasks in replies.values()),
     }
+
+
+def llm_consumers(*, timeout: float = 1.0, broker_url: str | None = None) -> int:
+    """Workers consuming the `llm` queue, from an `active_queues` broadcast."""
+    from config.celery import app
+    from workers import queues
+
+    with app.connection_for_write(broker_url) as connection:
+        replies = app.control.inspect(timeout=timeout, connection=connection).active_queues() or {}
+    return sum(
+        1 for consumed in replies.values() if any(q.get("name") == queues.LLM for q in consumed)
+    )
+
+
+def llm_worker_check() -> Check | None:
+    """Whether LLM calls have a worker to go to; None when they never go to one."""
+    if not (settings.LLM_WORKER and settings.LLM_API_KEY):
+        return None
+    try:
+        consumers = llm_consumers()
+    except Exception as exc:  # noqa: BLE001 - a failing check reports, never raises
+        return Check(DEGRADED, f"LLM workers could not be asked: {type(exc).__name__}")
+    if not consumers:
+        return Check(
+            DEGRADED, "no LLM worker consumes the llm queue: LLM steps fall back to heuristics"
+        )
+    return Check(HEALTHY, f"{consumers} LLM worker(s)")
 
 
 def system_usage() -> dict:
@@ -148,6 +177,8 @@ def health_report() -> tuple[dict, int]:
     broker = redis_check()
     workers, stats = workers_check(redis_ok=broker.status == HEALTHY)
     checks = {"database": database, "redis": broker, "workers": workers}
+    if broker.status == HEALTHY and (llm := llm_worker_check()) is not None:
+        checks["llm_worker"] = llm
     if database.status == HEALTHY:
         # Seed 002's "supervisor": the star-graph engine (stale claims, pause).
         checks["supervisor"] = supervisor_check()

@@ -1,4 +1,9 @@
-"""The LLM gateway: the only module that calls litellm.
+"""The LLM gateway: every prompt goes through `llm_json`.
+
+The completion itself is made by `workers.llm_provider` (the one litellm call), on the
+LLM worker by default: the call travels over the `llm` queue and this process waits for
+the answer, so pipeline workers never load litellm. `LLM_WORKER=false`, or
+`inline_calls()` (a foreground `manage.py run`), makes it in this process instead.
 
 Every prompt declares the JSON shape it expects. Answers are parsed the seed's robust
 way (strict JSON, then a fenced block, then the first balanced array/object), repaired
@@ -18,33 +23,44 @@ rest of the system works unchanged.
 
 from __future__ import annotations
 
+import contextvars
+import importlib.util
 import json
 import logging
 import os
 import random
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import json_repair
 from django.conf import settings
 
+from workers import queues
+from workers.llm_provider import ProviderError, describe_error
+
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-# litellm would otherwise fetch its model price map from the internet at import.
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
 TEMPERATURE = 0.1
 _FENCED_JSON = re.compile(r"```json\s*\n?(.*?)```", re.DOTALL | re.IGNORECASE)
 _FENCED_ANY = re.compile(r"```[\w-]*\s*\n?(.*?)```", re.DOTALL)
+# Set by `inline_calls()`: this process calls the provider itself.
+_inline = contextvars.ContextVar("llm_inline", default=False)
 
 
 class LlmFailed(Exception):
     """No usable answer after the bounded attempts (the message says why)."""
+
+
+class LlmWorkerUnavailable(Exception):
+    """No LLM worker answered within the wait; asking again would wait as long."""
 
 
 @dataclass
@@ -59,12 +75,15 @@ def llm_configured() -> bool:
     return bool(settings.LLM_API_KEY)
 
 
-def _litellm():
-    import litellm
-
-    litellm.suppress_debug_info = True
-    litellm.telemetry = False
-    return litellm
+@contextmanager
+def inline_calls() -> Iterator[None]:
+    """Call the provider from this process (a foreground `manage.py run` has no LLM
+    worker to wait for)."""
+    token = _inline.set(True)
+    try:
+        yield
+    finally:
+        _inline.reset(token)
 
 
 def model_name() -> str:
@@ -79,12 +98,30 @@ def model_name() -> str:
     return model
 
 
+@cache
+def _encoding():
+    """tiktoken's gpt-4 encoding (cl100k_base), as the seed counted.
+
+    Read from the copy litellm ships, found without importing litellm, so counting works
+    offline and costs this process the tokenizer alone.
+    """
+    spec = importlib.util.find_spec("litellm")
+    if spec and spec.submodule_search_locations:
+        bundled = Path(next(iter(spec.submodule_search_locations)))
+        os.environ.setdefault(
+            "TIKTOKEN_CACHE_DIR", str(bundled / "litellm_core_utils" / "tokenizers")
+        )
+    import tiktoken
+
+    return tiktoken.get_encoding("cl100k_base")
+
+
 def count_tokens(text: str) -> int:
-    """Tokens of `text` (litellm's bundled tiktoken data; words × 1.3 if that fails)."""
+    """Tokens of `text` in the gpt-4 encoding (words × 1.3 if the tokenizer fails)."""
     if not text:
         return 0
     try:
-        return int(_litellm().token_counter(model=model_name(), text=text))
+        return len(_encoding().encode(text, disallowed_special=()))
     except Exception:  # noqa: BLE001 - any tokenizer failure falls back to the estimate
         return int(len(text.split()) * 1.3) + 1
 
@@ -157,42 +194,43 @@ def build_message(*, task: str, prompt: str, shape: str) -> str:
 
 
 def _complete(*, task: str, content: str) -> str:
-    litellm = _litellm()
-    started = time.monotonic()
-    kwargs: dict[str, Any] = {
+    call = {
+        "task": task,
         "model": model_name(),
-        "messages": [{"role": "user", "content": content}],
+        "content": content,
         "temperature": TEMPERATURE,
         "timeout": settings.LLM_TIMEOUT_SECONDS,
-        "api_key": settings.LLM_API_KEY,
-        "max_retries": 0,
+        "api_base": settings.LLM_API_BASE,
     }
-    if settings.LLM_API_BASE:
-        kwargs["api_base"] = settings.LLM_API_BASE
-    response = litellm.completion(**kwargs)
-    latency = time.monotonic() - started
-    usage = getattr(response, "usage", None)
-    try:
-        cost = float(litellm.completion_cost(completion_response=response) or 0.0)
-    except Exception:  # noqa: BLE001 - unknown models have no price
-        cost = 0.0
-    logger.info(
-        "llm.call task=%s model=%s prompt_tokens=%s completion_tokens=%s latency_ms=%d "
-        "cost_usd=%.6f",
-        task,
-        kwargs["model"],
-        getattr(usage, "prompt_tokens", None),
-        getattr(usage, "completion_tokens", None),
-        latency * 1000,
-        cost,
+    if _inline.get() or not settings.LLM_WORKER:
+        from workers.llm_provider import complete
+
+        return complete(**call, api_key=settings.LLM_API_KEY)
+    return _complete_on_llm_worker(call)
+
+
+def _complete_on_llm_worker(call: dict[str, Any]) -> str:
+    """Send the call to the `llm` queue and wait for the LLM worker's answer."""
+    from celery.exceptions import TimeoutError as ResultTimeout
+
+    from config.celery import app
+
+    wait = settings.LLM_TIMEOUT_SECONDS + settings.LLM_QUEUE_WAIT_SECONDS
+    # Expires with the wait: a worker that gets to it later drops it, answering nobody.
+    result = app.send_task(
+        "llm.complete", kwargs=call, queue=queues.LLM, expires=wait, ignore_result=False
     )
-    return response.choices[0].message.content or ""
-
-
-def _describe(exc: Exception) -> str:
-    # Provider errors can echo request details; keep the class and a short message.
-    text = str(exc).replace(settings.LLM_API_KEY or "\0", "***")
-    return f"{type(exc).__name__}: {text[:300]}"
+    try:
+        # The LLM worker consumes only `llm`, never this process's queues, so waiting
+        # here cannot deadlock a pool on itself (what Celery's guard is for).
+        answer = result.get(timeout=wait, disable_sync_subtasks=False)
+    except ResultTimeout:
+        raise LlmWorkerUnavailable(f"no LLM worker answered within {wait}s") from None
+    finally:
+        result.forget()
+    if "error" in answer:
+        raise ProviderError(answer["error"])
+    return answer["text"]
 
 
 def llm_json(
@@ -213,8 +251,16 @@ def llm_json(
     for attempt in range(1, max(1, max_attempts) + 1):
         try:
             text = _complete(task=task, content=content)
+        except LlmWorkerUnavailable as exc:
+            error = str(exc)
+            logger.warning("llm.error task=%s attempt=%d error=%s", task, attempt, error)
+            break
         except Exception as exc:  # noqa: BLE001 - provider errors are many; all retryable here
-            error = _describe(exc)
+            error = (
+                str(exc)
+                if isinstance(exc, ProviderError)
+                else describe_error(exc, api_key=settings.LLM_API_KEY)
+            )
             logger.warning("llm.error task=%s attempt=%d error=%s", task, attempt, error)
             if attempt < max_attempts:
                 time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
@@ -226,11 +272,20 @@ def llm_json(
             logger.warning("llm.bad_answer task=%s attempt=%d error=%s", task, attempt, exc)
             continue
         return LlmAnswer(value=value, source="llm", attempts=attempt)
-    message = f"LLM task {task} failed after {max_attempts} attempts: {error}"
+    tries = f"{attempt} attempt" + ("s" if attempt != 1 else "")
+    message = f"LLM task {task} failed after {tries}: {error}"
     if fallback_on_failure:
         logger.warning("llm.fallback task=%s error=%s", task, error)
-        return LlmAnswer(value=fallback(), source="fallback", attempts=max_attempts, error=message)
+        return LlmAnswer(value=fallback(), source="fallback", attempts=attempt, error=message)
     raise LlmFailed(message)
 
 
-__all__ = ["LlmAnswer", "LlmFailed", "count_tokens", "llm_configured", "llm_json"]
+__all__ = [
+    "LlmAnswer",
+    "LlmFailed",
+    "LlmWorkerUnavailable",
+    "count_tokens",
+    "inline_calls",
+    "llm_configured",
+    "llm_json",
+]

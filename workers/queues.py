@@ -9,3 +9,7 @@ DEFAULT = "default"  # pipeline steps, sweeps and maintenance
 LOW = "low"  # refreshes of existing accounts, bulk re-processing
 
 ALL = (HIGH, DEFAULT, LOW)
+
+# LLM completions. Only the LLM worker (`workers.llm_worker`) consumes it; the general
+# workers above never do, so they never load litellm.
+LLM = "llm"

@@ -22,6 +22,21 @@ RUNNING: list[CeleryWorkerProcess] = []
 
 
 class CeleryWorkerProcess:
+    """A worker of the main app (`config`) by default; see `llm()` for the LLM worker."""
+
+    @classmethod
+    def llm(cls, *, env: dict[str, str], concurrency: int = 4, **kwargs) -> CeleryWorkerProcess:
+        """The LLM worker: the `workers.llm_worker` app on the `llm` queue, with threads."""
+        kwargs.setdefault("name", f"llm-{uuid.uuid4().hex[:8]}")
+        return cls(
+            env=env,
+            queues_csv=queues.LLM,
+            concurrency=concurrency,
+            app="workers.llm_worker",
+            pool="threads",
+            **kwargs,
+        )
+
     def __init__(
         self,
         *,
@@ -30,8 +45,12 @@ class CeleryWorkerProcess:
         concurrency: int = 2,
         name: str | None = None,
         extra_args: list[str] | None = None,
+        app: str = "config",
+        pool: str = "prefork",
     ):
         self.env = env
+        self.app = app
+        self.pool = pool
         self.queues_csv = queues_csv
         self.concurrency = concurrency
         self.name = name or f"test-{uuid.uuid4().hex[:8]}"
@@ -49,12 +68,12 @@ class CeleryWorkerProcess:
             "-m",
             "celery",
             "-A",
-            "config",
+            self.app,
             "worker",
             "-Q",
             self.queues_csv,
             "-P",
-            "prefork",
+            self.pool,
             "-c",
             str(self.concurrency),
             "-n",

@@ -11,6 +11,7 @@ from tqdm import tqdm
 from users import pipeline, selectors, services
 from users.management.commands._base import UserCommand
 from users.models import PipelineRun, WorkItem
+from workers.llm import inline_calls
 
 
 class Command(UserCommand):
@@ -32,7 +33,9 @@ class Command(UserCommand):
         run = services.run_create_for_command(login=options["username"], select=select or None)
         bar = tqdm(desc=f"{options['username']}", unit="step", total=0)
         try:
-            self._drive(run.id, bar)
+            # Steps run in this process, so their LLM calls do too: no LLM worker needed.
+            with inline_calls():
+                self._drive(run.id, bar)
         except KeyboardInterrupt:
             PipelineRun.objects.filter(id=run.id).update(
                 status=PipelineRun.Status.CANCELLED, finished_at=timezone.now()

@@ -51,6 +51,15 @@ class Command(BaseCommand):
                     else "none answered: start one with `make run`",
                 )
             )
+            llm_worker = health.llm_worker_check()
+            if llm_worker is not None:
+                results.append(
+                    (
+                        "llm worker",
+                        "ok" if llm_worker.status == "healthy" else "WARN",
+                        llm_worker.message or "",
+                    )
+                )
         tokens = len(settings.GITHUB_TOKENS)
         results.append(
             (

@@ -1,0 +1,91 @@
+"""The LLM worker: a Celery app that only makes LLM calls, from the `llm` queue.
+
+    celery -A workers.llm_worker worker -Q llm -P threads -c 8 -n llm@%h
+
+Pipeline workers hand their prompts here (`workers.llm`) instead of importing litellm,
+which with its OpenAI types costs about 160 MiB in every process that imports it. Calls
+are network-bound, so one process with a thread pool serves all of them, and pipeline
+workers keep their small footprint however many pool processes they run.
+
+The process loads neither Django nor the project's tasks. It reads the broker and the
+LLM key from the same environment (and `.env`) as the rest of the system; the model, base
+URL, temperature and timeout come with each call, so only the key lives here.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import environ
+from celery import Celery
+from kombu import Queue
+
+from workers import queues
+from workers.llm_provider import ProviderError, complete
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+if (BASE_DIR / ".env").exists():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+env = environ.Env()
+
+REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
+if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    raise SystemExit(f"REDIS_URL must be a redis:// URL, got {REDIS_URL!r}")
+# Same precedence as config.settings.
+LLM_API_KEY = env.str("LLM_API_KEY", default="") or env.str("OPENROUTER_API_KEY", default="")
+
+# litellm logs every call at INFO; our own line (workers.llm) says what matters.
+logging.getLogger("LiteLLM").setLevel(logging.WARNING)
+
+# No Django fixup: it would load Django (and the whole project) into this process.
+app = Celery("gazer-llm", fixups=[])
+app.conf.update(
+    broker_url=REDIS_URL,
+    broker_connection_retry_on_startup=True,
+    # Callers wait on the answer through the result backend (the same Redis).
+    result_backend=REDIS_URL,
+    # An answer is collected within seconds or never (its caller gave up).
+    result_expires=600,
+    task_serializer="json",
+    result_serializer="json",
+    accept_content=["json"],
+    task_queues=[Queue(queues.LLM)],
+    task_default_queue=queues.LLM,
+    # Ack on receipt: a call lost with a killed worker is re-asked by its caller, which
+    # is waiting for it; a redelivery hours later would answer nobody.
+    task_acks_late=False,
+    worker_prefetch_multiplier=1,
+    worker_send_task_events=True,
+    timezone="UTC",
+)
+
+
+@app.task(name="llm.complete", ignore_result=False)
+def llm_complete(
+    *,
+    task: str,
+    model: str,
+    content: str,
+    temperature: float,
+    timeout: float,
+    api_base: str | None = None,
+) -> dict:
+    """One completion; errors come back as data, so the caller never unpickles (or
+    imports) a provider's exception class."""
+    try:
+        text = complete(
+            task=task,
+            model=model,
+            content=content,
+            temperature=temperature,
+            timeout=timeout,
+            api_key=LLM_API_KEY or None,
+            api_base=api_base,
+        )
+    except ProviderError as exc:
+        return {"error": str(exc)}
+    return {"text": text}
+
+
+__all__ = ["app", "llm_complete"]
