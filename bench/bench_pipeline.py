@@ -329,14 +329,16 @@ def _report(runs: list[dict], args) -> str:
             *memory,
             "",
             "With one pool process, as the seed ran, each worker stays under the seed's "
-            f"256 MiB cap: {'**yes**' if kept else '**no**'}. litellm (SPEC's LLM "
-            "client) and the OpenAI types it imports cost about 160 MiB in any process "
-            "that loads it; with the LLM worker that cost is paid once, in one threaded "
-            "process, instead of in every pipeline pool process. At one pool process the "
-            "split costs a little more in all (the LLM worker's own interpreter and "
-            "Celery); from two on it saves about 160 MiB per extra process. The pipeline "
-            "worker keeps the gpt-4 tokenizer (about 40 MiB) for the seed's prompt "
-            "budgets.",
+            f"256 MiB cap: {'**yes**' if kept else '**no**'}. The two together do not, "
+            "and cannot with SPEC's LLM client: litellm and the OpenAI types it imports "
+            "cost about 160 MiB in any process that loads them, so such a process is "
+            "about 210 MiB before any work, and about 260 MiB if it also holds Django, "
+            "the tasks and the gpt-4 tokenizer (about 40 MiB, kept by the pipeline "
+            "worker for the seed's prompt budgets). With the LLM worker that cost is paid "
+            "once, in one threaded process, instead of in every pipeline pool process: at "
+            "one pool process the split costs a little more in all (the LLM worker's own "
+            "interpreter and Celery); from two on it saves about 150 MiB per extra "
+            "process.",
             "",
             f"Command: `{COMMAND}`",
         ]
