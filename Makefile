@@ -20,7 +20,7 @@ setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, period
 	$(MANAGE) setup_periodic_tasks
 	$(MANAGE) collectstatic --noinput --verbosity 0
 
-run: setup  ## web :8000, worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
+run: setup  ## web :8000, worker, LLM worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
 	$(BIN)/honcho start -f Procfile
 
 demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet
