@@ -181,8 +181,19 @@ def workers_scale(
         stats = inspect.stats() or {}
         if not stats:
             raise errors.ScaleRefused("No worker answered.", details={"destination": destination})
+        # Only process pools resize; the LLM worker's thread pool is fixed at start.
+        resizable = {
+            hostname: info
+            for hostname, info in stats.items()
+            if "prefork" in ((info.get("pool") or {}).get("implementation") or "")
+        }
+        if not resizable:
+            raise errors.ScaleRefused(
+                "No worker with a resizable (prefork) pool answered.",
+                details={"destination": destination, "fixed_pools": sorted(stats)},
+            )
         results = []
-        for hostname, info in sorted(stats.items()):
+        for hostname, info in sorted(resizable.items()):
             pool = info.get("pool") or {}
             current = len(pool.get("processes") or []) or int(pool.get("max-concurrency") or 0)
             entry: dict[str, Any] = {"worker": hostname, "before": current}

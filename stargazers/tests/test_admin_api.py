@@ -112,13 +112,17 @@ def test_workers_and_queue_with_key(client, admin_key, world):
         "workers",
     }
     queue = _call(client, "get", "/admin-api/queue", None, KEY).json()
-    assert set(queue["depths"]) == {"high", "default", "low"}
+    assert set(queue["depths"]) == {"high", "default", "low", "llm"}
     assert "processing_rate" in queue
 
 
-def test_workers_scale_without_workers_is_409_and_bad_body_400(client, admin_key, world):
+def test_workers_scale_without_workers_is_409_and_bad_body_400(
+    client, admin_key, world, llm_worker
+):
+    # The LLM worker answers, but its thread pool cannot be resized.
     response = _call(client, "post", "/admin-api/workers/scale", {"concurrency": 2}, KEY)
     assert response.status_code == 409
+    assert "resizable" in response.json()["error"]["message"]
     response = _call(client, "post", "/admin-api/workers/scale", {}, KEY)
     assert response.status_code == 400
     response = _call(client, "post", "/admin-api/workers/scale", {"concurrency": "x"}, KEY)

@@ -57,6 +57,10 @@ def test_world_user_end_to_end_then_refresh_costs_nothing(api, sim, pipe_worker)
     ran = [i for i in after["items"] if i["status"] == "succeeded"]
     assert all(i["started_at"] and i["finished_at"] for i in ran)
     assert {i["scope"] for i in after["items"]} == {"user", "repo"}
+    # The LLM (through the LLM worker) answered the prompts, not the fallbacks.
+    llm_steps = {"select_highlights", "repo_blurb", "repo_kind", "user_theme"}
+    sources = {i["output"].get("source") for i in ran if i["step"] in llm_steps}
+    assert sources == {"llm"}, sources
 
     truth = sim.truth(f"users/{login}/highlight-nominees")
     data = _data(api, login)
