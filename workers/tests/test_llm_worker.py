@@ -12,7 +12,7 @@ import pytest
 
 from conftest import worker_env
 from workers import queues
-from workers.llm import LlmFailed, llm_json
+from workers.llm import LlmFailed, inline_calls, llm_json
 from workers.testing import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -73,6 +73,17 @@ def test_no_llm_worker_gives_up_after_the_wait_without_retrying(
         for key in redis_test_client.scan_iter(f"{nobody}*"):
             redis_test_client.delete(key)
     assert endpoint.stats()["llm_calls"] == {}
+
+
+def test_inline_calls_need_no_llm_worker(endpoint, settings, monkeypatch):
+    """`manage.py run` makes its calls itself, whatever LLM_WORKER says."""
+    monkeypatch.setattr(queues, "LLM", f"llm-nobody-{uuid.uuid4().hex[:8]}")
+    settings.LLM_TIMEOUT_SECONDS = 5
+    settings.LLM_QUEUE_WAIT_SECONDS = 1
+    with inline_calls():
+        answer = _ask()
+    assert answer.source == "llm" and answer.attempts == 1
+    assert endpoint.stats()["llm_calls"] == {"repo_keywords": 1}
 
 
 _CALLER = """
