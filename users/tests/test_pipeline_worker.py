@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from repos.models import GalleryImage, Repo, UserRepo
@@ -236,3 +238,29 @@ def test_sweep_recovers_a_run_whose_messages_were_lost(api, sim, pipe_worker):
     final = wait_finished(api, login, sweep=True)
     assert final["state"] == "ready" and final["run"]["id"] == run.id
     assert _data(api, login)["highlighted_repos"]
+
+
+def test_llm_worker_down_the_profile_completes_with_fallbacks(api, sim, worker_factory, llm_worker):
+    """With no LLM worker, each call gives up after its wait (no retries behind a dead
+    worker) and the step's heuristic answers; the profile still becomes ready."""
+    worker_factory(
+        env={
+            "GITHUB_TOKENS": f"pipe-pool-{uuid.uuid4().hex[:8]}",
+            "LLM_TIMEOUT_SECONDS": "2",
+            "LLM_QUEUE_WAIT_SECONDS": "1",
+        },
+        concurrency=4,
+    )
+    llm_worker.kill()
+    llm_before = sum(sim.stats()["llm_calls"].values())
+    login = "bram-okafor"
+    _login(api, login, own_token(login))
+    after = wait_finished(api, login)
+    assert after["state"] == "ready", after
+    llm_steps = {"select_highlights", "repo_blurb", "repo_kind", "user_theme"}
+    outputs = [i["output"] for i in after["items"] if i["step"] in llm_steps]
+    assert outputs and {o.get("source") for o in outputs} == {"fallback"}
+    data = _data(api, login)
+    assert data["theme"] and 1 <= len(data["highlighted_repos"]) <= 5
+    assert all(repo["blurb"] for repo in data["highlighted_repos"])
+    assert sum(sim.stats()["llm_calls"].values()) == llm_before
