@@ -253,6 +253,10 @@ def _child(args) -> int:
             "MEDIA_FETCH_ALLOW_PRIVATE": "true",
             "LOG_LEVEL": "WARNING",
         }
+        # The simulator builds each repository's git data and README images on first
+        # use; one unreported pass keeps that out of whichever layout would run first.
+        print("warm-up pass (not reported):", flush=True)
+        _run_layout("in-process", 1, args, sim, env)
         for concurrency in args.concurrency:
             for layout in LAYOUTS:
                 runs.append(_run_layout(layout, concurrency, args, sim, env))
@@ -284,23 +288,26 @@ def _report(runs: list[dict], args) -> str:
             f"| {s['llm']} |"
         )
     memory = [
-        "| pool processes | layout | pipeline worker peak PSS (idle) | LLM worker peak PSS "
-        "(idle) | both | pipeline worker vs in-process | wall time, all users |",
+        "| pool processes | layout | pipeline worker peak PSS (idle; RSS sum) | LLM worker "
+        "peak PSS (idle; RSS) | both (PSS) | pipeline worker vs in-process | wall time, "
+        "all users |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     baseline = {run["concurrency"]: run for run in runs if run["layout"] == "in-process"}
     for run in runs:
-        pipe_pss, _ = run["peak"]["pipeline"]
-        llm_pss = run["peak"].get("llm", (0.0, 0.0))[0]
+        pipe_pss, pipe_rss = run["peak"]["pipeline"]
+        llm_pss, llm_rss = run["peak"].get("llm", (0.0, 0.0))
         base = baseline[run["concurrency"]]["peak"]["pipeline"][0]
         wall = sum(r["first"]["seconds"] for r in run["rows"])
         llm_cell = (
-            f"{llm_pss:.0f} MiB ({run['idle']['llm'][0]:.0f})" if "llm" in run["peak"] else "–"
+            f"{llm_pss:.0f} MiB ({run['idle']['llm'][0]:.0f}; {llm_rss:.0f})"
+            if "llm" in run["peak"]
+            else "–"
         )
         memory.append(
             f"| {run['concurrency']} | {run['layout']} | **{pipe_pss:.0f} MiB** "
-            f"({run['idle']['pipeline'][0]:.0f}) | {llm_cell} | {pipe_pss + llm_pss:.0f} MiB "
-            f"| {pipe_pss / base:.2f}× | {wall:.1f} s |"
+            f"({run['idle']['pipeline'][0]:.0f}; {pipe_rss:.0f}) | {llm_cell} "
+            f"| {pipe_pss + llm_pss:.0f} MiB | {pipe_pss / base:.2f}× | {wall:.1f} s |"
         )
     # The seed's cap was for its single worker: judge the one-process layout.
     single = [r for r in runs if r["layout"] == "llm-worker" and r["concurrency"] == 1]
@@ -321,8 +328,10 @@ def _report(runs: list[dict], args) -> str:
             *table,
             "",
             "Memory of each worker's process tree (main process, pool children and their "
-            "git subprocesses; psutil every 50 ms; PSS shares pages between processes "
-            "out, as a cgroup memory cap such as the seed's 256 MiB one counts them). "
+            "git subprocesses; psutil every 50 ms). PSS shares pages between processes "
+            "out, so a tree's PSS sum counts each page once, as a cgroup memory cap such "
+            "as the seed's 256 MiB one does; the RSS sum counts the pages a pool child "
+            "shares with its parent twice. "
             "Baseline, measured in the same run: the same pipeline worker with "
             "`LLM_WORKER=false`, each pool process calling the provider itself.",
             "",
