@@ -322,8 +322,9 @@ def _report(runs: list[dict], args) -> str:
             "the seed's filters keep the 30 most recently pushed), through a real Celery "
             f"pipeline worker (pool of {main['concurrency']}) and the LLM worker, against "
             "the simulator and its LLM (warmed by an unreported first pass); users run one "
-            "after another, the first also pays the pool process's cold start. *Refresh* is a second start of the unchanged "
-            "user: succeeded steps are skipped, so it asks GitHub and the LLM nothing.",
+            "after another, the first also pays the pool process's cold start. *Refresh* "
+            "is a second start of the unchanged user: succeeded steps are skipped, so it "
+            "asks GitHub and the LLM nothing.",
             "",
             *table,
             "",

@@ -52,8 +52,8 @@ app.conf.update(
     accept_content=["json"],
     task_queues=[Queue(queues.LLM)],
     task_default_queue=queues.LLM,
-    # Ack on receipt: a call lost with a killed worker is re-asked by its caller, which
-    # is waiting for it; a redelivery hours later would answer nobody.
+    # Ack on receipt: a call lost with a killed worker ends its caller's wait, and the
+    # caller falls back; a redelivery after the visibility timeout would answer nobody.
     task_acks_late=False,
     worker_prefetch_multiplier=1,
     worker_send_task_events=True,
