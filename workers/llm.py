@@ -42,7 +42,7 @@ import json_repair
 from django.conf import settings
 
 from workers import queues
-from workers.llm_provider import ProviderError, describe_error
+from workers.llm_provider import ProviderError, complete, describe_error
 
 logger = logging.getLogger(__name__)
 
@@ -203,8 +203,6 @@ def _complete(*, task: str, content: str) -> str:
         "api_base": settings.LLM_API_BASE,
     }
     if _inline.get() or not settings.LLM_WORKER:
-        from workers.llm_provider import complete
-
         return complete(**call, api_key=settings.LLM_API_KEY)
     return _complete_on_llm_worker(call)
 
