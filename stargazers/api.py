@@ -121,6 +121,9 @@ class AccountKindredApi(PublicReadApi):
 
         login = serializers.CharField()
         starred_repos = serializers.IntegerField()
+        computed_at = serializers.DateTimeField(
+            allow_null=True, help_text="When these were computed (refreshed as stars change)"
+        )
         kindred = KindredSerializer(many=True)
 
     @extend_schema(

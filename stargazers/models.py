@@ -124,3 +124,42 @@ class StarHistoryDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.repo_id}:{self.day}:{self.stars}"
+
+
+class AccountStarSignals(models.Model):
+    """What the star graph says about one user, precomputed when stars change.
+
+    Kindred developers (most starred repos in common) and, from the closest of them, the
+    repos and repo owners they starred: the feed's star-graph signals and `/kindred`
+    read this row instead of aggregating the edges per request. `stale_at` is set when
+    the user's or a neighbour's stars change; a refresh clears it, then recomputes.
+    """
+
+    user = models.OneToOneField(
+        "users.GitHubUser", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    # [[user_id, common_repos], ...], most in common first.
+    kindred = models.JSONField(default=list)
+    # {repo_id: [weight, overlap]}: weight = sum of the common counts of the closest kindred
+    # who starred it; overlap = kindred stargazers / sqrt(all stargazers).
+    repos = models.JSONField(default=dict)
+    # {lower(owner_login): weight}: the closest kindred's stars summed by repo owner.
+    owners = models.JSONField(default=dict)
+    # Sum of the closest kindred's common counts (the weights' normaliser).
+    top_weight = models.PositiveIntegerField(default=0)
+    starred_count = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(null=True, blank=True)
+    stale_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "gazer_account_star_signals"
+        indexes = [
+            models.Index(
+                fields=["stale_at"],
+                condition=Q(stale_at__isnull=False),
+                name="star_signals_stale_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{len(self.kindred)} kindred"

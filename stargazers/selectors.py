@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Subquery, Sum
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from stargazers import errors
@@ -270,28 +270,76 @@ def repo_star_history(*, owner: str, name: str) -> tuple[Any, list[dict[str, Any
 
 
 def kindred(*, login: str, limit: int) -> dict[str, Any]:
-    """Users with the most starred repos in common, from both feeds: one SQL aggregate."""
+    """Users with the most starred repos in common, from both feeds.
+
+    Read from the account's precomputed signals (refreshed when stars change), so the
+    answer costs a few indexed reads at any graph size; computed once if never stored.
+    """
+    from stargazers.services.signals import star_signals_current
+    from users.models import GitHubUser
+
     user = user_get(login=login)
-    mine = StarEdge.objects.filter(user_id=user.pk).values("repo_id")
-    rows = (
-        StarEdge.objects.filter(repo_id__in=Subquery(mine))
-        .exclude(user_id=user.pk)
-        .values("user_id", "user__login", "user__state", "user__avatar_url")
-        .annotate(common=Count("repo_id"))
-        .order_by("-common", "user__login")[:limit]
+    signals = star_signals_current(user_id=user.pk)
+    top = [(int(uid), int(common)) for uid, common in signals.kindred[:limit]]
+    users = {
+        row["id"]: row
+        for row in GitHubUser.objects.filter(id__in=[uid for uid, _ in top]).values(
+            "id", "login", "state", "avatar_url"
+        )
+    }
+    rows = sorted(
+        ((common, users[uid]) for uid, common in top if uid in users),
+        key=lambda pair: (-pair[0], pair[1]["login"]),
     )
     return {
         "login": user.login,
-        "starred_repos": StarEdge.objects.filter(user_id=user.pk).count(),
+        "starred_repos": signals.starred_count,
+        "computed_at": signals.computed_at,
         "kindred": [
             {
-                "login": r["user__login"],
-                "state": r["user__state"],
-                "avatar_url": r["user__avatar_url"],
-                "common_repos": r["common"],
+                "login": row["login"],
+                "state": row["state"],
+                "avatar_url": row["avatar_url"],
+                "common_repos": common,
             }
-            for r in rows
+            for common, row in rows
         ],
+    }
+
+
+def star_signals_for(*, user_id: int) -> dict[str, Any]:
+    """The star-graph signals the feed ranks with, each normalised to 0..1.
+
+    `repo_kindred` {repo_id: share of the closest kindred's weight that starred it},
+    `repo_overlap` {repo_id: kindred stargazers / sqrt(stargazers), over the maximum},
+    `owner_kindred` {lower(owner): the closest kindred's stars of the owner's repos, over
+    the maximum}, `kindred` {user_id: common repos}.
+    """
+    from stargazers.services.signals import star_signals_current
+
+    signals = star_signals_current(user_id=user_id)
+    total = signals.top_weight or 0
+    repo_kindred: dict[int, float] = {}
+    repo_overlap: dict[int, float] = {}
+    max_overlap = max((float(v[1]) for v in signals.repos.values()), default=0.0)
+    for key, (weight, overlap) in signals.repos.items():
+        repo_id = int(key)
+        if total and weight:
+            repo_kindred[repo_id] = min(1.0, float(weight) / total)
+        if max_overlap and overlap:
+            repo_overlap[repo_id] = float(overlap) / max_overlap
+    max_owner = max((float(v) for v in signals.owners.values()), default=0.0)
+    owner_kindred = (
+        {owner: float(w) / max_owner for owner, w in signals.owners.items() if w}
+        if max_owner
+        else {}
+    )
+    return {
+        "repo_kindred": repo_kindred,
+        "repo_overlap": repo_overlap,
+        "owner_kindred": owner_kindred,
+        "kindred": {int(uid): int(common) for uid, common in signals.kindred},
+        "computed_at": signals.computed_at,
     }
 
 

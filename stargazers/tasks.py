@@ -139,3 +139,28 @@ def star_history_refresh(repo_id: int) -> int:
     from stargazers.services import star_history_refresh as refresh
 
     return refresh(repo_id=repo_id)
+
+
+@shared_task(
+    name="stargazers.star_signals_refresh",
+    soft_time_limit=120,
+    time_limit=150,
+    autoretry_for=(OperationalError,),
+    retry_backoff=5,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=3,
+)
+def star_signals_refresh(user_id: int) -> bool:
+    """Recompute one account's kindred and star-graph signals (marked stale)."""
+    from stargazers.services import star_signals_refresh as refresh
+
+    return refresh(user_id=user_id)
+
+
+@shared_task(name="stargazers.star_signals_sweep", soft_time_limit=50, time_limit=60)
+def star_signals_sweep() -> int:
+    """Beat (every 5 minutes): re-enqueue signal refreshes whose message was lost."""
+    from stargazers.services import star_signals_sweep as sweep
+
+    return sweep()

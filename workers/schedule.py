@@ -53,4 +53,17 @@ PERIODIC_TASKS: list[Periodic] = [
         every_seconds=3600,
         description="Re-sync accounts' starred lists a day old (low queue, conditional).",
     ),
+    Periodic(
+        name="stargazers: refresh stale star signals",
+        task="stargazers.star_signals_sweep",
+        every_seconds=300,
+        description="Recompute kindred and star-graph signals marked stale whose refresh "
+        "message was lost.",
+    ),
+    Periodic(
+        name="feed: resend lost rebuilds",
+        task="feed.feed_rebuild_sweep",
+        every_seconds=300,
+        description="Re-send For You rebuild requests queued five minutes ago and not taken.",
+    ),
 ]

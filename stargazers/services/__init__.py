@@ -54,6 +54,13 @@ from stargazers.services.operator import (
     workers_scale,
 )
 from stargazers.services.pages import page_arrays, stargazer_page_store
+from stargazers.services.signals import (
+    star_signals_compute,
+    star_signals_current,
+    star_signals_mark_stale,
+    star_signals_refresh,
+    star_signals_sweep,
+)
 
 __all__ = [
     "PAGE_CAP",
@@ -78,6 +85,11 @@ __all__ = [
     "repos_upsert",
     "star_history_refresh",
     "star_history_request",
+    "star_signals_compute",
+    "star_signals_current",
+    "star_signals_mark_stale",
+    "star_signals_refresh",
+    "star_signals_sweep",
     "stargazer_claims_reset_stale",
     "stargazer_crawl_claim",
     "stargazer_crawl_release",

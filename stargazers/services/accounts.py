@@ -20,6 +20,7 @@ from stargazers.services.common import (
     stargazers_paused,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
+from stargazers.services.signals import star_signals_mark_stale
 from workers import queues
 
 logger = logging.getLogger(__name__)
@@ -147,6 +148,8 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
             starred_synced_at=timezone.now(), updated_at=timezone.now()
         )
         stargazer_crawls_dispatch(repo_ids=seen)
+        # The account's neighbourhood and every account sharing these repos changed.
+        star_signals_mark_stale(user_ids=[user.pk], repo_ids=seen)
     logger.info(
         "stargazers.account_synced",
         extra={"user_id": user.pk, "login": user.login, "starred": len(seen), "pages": pages},

@@ -18,6 +18,7 @@ from stargazers.services.common import (
     PAGE_SIZE,
     ClaimLost,
 )
+from stargazers.services.signals import star_signals_mark_stale
 
 logger = logging.getLogger(__name__)
 
@@ -167,6 +168,8 @@ def _page_write(crawl: StargazerCrawl, worker: str, page: Any, stored: int, arra
             raise ClaimLost()
         if arrays["gids"]:
             cursor.execute(_user_insert_sql(), {**arrays, "repo": crawl.pk})
+            # New stargazers of this repo: the accounts that starred it have new kindred.
+            star_signals_mark_stale(repo_ids=[crawl.pk])
 
 
 def _users_reconcile(arrays: dict) -> None:
