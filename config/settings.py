@@ -34,6 +34,16 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _float(name: str, default: float, *, minimum: float = 0.0) -> float:
+    try:
+        value = env.float(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name} must be a number") from exc
+    if not (value >= minimum) or value == float("inf"):
+        raise ImproperlyConfigured(f"{name} must be a finite number >= {minimum}, got {value}")
+    return value
+
+
 def _http_url(name: str, default: str) -> str:
     value = env.str(name, default=default).rstrip("/")
     if not value.startswith(("http://", "https://")):
@@ -127,6 +137,49 @@ STARGAZER_RESTRICTED_RECHECK_SECONDS = _positive_int(
 # A crawl message younger than this is presumed waiting in its queue; older ones (or any
 # whose queue is empty) are re-sent by the dispatch sweep.
 STARGAZER_ENQUEUE_LEASE_SECONDS = _positive_int("STARGAZER_ENQUEUE_LEASE_SECONDS", 900)
+
+# --- For You feed -------------------------------------------------------------------
+# Stage 1 (retrieval, no LLM): each signal's weight. Every signal is a value in 0..1, so a
+# weight is how much a perfect match on that signal adds to a candidate's score.
+FEED_WEIGHT_LANGUAGE = _float("FEED_WEIGHT_LANGUAGE", 1.0)
+FEED_WEIGHT_KEYWORDS = _float("FEED_WEIGHT_KEYWORDS", 1.5)
+FEED_WEIGHT_EMPHASIS = _float("FEED_WEIGHT_EMPHASIS", 1.0)
+FEED_WEIGHT_KIND = _float("FEED_WEIGHT_KIND", 0.5)
+FEED_WEIGHT_THEME = _float("FEED_WEIGHT_THEME", 1.0)
+FEED_WEIGHT_RECENCY = _float("FEED_WEIGHT_RECENCY", 0.3)
+# Star graph: repos starred by the viewer's kindred developers; repos whose stargazers
+# overlap the viewer's neighbourhood; authors whose repos the viewer's kindred starred.
+FEED_WEIGHT_STARRED_BY_KINDRED = _float("FEED_WEIGHT_STARRED_BY_KINDRED", 2.0)
+FEED_WEIGHT_STARGAZER_OVERLAP = _float("FEED_WEIGHT_STARGAZER_OVERLAP", 1.5)
+FEED_WEIGHT_AUTHOR_STARRED_BY_KINDRED = _float("FEED_WEIGHT_AUTHOR_STARRED_BY_KINDRED", 1.0)
+# Recency decays with this time constant (days since the last push).
+FEED_RECENCY_DAYS = _positive_int("FEED_RECENCY_DAYS", 180)
+# Candidates kept per viewer after stage 1 (what GET ranks from; at least the 100 a page
+# may ask for).
+FEED_KEEP = _positive_int("FEED_KEEP", 300)
+# Stage 2: the LLM judges this many of stage 1's best, this many per prompt.
+FEED_JUDGE_TOP_N = _positive_int("FEED_JUDGE_TOP_N", 200)
+FEED_JUDGE_BATCH_SIZE = _positive_int("FEED_JUDGE_BATCH_SIZE", 20)
+# POST ?wait=true waits this long for the rebuild, then answers 202 as without it.
+FEED_REBUILD_WAIT_SECONDS = _positive_int("FEED_REBUILD_WAIT_SECONDS", 120)
+# Seed 000's fatigue: penalty hours = SHOWN × times shown + RECENT × e^(-hours since
+# shown / DECAY); the penalty costs 1 / HOURS_PER_POINT of score per hour (the seed's
+# embedding era used similarity - penalty_hours / 500).
+FEED_FATIGUE_SHOWN_HOURS = _float("FEED_FATIGUE_SHOWN_HOURS", 18.0)
+FEED_FATIGUE_RECENT_HOURS = _float("FEED_FATIGUE_RECENT_HOURS", 24.0)
+FEED_FATIGUE_DECAY_HOURS = _float("FEED_FATIGUE_DECAY_HOURS", 24.0, minimum=0.001)
+FEED_FATIGUE_HOURS_PER_POINT = _float("FEED_FATIGUE_HOURS_PER_POINT", 500.0, minimum=0.001)
+
+# --- Star-graph signals (precomputed per account when its stars change) ---------------
+# Kindred developers kept per account (what /kindred and the feed read).
+STAR_SIGNALS_KINDRED_KEEP = _positive_int("STAR_SIGNALS_KINDRED_KEEP", 200)
+# The closest kindred whose stars make the "starred by kindred" signals.
+STAR_SIGNALS_KINDRED_TOP = _positive_int("STAR_SIGNALS_KINDRED_TOP", 50)
+# Repos kept per account for those signals (the highest scoring).
+STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 5000)
+# An account's signals are recomputed at most this often while its stars keep changing
+# (a crawl marks them stale on every page); the sweep catches up afterwards.
+STAR_SIGNALS_MIN_INTERVAL_SECONDS = _positive_int("STAR_SIGNALS_MIN_INTERVAL_SECONDS", 30)
 
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [

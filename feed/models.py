@@ -1,4 +1,5 @@
-"""For You feed: cached LLM judgments and what each viewer has been shown."""
+"""For You feed: each viewer's ranked candidates, cached LLM judgments, what each viewer
+has been shown, and the one rebuild row per viewer."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from django.db.models import Q
 
 
 class FeedJudgment(models.Model):
-    """Whether `repo` suits `viewer`, valid while both fingerprints and the model match."""
+    """Whether `repo` suits `viewer`, valid while both fingerprints and the model match.
+
+    Only answers the LLM gave are stored: a batch that fell back is judged again by the
+    next rebuild.
+    """
 
     viewer = models.ForeignKey(
         "users.GitHubUser", on_delete=models.CASCADE, related_name="feed_judgments"
@@ -17,8 +22,6 @@ class FeedJudgment(models.Model):
     viewer_fingerprint = models.CharField(max_length=64)
     candidate_fingerprint = models.CharField(max_length=64)
     model = models.CharField(max_length=200)
-    # Which signals placed the item (llm, kindred, starred_by_kindred, ...).
-    signals = models.JSONField(default=list, blank=True)
     judged_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -34,6 +37,36 @@ class FeedJudgment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id}:{self.repo_id}:{self.include}"
+
+
+class FeedEntry(models.Model):
+    """One of a viewer's candidates as the last build ranked it (stage 1's best, with the
+    judgment stage 2 gave it). `GET` ranks these with fatigue; nothing else is read."""
+
+    class JudgedBy(models.TextChoices):
+        NONE = "", "not judged"
+        LLM = "llm"
+        CACHE = "cache"
+        FALLBACK = "fallback"
+
+    viewer = models.ForeignKey("users.GitHubUser", on_delete=models.CASCADE, related_name="+")
+    repo = models.ForeignKey("repos.Repo", on_delete=models.CASCADE, related_name="+")
+    # The user who highlighted the repo (its author on the feed).
+    author = models.ForeignKey("users.GitHubUser", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.JSONField(default=list)
+    include = models.BooleanField(null=True)
+    judged_by = models.CharField(max_length=10, choices=JudgedBy.choices, blank=True, default="")
+
+    class Meta:
+        db_table = "gazer_feed_entry"
+        constraints = [
+            models.UniqueConstraint(fields=["viewer", "repo"], name="feed_entry_unique"),
+        ]
+        indexes = [models.Index(fields=["author"], name="feed_entry_author_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id}:{self.repo_id}:{self.score:.3f}"
 
 
 class FeedExposure(models.Model):
@@ -54,3 +87,46 @@ class FeedExposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id}:{self.repo_id}×{self.times_shown}"
+
+
+class FeedRebuild(models.Model):
+    """The viewer's feed builds: at most one queued (`queued_at` set) and one running.
+
+    A request flips a NULL `queued_at` (only that flip enqueues: debounced); the task
+    claims by clearing it while no other build runs; a build that finishes with a new
+    request waiting enqueues it.
+    """
+
+    class Status(models.TextChoices):
+        IDLE = "idle"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    viewer = models.OneToOneField(
+        "users.GitHubUser", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.IDLE)
+    queued_at = models.DateTimeField(null=True, blank=True)
+    trigger = models.CharField(max_length=20, blank=True, default="")
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The candidate count the last build saw: a larger one now triggers a rebuild.
+    candidates_seen = models.PositiveIntegerField(default=0)
+    builds = models.PositiveIntegerField(default=0)
+    # The last build's numbers: candidates, judged, cached, LLM calls, fallbacks, timings.
+    stats = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        db_table = "gazer_feed_rebuild"
+        indexes = [
+            models.Index(
+                fields=["queued_at"],
+                condition=Q(queued_at__isnull=False),
+                name="feed_rebuild_queued_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.viewer_id}:{self.status}"

@@ -1,3 +1,8 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from feed import api
+
+urlpatterns = [
+    path("for-you/<str:viewer>", api.ForYouApi.as_view(), name="for-you"),
+    path("for-you/<str:viewer>/rebuild", api.ForYouRebuildApi.as_view(), name="for-you-rebuild"),
+]

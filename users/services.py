@@ -26,6 +26,7 @@ from repos.models import UserRepo
 from users import pipeline
 from users.errors import InvalidUsername, UnknownStep, UserExists, UserNotFound
 from users.models import GitHubUser, PipelineRun, WorkItem
+from users.signals import profile_ready
 from users.tokens import token_decrypt, token_encrypt
 from workers import queues
 
@@ -450,6 +451,12 @@ def pipeline_advance(*, run_id: int, dispatch: bool = True) -> list[int]:
                 "users.run_finished",
                 extra={"run_id": run.id, "user_id": run.user_id, "status": status},
             )
+            if status == PipelineRun.Status.SUCCEEDED:
+                transaction.on_commit(
+                    lambda u=run.user_id, r=run.id: profile_ready.send(
+                        sender=PipelineRun, user_id=u, run_id=r
+                    )
+                )
         run.status, run.not_before, run.error = status, not_before, error
         run.save(update_fields=fields)
         if ready:

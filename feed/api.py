@@ -1,0 +1,216 @@
+"""For You endpoints. Thin: validate, call a service or selector, answer.
+
+The serializers describe the answers for the browsable API and the OpenAPI schema; the
+page itself is built by the selector as plain dicts (serializing a hundred nested items
+field by field would cost more than ranking them).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from feed import errors, selectors, services
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+
+
+class ErrorSerializer(serializers.Serializer):
+    class ErrorBody(serializers.Serializer):
+        code = serializers.CharField()
+        message = serializers.CharField()
+        details = serializers.DictField(required=False)
+
+    ok = serializers.BooleanField(default=False)
+    error = ErrorBody()
+
+
+def _err(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+BAD_INPUT = _err(
+    "invalid_username: not a valid GitHub username; invalid_limit: limit is not an "
+    "integer from 1 to 100; invalid_wait: wait is not true/false"
+)
+UNKNOWN = _err("user_not_found: no such viewer")
+NOT_ALLOWED = _err("method_not_allowed: only GET and POST")
+AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
+
+
+class GalleryImageSerializer(serializers.Serializer):
+    url = serializers.CharField()
+    alt = serializers.CharField()
+    original_url = serializers.CharField()
+    title = serializers.CharField()
+    caption = serializers.CharField()
+    is_highlight = serializers.BooleanField()
+    taken_at = serializers.IntegerField()
+
+
+class ForYouItemSerializer(serializers.Serializer):
+    id = serializers.CharField(help_text="owner/name")
+    full_name = serializers.CharField()
+    owner = serializers.CharField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    language = serializers.CharField(allow_null=True)
+    stargazers_count = serializers.IntegerField()
+    fork = serializers.BooleanField()
+    archived = serializers.BooleanField()
+    topics = serializers.ListField(child=serializers.CharField())
+    homepage = serializers.CharField(allow_null=True)
+    pushed_at = serializers.DateTimeField(allow_null=True)
+    updated_at = serializers.DateTimeField(allow_null=True)
+    include_reason = serializers.CharField()
+    user_commit_days = serializers.IntegerField(allow_null=True)
+    generated_description = serializers.CharField()
+    blurb = serializers.CharField()
+    emphasis = serializers.ListField(child=serializers.CharField())
+    keywords = serializers.ListField(child=serializers.CharField())
+    kind = serializers.CharField()
+    link = serializers.CharField(allow_null=True)
+    gallery = GalleryImageSerializer(many=True)
+    enriched_at = serializers.DateTimeField(allow_null=True)
+    username = serializers.CharField(help_text="The author who highlighted the repo")
+    is_ghost = serializers.BooleanField(help_text="The author's real ghost flag")
+    score = serializers.FloatField(help_text="Stage 1's score less the fatigue penalty")
+    reasons = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Signals that placed it, strongest first: llm (judged in), language, "
+        "keywords, emphasis, kind, theme, starred_by_kindred, stargazer_overlap, "
+        "author_starred_by_kindred, recency",
+    )
+    judged = serializers.BooleanField(
+        allow_null=True, help_text="The LLM's verdict; null: not judged (stage 1 only)"
+    )
+
+
+class ForYouOutputSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    username = serializers.CharField()
+    count = serializers.IntegerField()
+    repos = ForYouItemSerializer(many=True)
+
+
+class RebuildSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    status = serializers.ChoiceField(choices=["idle", "running", "succeeded", "failed"])
+    queued = serializers.BooleanField(help_text="A rebuild is waiting to run")
+    queued_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    builds = serializers.IntegerField()
+    stats = serializers.DictField(
+        help_text="The last build: candidates, judge_top, cached, judged, batches, "
+        "llm_calls, fallback_batches, seconds"
+    )
+    error = serializers.CharField(allow_null=True)
+
+
+class RebuildQueuedSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    status = serializers.ChoiceField(choices=["queued"])
+    follow = serializers.CharField(help_text="GET this URL to follow the rebuild")
+    rebuild = RebuildSerializer()
+
+
+class RebuiltSerializer(ForYouOutputSerializer):
+    status = serializers.ChoiceField(choices=["completed"])
+    rebuild = RebuildSerializer()
+
+
+def _wait_param(raw: str | None) -> bool:
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise errors.InvalidWait(details={"wait": raw})
+
+
+class ForYouApi(APIView):
+    @extend_schema(
+        summary="The viewer's For You feed (ranked with fatigue; exposures recorded)",
+        description="Judged-included first, then stage 1's ranking, each by score less the "
+        "seed's fatigue penalty. A viewer never built gets stage 1 at once and a rebuild "
+        "queued; a grown candidate set queues a rebuild too.",
+        parameters=[
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 30"),
+        ],
+        responses={200: ForYouOutputSerializer, 400: BAD_INPUT, 404: UNKNOWN, 405: NOT_ALLOWED},
+    )
+    def get(self, request, viewer: str):
+        limit = services.limit_parse(request.query_params.get("limit"))
+        user = services.viewer_resolve(viewer)
+        items = services.feed_serve(viewer=user, limit=limit)
+        return Response({"ok": True, "username": user.login, "count": len(items), "repos": items})
+
+    @extend_schema(
+        summary="Rebuild the viewer's feed through Celery (stage 1 + batched LLM judgments)",
+        description="Answers 202 with the rebuild row and where to follow it; with "
+        "`?wait=true` waits for the rebuild (up to FEED_REBUILD_WAIT_SECONDS) and answers "
+        "the rebuilt feed, or 202 if it did not finish in time. At most one rebuild is "
+        "queued per viewer: a second request joins the queued one.",
+        request=None,
+        parameters=[
+            OpenApiParameter("wait", OpenApiTypes.BOOL, description="wait for the rebuild"),
+            OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 30"),
+        ],
+        responses={
+            200: RebuiltSerializer,
+            202: RebuildQueuedSerializer,
+            400: BAD_INPUT,
+            401: AUTH,
+            403: AUTH,
+            404: UNKNOWN,
+            405: NOT_ALLOWED,
+        },
+    )
+    def post(self, request, viewer: str):
+        wait = _wait_param(request.query_params.get("wait"))
+        limit = services.limit_parse(request.query_params.get("limit"))
+        user = services.viewer_resolve(viewer)
+        since = timezone.now()
+        services.feed_rebuild_request(viewer=user, trigger="post")
+        if wait and services.feed_rebuild_wait(
+            viewer=user, since=since, timeout=settings.FEED_REBUILD_WAIT_SECONDS
+        ):
+            items = services.feed_serve(viewer=user, limit=limit)
+            return Response(
+                {
+                    "ok": True,
+                    "status": "completed",
+                    "username": user.login,
+                    "count": len(items),
+                    "repos": items,
+                    "rebuild": selectors.rebuild_row(viewer=user),
+                }
+            )
+        return Response(
+            {
+                "ok": True,
+                "status": "queued",
+                "follow": f"/for-you/{user.login}/rebuild",
+                "rebuild": selectors.rebuild_row(viewer=user),
+            },
+            status=202,
+        )
+
+
+class ForYouRebuildApi(APIView):
+    @extend_schema(
+        summary="The viewer's feed rebuild: queued, running, or the last build's numbers",
+        responses={200: RebuildSerializer, 400: BAD_INPUT, 404: UNKNOWN, 405: NOT_ALLOWED},
+    )
+    def get(self, request, viewer: str):
+        user = services.viewer_resolve(viewer)
+        return Response(selectors.rebuild_row(viewer=user))

@@ -1,0 +1,283 @@
+"""Writes and workflows of the feed: serving a page, building stage 1, rebuilding with
+LLM judgments, and the debounced rebuild requests.
+
+    GET  → feed_serve: the viewer's stored entries ranked with fatigue, exposures recorded
+           in the same statement. A viewer never built gets stage 1 at once.
+    POST → feed_rebuild_request: one queued rebuild per viewer; the task runs
+           feed_rebuild_run: stage 1 over every candidate, the LLM judges the top N in
+           batches (cached by fingerprint), entries replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from feed import errors, judge, scoring, selectors
+from feed.models import FeedEntry, FeedJudgment, FeedRebuild
+from users.models import GitHubUser
+
+logger = logging.getLogger(__name__)
+
+LIMIT_MIN, LIMIT_MAX, LIMIT_DEFAULT = 1, 100, 30
+_LIMIT_RE = re.compile(r"^[0-9]{1,4}$")
+
+
+# ------------------------------------------------------------------------ inputs
+def limit_parse(raw: str | None) -> int:
+    """`?limit=`: absent → 30; an integer 1–100 written plainly; anything else a 400."""
+    if raw is None:
+        return LIMIT_DEFAULT
+    text = str(raw)
+    if not _LIMIT_RE.match(text) or not (LIMIT_MIN <= int(text) <= LIMIT_MAX):
+        raise errors.InvalidLimit(details={"limit": text, "min": LIMIT_MIN, "max": LIMIT_MAX})
+    return int(text)
+
+
+def limit_check(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not LIMIT_MIN <= limit <= LIMIT_MAX:
+        raise errors.InvalidLimit(details={"limit": limit, "min": LIMIT_MIN, "max": LIMIT_MAX})
+    return limit
+
+
+def viewer_resolve(viewer: GitHubUser | str) -> GitHubUser:
+    """A user instance as is; a login through the one user lookup (400 invalid, 404)."""
+    if isinstance(viewer, GitHubUser):
+        return viewer
+    from users.services import user_get
+
+    return user_get(login=viewer)
+
+
+# ------------------------------------------------------------------------ stage 1
+def _star_signals(viewer: GitHubUser) -> dict[str, Any]:
+    from stargazers.selectors import star_signals_for
+
+    return star_signals_for(user_id=viewer.pk)
+
+
+def feed_stage1(*, viewer: GitHubUser, now: datetime | None = None) -> list[scoring.Scored]:
+    """Every candidate scored against the viewer's profile and star graph, best first."""
+    now = now or timezone.now()
+    repos = selectors.viewer_profile_repos(viewer=viewer)
+    profile = scoring.ViewerProfile.from_repos(repos, theme=viewer.theme)
+    candidates = [scoring.candidate_from_row(r) for r in selectors.candidates_list(viewer=viewer)]
+    return scoring.score_all(profile, candidates, _star_signals(viewer), now=now)
+
+
+def _entries_replace(
+    *, viewer: GitHubUser, scored: list[scoring.Scored], verdicts: dict[int, tuple[bool, str]]
+) -> int:
+    """Replace the viewer's entries with the best `FEED_KEEP` (one delete, one insert)."""
+    keep = scored[: settings.FEED_KEEP]
+    rows = []
+    for s in keep:
+        include, by = verdicts.get(s.candidate.repo_id, (None, ""))
+        reasons = (["llm"] if include and by in ("llm", "cache") else []) + s.reasons
+        rows.append(
+            FeedEntry(
+                viewer_id=viewer.pk,
+                repo_id=s.candidate.repo_id,
+                author_id=s.candidate.author_id,
+                score=round(s.score, 6),
+                reasons=reasons,
+                include=include,
+                judged_by=by,
+            )
+        )
+    with transaction.atomic():
+        FeedEntry.objects.filter(viewer_id=viewer.pk).delete()
+        FeedEntry.objects.bulk_create(rows, batch_size=1000)
+    return len(rows)
+
+
+def _cached_verdicts(*, viewer: GitHubUser, scored: list[scoring.Scored]) -> dict[int, tuple]:
+    """Valid cached judgments (fingerprints and model match) for the kept candidates."""
+    fingerprints = judge.fingerprints(viewer=viewer, scored=scored[: settings.FEED_KEEP])
+    found = FeedJudgment.objects.filter(
+        viewer_id=viewer.pk, repo_id__in=list(fingerprints.candidates)
+    ).values("repo_id", "include", "viewer_fingerprint", "candidate_fingerprint", "model")
+    return {
+        row["repo_id"]: (row["include"], FeedEntry.JudgedBy.CACHE)
+        for row in found
+        if row["viewer_fingerprint"] == fingerprints.viewer
+        and row["candidate_fingerprint"] == fingerprints.candidates[row["repo_id"]]
+        and row["model"] == fingerprints.model
+    }
+
+
+def feed_stage1_store(*, viewer: GitHubUser, now: datetime | None = None) -> int:
+    """Stage 1 alone, stored (with any still-valid cached judgments): a first feed at once."""
+    scored = feed_stage1(viewer=viewer, now=now)
+    verdicts = _cached_verdicts(viewer=viewer, scored=scored)
+    stored = _entries_replace(viewer=viewer, scored=scored, verdicts=verdicts)
+    FeedRebuild.objects.get_or_create(viewer_id=viewer.pk)
+    FeedRebuild.objects.filter(viewer_id=viewer.pk).update(
+        candidates_seen=selectors.candidates_count()
+    )
+    return stored
+
+
+# ------------------------------------------------------------------------ serving
+def feed_serve(
+    *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The items `GET /for-you/<viewer>` returns, exposures recorded (one statement).
+
+    A viewer never built gets stage 1 now and a rebuild queued; a viewer whose candidate
+    set grew since the last build gets a rebuild queued (debounced) and this page from
+    the entries it has.
+    """
+    viewer = viewer_resolve(viewer)
+    limit_check(limit)
+    state = selectors.feed_state(viewer=viewer)
+    if not state["has_entries"]:
+        feed_stage1_store(viewer=viewer, now=now)
+        feed_rebuild_request(viewer=viewer, trigger="first_view")
+    elif (
+        state["candidates_seen"] is not None
+        and state["candidates"] > state["candidates_seen"]
+        and not state["queued"]
+    ):
+        feed_rebuild_request(viewer=viewer, trigger="candidates_grew")
+    return selectors.page_fetch(viewer=viewer, limit=limit, record=True, now=now)
+
+
+# ------------------------------------------------------------------------ rebuilds
+def feed_rebuild_request(*, viewer: GitHubUser | str, trigger: str = "request") -> FeedRebuild:
+    """Queue a rebuild unless one is already queued (the flip of a NULL `queued_at` is
+    the only thing that enqueues); the task is sent on commit."""
+    viewer = viewer_resolve(viewer)
+    now = timezone.now()
+    FeedRebuild.objects.get_or_create(viewer_id=viewer.pk)
+    flipped = FeedRebuild.objects.filter(viewer_id=viewer.pk, queued_at__isnull=True).update(
+        queued_at=now, trigger=trigger[:20]
+    )
+    if flipped:
+        transaction.on_commit(lambda v=viewer.pk: _rebuild_enqueue(v))
+        logger.info("feed.rebuild_queued", extra={"viewer_id": viewer.pk, "trigger": trigger})
+    return FeedRebuild.objects.get(viewer_id=viewer.pk)
+
+
+def _rebuild_enqueue(viewer_id: int) -> None:
+    from feed.tasks import feed_rebuild as feed_rebuild_task
+
+    feed_rebuild_task.delay(viewer_id)
+
+
+def _stale_after() -> timedelta:
+    from feed.tasks import REBUILD_TIME_LIMIT
+
+    return timedelta(seconds=REBUILD_TIME_LIMIT + 60)
+
+
+def feed_rebuild_claim(*, viewer_id: int) -> bool:
+    """Take the queued request if no build runs (or the running one is past its time limit)."""
+    now = timezone.now()
+    return bool(
+        FeedRebuild.objects.filter(viewer_id=viewer_id, queued_at__isnull=False)
+        .filter(~Q(status=FeedRebuild.Status.RUNNING) | Q(started_at__lt=now - _stale_after()))
+        .update(queued_at=None, status=FeedRebuild.Status.RUNNING, started_at=now, error="")
+    )
+
+
+def feed_rebuild_run(*, viewer_id: int, now: datetime | None = None) -> dict[str, Any] | None:
+    """One rebuild: stage 1 over every candidate, the LLM judges stage 1's top N in
+    batches (cached pairs skipped, failed batches keep stage 1's verdict), entries
+    replaced. Returns the stats, or None when the viewer is gone or the request was
+    taken by another build."""
+    viewer = GitHubUser.objects.filter(pk=viewer_id).first()
+    if viewer is None:
+        logger.info("feed.rebuild_viewer_gone", extra={"viewer_id": viewer_id})
+        return None
+    if not feed_rebuild_claim(viewer_id=viewer_id):
+        return None
+    started = time.monotonic()
+    try:
+        count = selectors.candidates_count()
+        scored = feed_stage1(viewer=viewer, now=now)
+        stage1_seconds = time.monotonic() - started
+        outcome = judge.judge_top(viewer=viewer, scored=scored)
+        verdicts = {**_cached_verdicts(viewer=viewer, scored=scored), **outcome.verdicts}
+        stored = _entries_replace(viewer=viewer, scored=scored, verdicts=verdicts)
+    except Exception as exc:
+        _rebuild_finish(viewer_id, FeedRebuild.Status.FAILED, {}, error=repr(exc)[:2000])
+        raise
+    stats = {
+        "candidates": len(scored),
+        "entries": stored,
+        **outcome.stats,
+        "stage1_seconds": round(stage1_seconds, 3),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    _rebuild_finish(viewer_id, FeedRebuild.Status.SUCCEEDED, stats, candidates_seen=count)
+    logger.info("feed.rebuilt", extra={"viewer_id": viewer_id, **stats})
+    return stats
+
+
+def _rebuild_finish(
+    viewer_id: int, status: str, stats: dict, *, error: str = "", candidates_seen: int | None = None
+) -> None:
+    fields: dict[str, Any] = {
+        "status": status,
+        "finished_at": timezone.now(),
+        "stats": stats,
+        "error": error,
+        "builds": F("builds") + 1,
+    }
+    if candidates_seen is not None:
+        fields["candidates_seen"] = candidates_seen
+    FeedRebuild.objects.filter(viewer_id=viewer_id).update(**fields)
+    # A request that came while this build ran found it running and waits for us.
+    if FeedRebuild.objects.filter(viewer_id=viewer_id, queued_at__isnull=False).exists():
+        transaction.on_commit(lambda: _rebuild_enqueue(viewer_id))
+
+
+def feed_rebuild_wait(*, viewer: GitHubUser, since: datetime, timeout: float) -> bool:
+    """Poll the rebuild row until a build that started after `since` finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        row = (
+            FeedRebuild.objects.filter(viewer_id=viewer.pk)
+            .values("queued_at", "status", "finished_at", "started_at")
+            .first()
+        )
+        if (
+            row
+            and row["queued_at"] is None
+            and row["status"] != FeedRebuild.Status.RUNNING
+            and row["started_at"]
+            and row["started_at"] >= since
+        ):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)
+
+
+def feed_rebuild_sweep(*, older_than_seconds: int = 300) -> int:
+    """Beat: re-send rebuild requests queued long ago whose message was lost."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    ids = list(
+        FeedRebuild.objects.filter(queued_at__lt=cutoff)
+        .exclude(status=FeedRebuild.Status.RUNNING)
+        .values_list("viewer_id", flat=True)
+    )
+    for viewer_id in ids:
+        _rebuild_enqueue(viewer_id)
+    return len(ids)
+
+
+def profile_ready_received(*, user_id: int, **_: Any) -> None:
+    """A profile finished: that viewer's feed is rebuilt (its profile is the judge's input)."""
+    viewer = GitHubUser.objects.filter(pk=user_id).first()
+    if viewer is not None:
+        feed_rebuild_request(viewer=viewer, trigger="profile_ready")
