@@ -309,6 +309,16 @@ def _content_text(content) -> str:
 
 
 def _malform(obj: dict, mode: str, n: int) -> str:
+    if mode == "missing":
+        # Valid JSON with a key left out: the first judgment's "include", else the
+        # answer's first key.
+        obj = json.loads(json.dumps(obj))
+        rows = obj.get("judgments")
+        if isinstance(rows, list) and rows:
+            rows[0].pop("include", None)
+        elif obj:
+            obj.pop(next(iter(obj)))
+        return json.dumps(obj)
     if mode == "garbage":
         return "I'm sorry, but I can't produce that right now. Please try again later."
     if mode == "repairable":
@@ -363,6 +373,7 @@ async def chat_completions(request: web.Request):
     task = m.group(1) if m else "unknown"
     prompt = "\n".join(texts)
     state.llm_calls[task] += 1
+    state.llm_items[task].append(len(re.findall(r"(?m)^\s*id:\s*\S", prompt)))
     llm = state.config["llm"]
     if state.llm_fault():
         st = int(llm.get("error_status") or 500)

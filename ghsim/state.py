@@ -80,6 +80,9 @@ class State:
         self.secondary_limited = 0
         self.faults = defaultdict(int)
         self.llm_calls: dict[str, int] = defaultdict(int)
+        # Items per call ("id: X" lines), the last 1,000 calls of each task: shows how
+        # many candidates a batched prompt really carried.
+        self.llm_items: dict[str, deque] = defaultdict(lambda: deque(maxlen=1000))
 
     def configure(self, patch: dict) -> dict:
         merge(self.config, patch)
@@ -203,6 +206,7 @@ class State:
             "secondary_limited": self.secondary_limited,
             "faults": dict(self.faults),
             "llm_calls": dict(self.llm_calls),
+            "llm_items": {task: list(items) for task, items in self.llm_items.items()},
             "max_used": {k: dict(v) for k, v in self.max_used.items()},
             "budgets": budgets,
         }

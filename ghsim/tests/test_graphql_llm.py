@@ -113,6 +113,7 @@ def test_llm_tasks(fresh, http, task, body, check):
     again = chat(fresh, http, task, body).json()["choices"][0]["message"]["content"]
     assert again == d["choices"][0]["message"]["content"]
     assert fresh.stats()["llm_calls"][task] == 2
+    assert fresh.stats()["llm_items"][task] == [body.count("id: ")] * 2
 
 
 def test_llm_switches(fresh, http):
@@ -128,6 +129,15 @@ def test_llm_switches(fresh, http):
     fresh.configure(llm={"malformed": "garbage"})
     content = chat(fresh, http, "repo_kind", "x").json()["choices"][0]["message"]["content"]
     assert "{" not in content
+    fresh.configure(llm={"malformed": "missing"})
+    body = "id: a1\n\nid: b2\n"
+    content = chat(fresh, http, "feed_judgments", body).json()["choices"][0]["message"]["content"]
+    rows = json.loads(content)["judgments"]
+    assert "include" not in rows[0] and "include" in rows[1]
+    assert (
+        json.loads(chat(fresh, http, "repo_kind", "x").json()["choices"][0]["message"]["content"])
+        == {}
+    )
     fresh.configure(llm={"malformed": "none", "error_rate": 1.0, "error_status": 429})
     r = chat(fresh, http, "repo_kind", "x")
     assert r.status_code == 429 and "error" in r.json()
