@@ -21,18 +21,18 @@ TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 
 
-class ErrorSerializer(serializers.Serializer):
-    class ErrorBody(serializers.Serializer):
+class ForYouErrorSerializer(serializers.Serializer):
+    class ForYouErrorBody(serializers.Serializer):
         code = serializers.CharField()
         message = serializers.CharField()
         details = serializers.DictField(required=False)
 
     ok = serializers.BooleanField(default=False)
-    error = ErrorBody()
+    error = ForYouErrorBody()
 
 
 def _err(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
+    return OpenApiResponse(ForYouErrorSerializer, description=description)
 
 
 BAD_INPUT = _err(
@@ -44,7 +44,7 @@ NOT_ALLOWED = _err("method_not_allowed: only GET and POST")
 AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
 
 
-class GalleryImageSerializer(serializers.Serializer):
+class ForYouGalleryImageSerializer(serializers.Serializer):
     url = serializers.CharField()
     alt = serializers.CharField()
     original_url = serializers.CharField()
@@ -76,7 +76,7 @@ class ForYouItemSerializer(serializers.Serializer):
     keywords = serializers.ListField(child=serializers.CharField())
     kind = serializers.CharField()
     link = serializers.CharField(allow_null=True)
-    gallery = GalleryImageSerializer(many=True)
+    gallery = ForYouGalleryImageSerializer(many=True)
     enriched_at = serializers.DateTimeField(allow_null=True)
     username = serializers.CharField(help_text="The author who highlighted the repo")
     is_ghost = serializers.BooleanField(help_text="The author's real ghost flag")
@@ -99,7 +99,7 @@ class ForYouOutputSerializer(serializers.Serializer):
     repos = ForYouItemSerializer(many=True)
 
 
-class RebuildSerializer(serializers.Serializer):
+class ForYouRebuildSerializer(serializers.Serializer):
     username = serializers.CharField()
     status = serializers.ChoiceField(choices=["idle", "running", "succeeded", "failed"])
     queued = serializers.BooleanField(help_text="A rebuild is waiting to run")
@@ -114,16 +114,16 @@ class RebuildSerializer(serializers.Serializer):
     error = serializers.CharField(allow_null=True)
 
 
-class RebuildQueuedSerializer(serializers.Serializer):
+class ForYouRebuildQueuedSerializer(serializers.Serializer):
     ok = serializers.BooleanField()
     status = serializers.ChoiceField(choices=["queued"])
     follow = serializers.CharField(help_text="GET this URL to follow the rebuild")
-    rebuild = RebuildSerializer()
+    rebuild = ForYouRebuildSerializer()
 
 
-class RebuiltSerializer(ForYouOutputSerializer):
+class ForYouRebuiltSerializer(ForYouOutputSerializer):
     status = serializers.ChoiceField(choices=["completed"])
-    rebuild = RebuildSerializer()
+    rebuild = ForYouRebuildSerializer()
 
 
 def _wait_param(raw: str | None) -> bool:
@@ -166,8 +166,8 @@ class ForYouApi(APIView):
             OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 30"),
         ],
         responses={
-            200: RebuiltSerializer,
-            202: RebuildQueuedSerializer,
+            200: ForYouRebuiltSerializer,
+            202: ForYouRebuildQueuedSerializer,
             400: BAD_INPUT,
             401: AUTH,
             403: AUTH,
@@ -209,7 +209,7 @@ class ForYouApi(APIView):
 class ForYouRebuildApi(APIView):
     @extend_schema(
         summary="The viewer's feed rebuild: queued, running, or the last build's numbers",
-        responses={200: RebuildSerializer, 400: BAD_INPUT, 404: UNKNOWN, 405: NOT_ALLOWED},
+        responses={200: ForYouRebuildSerializer, 400: BAD_INPUT, 404: UNKNOWN, 405: NOT_ALLOWED},
     )
     def get(self, request, viewer: str):
         user = services.viewer_resolve(viewer)
