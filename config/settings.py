@@ -178,8 +178,9 @@ STAR_SIGNALS_KINDRED_TOP = _positive_int("STAR_SIGNALS_KINDRED_TOP", 50)
 # Repos kept per account for those signals (the highest scoring).
 STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 5000)
 # An account's signals are recomputed at most this often while its stars keep changing
-# (a crawl marks them stale on every page); the sweep catches up afterwards.
-STAR_SIGNALS_MIN_INTERVAL_SECONDS = _positive_int("STAR_SIGNALS_MIN_INTERVAL_SECONDS", 30)
+# (a crawl marks them stale on every page; one computation aggregates the edges of every
+# repo the account starred, about a second at a million edges); the sweep catches up.
+STAR_SIGNALS_MIN_INTERVAL_SECONDS = _positive_int("STAR_SIGNALS_MIN_INTERVAL_SECONDS", 3600)
 
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [

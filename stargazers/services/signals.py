@@ -17,6 +17,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from stargazers.models import AccountStarSignals, StarEdge
@@ -185,10 +186,14 @@ def star_signals_refresh(*, user_id: int) -> bool:
 
 
 def star_signals_sweep(*, older_than_seconds: int = 60) -> int:
-    """Re-enqueue refreshes whose message was lost (marked long ago, still stale)."""
-    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    """Enqueue refreshes of rows marked a while ago and due again (their message was lost,
+    or their last computation was too recent to run at once)."""
+    now = timezone.now()
+    due = now - timedelta(seconds=settings.STAR_SIGNALS_MIN_INTERVAL_SECONDS)
     ids = list(
-        AccountStarSignals.objects.filter(stale_at__lt=cutoff).values_list("user_id", flat=True)
+        AccountStarSignals.objects.filter(stale_at__lt=now - timedelta(seconds=older_than_seconds))
+        .filter(Q(computed_at__isnull=True) | Q(computed_at__lte=due))
+        .values_list("user_id", flat=True)
     )
     if ids:
         _refresh_enqueue(ids)

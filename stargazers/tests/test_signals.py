@@ -73,3 +73,23 @@ def test_an_account_sync_creates_its_row_to_compute(graph, django_capture_on_com
     # A reader does not wait for the refresh: a row never computed is computed now.
     body = selectors.kindred(login="bob", limit=5)
     assert [k["login"] for k in body["kindred"]] == ["ada"]
+
+
+def test_refresh_waits_for_the_interval_and_the_sweep_enqueues_only_due_rows(
+    graph, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    services.star_signals_compute(user_id=graph["ada"].pk)
+    AccountStarSignals.objects.filter(pk=graph["ada"].pk).update(
+        stale_at=timezone.now() - timedelta(minutes=10)
+    )
+    assert services.star_signals_refresh(user_id=graph["ada"].pk) is False  # just computed
+    assert services.star_signals_sweep() == 0
+    AccountStarSignals.objects.filter(pk=graph["ada"].pk).update(
+        computed_at=timezone.now() - timedelta(hours=2)
+    )
+    assert services.star_signals_sweep() == 1
+    assert services.star_signals_refresh(user_id=graph["ada"].pk) is True
