@@ -176,7 +176,7 @@ STAR_SIGNALS_KINDRED_KEEP = _positive_int("STAR_SIGNALS_KINDRED_KEEP", 200)
 # The closest kindred whose stars make the "starred by kindred" signals.
 STAR_SIGNALS_KINDRED_TOP = _positive_int("STAR_SIGNALS_KINDRED_TOP", 50)
 # Repos kept per account for those signals (the highest scoring).
-STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 5000)
+STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 2000)
 # An account's signals are recomputed at most this often while its stars keep changing
 # (a crawl marks them stale on every page; one computation aggregates the edges of every
 # repo the account starred, about a second at a million edges); the sweep catches up.

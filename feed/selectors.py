@@ -114,16 +114,19 @@ _PAGE_CTE = f"""
         SELECT e.repo_id, e.author_id, e.reasons::text AS reasons, e.include,
                CASE WHEN e.include THEN 0 WHEN e.include IS NULL THEN 1 ELSE 2 END AS tier,
                e.score - (
-                   %(shown)s * coalesce(x.times_shown, 0)
-                   + CASE WHEN x.last_shown_at IS NULL THEN 0 ELSE %(recent)s * exp(greatest(
-                       -700, -extract(epoch FROM (%(now)s - x.last_shown_at)) / 3600.0 / %(decay)s
+                   %(shown)s::float8 * coalesce(x.times_shown, 0)
+                   + CASE WHEN x.last_shown_at IS NULL THEN 0
+                     ELSE %(recent)s::float8 * exp(greatest(
+                       -700, -extract(epoch FROM (%(now)s - x.last_shown_at))::float8
+                             / 3600.0 / %(decay)s::float8
                      )) END
-               ) / %(per_point)s AS ranked
+               ) / %(per_point)s::float8 AS ranked
         FROM {ENTRY} e
-        JOIN {LINK} l ON l.user_id = e.author_id AND l.repo_id = e.repo_id
-                     AND l.highlight_rank IS NOT NULL
         LEFT JOIN {EXPOSURE} x ON x.viewer_id = e.viewer_id AND x.repo_id = e.repo_id
         WHERE e.viewer_id = %(viewer)s
+          -- Still highlighted by its author (a deleted user's or a cleared highlight is gone).
+          AND EXISTS (SELECT 1 FROM {LINK} l WHERE l.user_id = e.author_id
+                      AND l.repo_id = e.repo_id AND l.highlight_rank IS NOT NULL)
         ORDER BY tier, ranked DESC, e.repo_id
         LIMIT %(limit)s
     )

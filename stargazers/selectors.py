@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.db.models import Count, Q, Sum
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from stargazers import errors
@@ -28,7 +29,12 @@ def user_get(*, login: str):
     from users.models import GitHubUser
 
     login_check(login)
-    user = GitHubUser.objects.filter(login__iexact=login).first()
+    # lower(login) uses the case-insensitive unique index (iexact's UPPER would not).
+    user = (
+        GitHubUser.objects.alias(login_lower=Lower("login"))
+        .filter(login_lower=login.lower())
+        .first()
+    )
     if user is None:
         raise errors.UserNotFound(f"User {login} not found", details={"login": login})
     return user
@@ -279,7 +285,9 @@ def kindred(*, login: str, limit: int) -> dict[str, Any]:
     from users.models import GitHubUser
 
     user = user_get(login=login)
-    signals = star_signals_current(user_id=user.pk)
+    signals = star_signals_current(
+        user_id=user.pk, fields=("kindred", "starred_count", "computed_at")
+    )
     top = [(int(uid), int(common)) for uid, common in signals.kindred[:limit]]
     users = {
         row["id"]: row

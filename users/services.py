@@ -19,7 +19,7 @@ from typing import Any
 
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import DateTimeField, Q, Value
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from repos.models import UserRepo
@@ -58,8 +58,11 @@ def username_validate(*, login: str) -> str:
 def user_get(*, login: str) -> GitHubUser:
     """A user with a profile (active or ghost); 404 otherwise."""
     username_validate(login=login)
+    # lower(login) = lower(x) uses the case-insensitive unique index; iexact (UPPER) would
+    # scan every user, star-graph stargazers included.
     user = (
-        GitHubUser.objects.filter(login__iexact=login)
+        GitHubUser.objects.alias(login_lower=Lower("login"))
+        .filter(login_lower=login.lower())
         .exclude(state=GitHubUser.State.DISCOVERED)
         .first()
     )

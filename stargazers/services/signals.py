@@ -110,9 +110,13 @@ def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
     )
 
 
-def star_signals_current(*, user_id: int) -> AccountStarSignals:
-    """The stored signals (possibly stale, a refresh is on its way), computed now if none."""
-    row = AccountStarSignals.objects.filter(pk=user_id, computed_at__isnull=False).first()
+def star_signals_current(
+    *, user_id: int, fields: tuple[str, ...] | None = None
+) -> AccountStarSignals:
+    """The stored signals (possibly stale, a refresh is on its way), computed now if none.
+    `fields` loads only those columns of a stored row (the repo map is large)."""
+    rows = AccountStarSignals.objects.filter(pk=user_id, computed_at__isnull=False)
+    row = (rows.only(*fields) if fields else rows).first()
     if row is not None:
         return row
     return star_signals_compute(user_id=user_id) or AccountStarSignals(user_id=user_id)
