@@ -16,23 +16,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feed import errors, selectors, services
+from repos.api import GalleryImageOut
+from users.api import ErrorSerializer
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 
 
-class ForYouErrorSerializer(serializers.Serializer):
-    class ForYouErrorBody(serializers.Serializer):
-        code = serializers.CharField()
-        message = serializers.CharField()
-        details = serializers.DictField(required=False)
-
-    ok = serializers.BooleanField(default=False)
-    error = ForYouErrorBody()
-
-
 def _err(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ForYouErrorSerializer, description=description)
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 BAD_INPUT = _err(
@@ -42,16 +34,6 @@ BAD_INPUT = _err(
 UNKNOWN = _err("user_not_found: no such viewer")
 NOT_ALLOWED = _err("method_not_allowed: only GET and POST")
 AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
-
-
-class ForYouGalleryImageSerializer(serializers.Serializer):
-    url = serializers.CharField()
-    alt = serializers.CharField()
-    original_url = serializers.CharField()
-    title = serializers.CharField()
-    caption = serializers.CharField()
-    is_highlight = serializers.BooleanField()
-    taken_at = serializers.IntegerField()
 
 
 class ForYouItemSerializer(serializers.Serializer):
@@ -76,7 +58,7 @@ class ForYouItemSerializer(serializers.Serializer):
     keywords = serializers.ListField(child=serializers.CharField())
     kind = serializers.CharField()
     link = serializers.CharField(allow_null=True)
-    gallery = ForYouGalleryImageSerializer(many=True)
+    gallery = GalleryImageOut(many=True)
     enriched_at = serializers.DateTimeField(allow_null=True)
     username = serializers.CharField(help_text="The author who highlighted the repo")
     is_ghost = serializers.BooleanField(help_text="The author's real ghost flag")
