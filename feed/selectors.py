@@ -26,6 +26,9 @@ USER = GitHubUser._meta.db_table
 GALLERY = GalleryImage._meta.db_table
 REBUILD = FeedRebuild._meta.db_table
 
+# Entries ranked beyond the page, in case some lost their highlight since the last build.
+PAGE_SLACK = 20
+
 _CANDIDATE_FIELDS = {
     "repo_id": "repo_id",
     "author_id": "user_id",
@@ -110,7 +113,7 @@ def _fatigue_params(now: datetime) -> dict[str, Any]:
 # Seed 000's fatigue in hours: 18 × times shown + 24 × e^(-hours since shown / 24), with
 # "never shown" as no penalty. exp() is clamped: Postgres raises on float underflow.
 _PAGE_CTE = f"""
-    page AS (
+    ranked AS (
         SELECT e.repo_id, e.author_id, e.reasons::text AS reasons, e.include,
                CASE WHEN e.include THEN 0 WHEN e.include IS NULL THEN 1 ELSE 2 END AS tier,
                e.score - (
@@ -124,10 +127,17 @@ _PAGE_CTE = f"""
         FROM {ENTRY} e
         LEFT JOIN {EXPOSURE} x ON x.viewer_id = e.viewer_id AND x.repo_id = e.repo_id
         WHERE e.viewer_id = %(viewer)s
-          -- Still highlighted by its author (a deleted user's or a cleared highlight is gone).
-          AND EXISTS (SELECT 1 FROM {LINK} l WHERE l.user_id = e.author_id
-                      AND l.repo_id = e.repo_id AND l.highlight_rank IS NOT NULL)
         ORDER BY tier, ranked DESC, e.repo_id
+        LIMIT %(limit)s + %(slack)s
+    ),
+    -- Still highlighted by its author: a cleared highlight leaves the page at once (a
+    -- deleted author's entries are deleted with them). Checked on the best few only; the
+    -- rebuild a changed candidate set queues drops such entries for good.
+    page AS (
+        SELECT k.* FROM ranked k
+        JOIN {LINK} l ON l.user_id = k.author_id AND l.repo_id = k.repo_id
+                     AND l.highlight_rank IS NOT NULL
+        ORDER BY k.tier, k.ranked DESC, k.repo_id
         LIMIT %(limit)s
     )
 """  # noqa: S608 - identifiers from model metadata; values are parameters
@@ -207,7 +217,12 @@ def _item(row: tuple) -> dict[str, Any]:
 def page_fetch(*, viewer: GitHubUser, limit: int, record: bool, now: datetime | None = None):
     """The ranked page in one statement; with `record`, the same statement records every
     served item's exposure (times_shown + 1, last_shown_at = now)."""
-    params = {**_fatigue_params(now or timezone.now()), "viewer": viewer.pk, "limit": limit}
+    params = {
+        **_fatigue_params(now or timezone.now()),
+        "viewer": viewer.pk,
+        "limit": limit,
+        "slack": PAGE_SLACK,
+    }
     sql = "WITH " + _PAGE_CTE + (_BUMP_CTE if record else "") + _SELECT
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -133,8 +133,8 @@ def feed_serve(
     """The items `GET /for-you/<viewer>` returns, exposures recorded (one statement).
 
     A viewer never built gets stage 1 now and a rebuild queued; a viewer whose candidate
-    set grew since the last build gets a rebuild queued (debounced) and this page from
-    the entries it has.
+    set grew (or shrank) since the last build gets a rebuild queued (debounced) and this
+    page from the entries it has.
     """
     viewer = viewer_resolve(viewer)
     limit_check(limit)
@@ -144,7 +144,7 @@ def feed_serve(
         feed_rebuild_request(viewer=viewer, trigger="first_view")
     elif (
         state["candidates_seen"] is not None
-        and state["candidates"] > state["candidates_seen"]
+        and state["candidates"] != state["candidates_seen"]
         and not state["queued"]
     ):
         feed_rebuild_request(viewer=viewer, trigger="candidates_grew")

@@ -236,3 +236,18 @@ def test_limit_parse_accepts_only_plain_integers_from_1_to_100():
     for bad in ["0", "-1", "101", "abc", "1.5", "1e3", "", " 5", "+5", "0x10", "99999"]:
         with pytest.raises(services.errors.InvalidLimit):
             services.limit_parse(bad)
+
+
+def test_a_cleared_highlight_leaves_the_page_at_once_and_queues_a_rebuild(
+    world, django_capture_on_commit_callbacks
+):
+    from feed.models import FeedRebuild
+    from repos.models import UserRepo
+
+    services.feed_serve(viewer="viewer", limit=10, now=NOW)
+    FeedRebuild.objects.filter(viewer=world["viewer"]).update(queued_at=None)
+    UserRepo.objects.filter(repo=world["a1"]).update(highlight_rank=None)
+    with django_capture_on_commit_callbacks() as callbacks:
+        items = services.feed_serve(viewer="viewer", limit=10, now=NOW)
+    assert "ada/parser" not in names(items) and len(items) == 3
+    assert len(callbacks) == 1  # the candidate set changed: a rebuild is queued
