@@ -1,4 +1,4 @@
-"""Reads on repositories for the user pipeline and its endpoints."""
+"""Reads on repositories: the one repo lookup, and reads for the pipeline and endpoints."""
 
 from __future__ import annotations
 
@@ -7,7 +7,27 @@ from typing import Any
 from django.db.models import F, Prefetch
 from django.db.models.functions import Coalesce
 
+from repos.errors import InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
+from workers.github.names import repo_name_valid, username_valid
+
+
+def repo_name_validate(*, owner: str, name: str) -> str:
+    """`owner/name` when both parts follow GitHub's rules (owners are user logins);
+    InvalidRepoName (400, `invalid_repo_name`) otherwise."""
+    if not username_valid(owner):
+        raise InvalidRepoName("Invalid repository owner.", details={"owner": owner})
+    if not repo_name_valid(name):
+        raise InvalidRepoName(details={"repo": name})
+    return f"{owner}/{name}"
+
+
+def repo_get(*, full_name: str) -> Repo:
+    """The repo Gazer holds under this name (any capitalisation); RepoNotFound (404)."""
+    repo = Repo.objects.filter(full_name__iexact=full_name).first()
+    if repo is None:
+        raise RepoNotFound(f"No repository '{full_name}' in Gazer.", details={"repo": full_name})
+    return repo
 
 
 def user_links_list(*, user_id: int) -> list[UserRepo]:

@@ -1,4 +1,8 @@
-"""Star-graph Celery tasks: thin wrappers that load by id and call a service."""
+"""Star-graph Celery tasks: thin wrappers that load by id and call a service.
+
+Each imports its service inside its body: the services enqueue these tasks, so a
+module-level import would be a cycle.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
+
+from workers.github import errors as gh_errors
 
 logger = logging.getLogger(__name__)
 
@@ -25,9 +31,7 @@ def _worker_id(task) -> str:
 
 def _gateway_transient() -> tuple[type[BaseException], ...]:
     """Errors worth a bounded Celery retry: the gateway's transient ones and DB hiccups."""
-    from workers.github.errors import Transient
-
-    return (Transient, OperationalError)
+    return (gh_errors.Transient, OperationalError)
 
 
 class CrawlTask(Task):
@@ -84,7 +88,6 @@ def stargazer_crawl(self, repo_id: int) -> str:
 def account_stars_sync(self, user_id: int, is_new: bool) -> int:
     """Sync an account's starred list, then fan out its repos' crawls."""
     from stargazers.services import account_stars_sync as sync
-    from workers.github import errors as gh_errors
 
     try:
         result = sync(user_id=user_id, is_new=is_new)

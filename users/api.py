@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users import pipeline, selectors, services
+from users.serializers import UserLoginOutputSerializer
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -43,26 +44,20 @@ class UserLoginApi(APIView):
             help_text="The account's own GitHub OAuth token; stored encrypted, never echoed.",
         )
 
-    class UserLoginOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        status = serializers.ChoiceField(choices=["new", "activated", "existing"])
-        processing = serializers.BooleanField()
-        data_ready = serializers.BooleanField()
-
     @extend_schema(
         summary="Sign a user in: new → create and run; ghost → activate; existing → refresh",
         request=UserLoginInputSerializer,
         responses={200: UserLoginOutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
     )
     def post(self, request, login: str):
-        services.username_validate(login=login)
+        selectors.username_validate(login=login)
         data = request.data if isinstance(request.data, dict) else {}
         serializer = self.UserLoginInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         result = services.user_login(
             login=login, github_token=serializer.validated_data.get("github_token") or None
         )
-        return Response(result.as_response())
+        return Response(UserLoginOutputSerializer(result).data)
 
 
 class RunOutputSerializer(serializers.Serializer):
@@ -95,7 +90,7 @@ class UserRestartApi(APIView):
             OpenApiParameter(
                 "from",
                 OpenApiTypes.STR,
-                enum=list(pipeline.ALL_STEPS),
+                enum=list(pipeline.steps_all()),
                 required=False,
                 description="Rerun this step and everything downstream of it.",
             )
@@ -181,23 +176,6 @@ class GhostUserCreateApi(APIView):
 
 
 class UserProgressApi(APIView):
-    class UserProgressItemSerializer(serializers.Serializer):
-        step = serializers.ChoiceField(choices=list(pipeline.ALL_STEPS))
-        scope = serializers.ChoiceField(choices=["user", "repo"])
-        repo = serializers.CharField(allow_null=True)
-        status = serializers.ChoiceField(
-            choices=["pending", "running", "succeeded", "failed", "skipped"]
-        )
-        attempts = serializers.IntegerField()
-        queued_at = serializers.DateTimeField(allow_null=True)
-        started_at = serializers.DateTimeField(allow_null=True)
-        finished_at = serializers.DateTimeField(allow_null=True)
-        duration_seconds = serializers.FloatField(allow_null=True)
-        not_before = serializers.DateTimeField(allow_null=True)
-        output = serializers.JSONField(allow_null=True)
-        error = serializers.CharField(allow_null=True)
-        run_id = serializers.IntegerField(allow_null=True)
-
     class UserProgressOutputSerializer(serializers.Serializer):
         ok = serializers.BooleanField()
         username = serializers.CharField()
@@ -213,7 +191,7 @@ class UserProgressApi(APIView):
         responses={200: UserProgressOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
-        user = services.user_get(login=login)
+        user = selectors.user_get(login=login)
         return Response(selectors.user_progress(user=user))
 
 
@@ -230,5 +208,5 @@ class UserDataApi(APIView):
         responses={200: UserDataOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
-        user = services.user_get(login=login)
+        user = selectors.user_get(login=login)
         return Response(selectors.user_data(user=user))

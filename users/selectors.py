@@ -1,13 +1,35 @@
-"""Reads of the users app shaped for the progress and data endpoints."""
+"""Reads of the users app: the one user lookup, and the progress and data endpoints."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from repos.selectors import user_repos_payload
 from users import pipeline
+from users.errors import InvalidUsername, UserNotFound
 from users.models import GitHubUser, PipelineRun, WorkItem
+from workers.github.names import username_valid
 
-_STEP_ORDER = {step: index for index, step in enumerate(pipeline.ALL_STEPS)}
+
+def username_validate(*, login: str) -> str:
+    """`login` when it follows GitHub's username rules; InvalidUsername (400) otherwise."""
+    if not username_valid(login):
+        raise InvalidUsername(details={"username": str(login)[:100]})
+    return login
+
+
+def user_get(*, login: str, discovered: bool = False) -> GitHubUser:
+    """The user with this login (any capitalisation): 400 for an invalid name, 404 for
+    one Gazer does not know. Only users with a profile (active or ghost) count, unless
+    `discovered`: the star graph also knows users seen only as stargazers."""
+    username_validate(login=login)
+    users = GitHubUser.objects.filter(login__iexact=login)
+    if not discovered:
+        users = users.exclude(state=GitHubUser.State.DISCOVERED)
+    user = users.first()
+    if user is None:
+        raise UserNotFound(f"No user {login!r}.", details={"username": login})
+    return user
 
 
 def _iso(value) -> str | None:
@@ -65,12 +87,13 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
     """Every step (user- and repo-scoped) with status, timings, output and error, and the
     overall state: queued, running, waiting (rate-limited until `not_before`), ready, failed."""
     run = PipelineRun.objects.filter(user=user).order_by("-created_at", "-id").first()
+    order = {step: index for index, step in enumerate(pipeline.steps_all())}
     items = sorted(
         WorkItem.objects.filter(user=user).select_related("repo"),
         key=lambda i: (
             i.repo_id is not None,
             i.repo.full_name.lower() if i.repo_id and i.repo else "",
-            _STEP_ORDER.get(i.step, 99),
+            order.get(i.step, len(order)),
         ),
     )
     state = _STATE.get(run.status, "queued") if run else "queued"
@@ -104,8 +127,6 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
 def user_data(*, user: GitHubUser) -> dict[str, Any]:
     """The profile: user fields, theme, highlighted repos (blurb, keywords, emphasis, kind,
     link, gallery) and all linked repos (pushed_at desc; null until fetch_repos ran)."""
-    from repos.selectors import user_repos_payload
-
     fetched = WorkItem.objects.filter(
         user=user, repo=None, step=pipeline.FETCH_REPOS, status=WorkItem.Status.SUCCEEDED
     ).exists()

@@ -1,4 +1,8 @@
-"""Celery tasks of the profile pipeline: thin, by id, idempotent (the rows decide)."""
+"""Celery tasks of the profile pipeline: thin, by id, idempotent (the rows decide).
+
+Each imports the run engine inside its body: the engine enqueues these tasks, so a
+module-level import would be a cycle.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +16,9 @@ logger = logging.getLogger(__name__)
 @shared_task(bind=True, name="users.pipeline_advance", soft_time_limit=60, time_limit=90)
 def pipeline_advance(self, run_id: int) -> int:
     """Dispatch the run's ready steps and settle its status. Returns how many it queued."""
-    from users import services
+    from users import engine
 
-    return len(services.pipeline_advance(run_id=run_id))
+    return len(engine.pipeline_advance(run_id=run_id))
 
 
 @shared_task(
@@ -28,19 +32,19 @@ def pipeline_advance(self, run_id: int) -> int:
 def work_item_run(self, item_id: int) -> str:
     """Run one pipeline step. Transient errors and short secondary limits retry with
     backoff (bounded by the service); rate limits wait on the row, never here."""
-    from users import services
+    from users import engine
 
     try:
-        return services.work_item_run(
+        return engine.work_item_run(
             item_id=item_id, final_attempt=self.request.retries >= self.max_retries
         )
-    except services.RetryLater as exc:
+    except engine.RetryLater as exc:
         raise self.retry(countdown=exc.countdown) from None
 
 
 @shared_task(name="users.pipeline_sweep", soft_time_limit=50, time_limit=60)
 def pipeline_sweep() -> dict:
     """Beat: resume runs whose rate-limit wait is over and recover lost steps."""
-    from users import services
+    from users import engine
 
-    return services.pipeline_sweep()
+    return engine.pipeline_sweep()

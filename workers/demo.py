@@ -25,6 +25,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from honcho.manager import Manager
+
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 SIM_PORT = 9100
@@ -178,8 +180,6 @@ def announce() -> int:
 
 
 def run() -> int:
-    from honcho.manager import Manager
-
     busy = [p for p in (SIM_PORT, WEB_PORT, FLOWER_PORT) if _port_in_use(p)]
     if busy:
         print(

@@ -1,3 +1,6 @@
+"""Celery tasks of the shared infrastructure (each imports its service in its body, as
+every task does)."""
+
 from celery import shared_task
 
 

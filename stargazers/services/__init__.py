@@ -24,13 +24,9 @@ from stargazers.services.accounts import (
 from stargazers.services.common import (
     PAGE_CAP,
     PAGE_SIZE,
-    PAUSE_NAME,
     ClaimLost,
     RetryLater,
     queue_for,
-    stargazers_pause,
-    stargazers_paused,
-    stargazers_resume,
 )
 from stargazers.services.crawl import (
     stargazer_crawl_claim,
@@ -47,9 +43,10 @@ from stargazers.services.operator import (
     crawl_reset,
     crawls_reprocess_by_status,
     queues_purge,
-    repo_resolve,
     star_history_refresh,
     star_history_request,
+    stargazers_pause,
+    stargazers_resume,
     user_crawls_reprocess,
     workers_scale,
 )
@@ -58,7 +55,6 @@ from stargazers.services.pages import page_arrays, stargazer_page_store
 __all__ = [
     "PAGE_CAP",
     "PAGE_SIZE",
-    "PAUSE_NAME",
     "ClaimLost",
     "RetryLater",
     "SyncResult",
@@ -74,7 +70,6 @@ __all__ = [
     "page_arrays",
     "queue_for",
     "queues_purge",
-    "repo_resolve",
     "repos_upsert",
     "star_history_refresh",
     "star_history_request",
@@ -85,7 +80,6 @@ __all__ = [
     "stargazer_crawls_dispatch",
     "stargazer_page_store",
     "stargazers_pause",
-    "stargazers_paused",
     "stargazers_resume",
     "user_crawls_reprocess",
     "workers_scale",

@@ -13,14 +13,21 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from repos.services import repos_upsert_from_github
 from stargazers.models import StarEdge
+from stargazers.selectors import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,
-    stargazers_paused,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
+from stargazers.tasks import account_stars_sync as account_stars_sync_task
+from users.models import GitHubUser
+from users.tokens import token_decrypt
 from workers import queues
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.health import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +38,6 @@ def account_stars_sync_request(*, user_id: int, is_new: bool) -> None:
 
     New accounts go to the high queue, refreshes of existing ones to the low queue.
     """
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
-
     queue = queues.HIGH if is_new else queues.LOW
     transaction.on_commit(
         lambda: account_stars_sync_task.apply_async(args=[user_id, is_new], queue=queue)
@@ -43,8 +48,6 @@ def _account_token(account_id: int | None) -> str | None:
     """The account's own token when it gave one (its budget serves its work)."""
     if not account_id:
         return None
-    from users.models import GitHubUser
-    from users.tokens import token_decrypt
 
     encrypted = (
         GitHubUser.objects.filter(pk=account_id).values_list("token_encrypted", flat=True).first()
@@ -60,8 +63,6 @@ def _dt(value: Any) -> datetime | None:
 
 def repos_upsert(*, payloads: list[dict]) -> dict[int, tuple[int, int]]:
     """Upsert repos from GitHub payloads (the repos app's upsert): {github_id: (id, stars)}."""
-    from repos.services import repos_upsert_from_github
-
     payloads = [p for p in payloads if p.get("id") and p.get("full_name")]
     found = repos_upsert_from_github(payloads=payloads)
     out: dict[int, tuple[int, int]] = {}
@@ -86,10 +87,6 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
     drops edges the account no longer has, stamps `starred_synced_at` and, on commit,
     enqueues the account's crawls fewest stars first.
     """
-    from users.models import GitHubUser
-    from workers.github import errors as gh_errors
-    from workers.github import github
-
     user = GitHubUser.objects.filter(pk=user_id).first()
     if user is None:
         logger.info("stargazers.sync_user_gone", extra={"user_id": user_id})
@@ -171,7 +168,6 @@ def _crawls_upsert(
     """
     if not repos:
         return
-    from users.models import GitHubUser
 
     users = GitHubUser._meta.db_table
     ids = [r for r, _ in repos]
@@ -230,8 +226,6 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
     An account (active user) is due when it never synced, or logged in after its last
     sync, and the login is older than `grace_seconds` (the on-commit path had its go).
     """
-    from users.models import GitHubUser
-
     if stargazers_paused():
         return 0
     cutoff = timezone.now() - timedelta(seconds=grace_seconds)
@@ -243,7 +237,6 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
         .filter(Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff))
         .values_list("pk", "starred_synced_at")[:500]
     )
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
 
     count = 0
     client = _redis()
@@ -273,11 +266,8 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
     Starred pages are conditional (ETags) and completed repos are re-read from their
     last page, so an unchanged account costs a few free 304s.
     """
-    from users.models import GitHubUser
-
     if stargazers_paused():
         return 0
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
 
     cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
     due = list(
@@ -298,8 +288,6 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
 
 
 def _redis():
-    from workers.health import redis_client
-
     return redis_client(timeout=2.0)
 
 

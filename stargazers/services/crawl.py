@@ -12,6 +12,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import stargazers_paused
 from stargazers.services.accounts import _account_token
 from stargazers.services.common import (
     CRAWL_TABLE,
@@ -23,9 +24,11 @@ from stargazers.services.common import (
     RetryLater,
     Status,
     queue_for,
-    stargazers_paused,
 )
 from stargazers.services.pages import stargazer_page_store
+from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
+from workers.github import errors as gh_errors
+from workers.github import github
 
 logger = logging.getLogger(__name__)
 
@@ -95,9 +98,6 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
     Outcomes: paused, not_claimed, gone, continued, completed, pagination_limited,
     restricted, rate_limited, retry, failed, claim_lost.
     """
-    from workers.github import errors as gh_errors
-    from workers.github import github
-
     if stargazers_paused():
         StargazerCrawl.objects.filter(pk=repo_id).update(enqueued_at=None)
         return "paused"
@@ -239,8 +239,6 @@ def _transient(crawl: StargazerCrawl, worker: str, message: str) -> str:
 
 def _continue(crawl: StargazerCrawl, worker: str) -> str:
     """Hand the rest of the repo to a fresh task (no task runs for hours)."""
-    from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
-
     with transaction.atomic():
         if not _finish(crawl, worker, status=Status.PENDING, enqueued_at=timezone.now()):
             return "claim_lost"

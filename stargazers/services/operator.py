@@ -1,4 +1,5 @@
-"""Operator actions: reprocess, reset, star history, worker pools and broker queues."""
+"""Operator actions: pause and resume, reprocess, reset, star history, worker pools and
+broker queues."""
 
 from __future__ import annotations
 
@@ -8,36 +9,28 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app
+from config.errors import BadRequest
+from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+from stargazers.selectors import PAUSE_NAME, repo_resolve, user_get
 from stargazers.services.accounts import account_stars_sync_request
 from stargazers.services.common import (
     Priority,
     Status,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
+from stargazers.tasks import star_history_refresh as star_history_refresh_task
+from users.models import GitHubUser
 from workers import queues
+from workers.github import github
+from workers.models import QueuePause
 
 logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------- operator actions
-def repo_resolve(*, key: str):
-    """A repo by `owner/name` (case-insensitive) or numeric GitHub id."""
-    from repos.models import Repo
-
-    key = (key or "").strip()
-    if key.isdigit():
-        repo = Repo.objects.filter(github_id=int(key)).first()
-    elif key.count("/") == 1 and all(key.split("/")):
-        repo = Repo.objects.filter(full_name__iexact=key).first()
-    else:
-        raise errors.InvalidRepoKey(details={"id": key})
-    if repo is None:
-        raise errors.RepoNotFound(f"Repository {key} not found", details={"id": key})
-    return repo
-
-
 REPROCESSABLE = (Status.FAILED, Status.COMPLETED, Status.PAGINATION_LIMITED, Status.RESTRICTED)
 
 
@@ -111,11 +104,7 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
 
     Also re-syncs the user's starred list when it is an account.
     """
-    from users.models import GitHubUser
-
-    user = GitHubUser.objects.filter(login__iexact=login).first()
-    if user is None:
-        raise errors.UserNotFound(f"User {login} not found", details={"login": login})
+    user = user_get(login=login)
     repo_ids = list(StarEdge.objects.filter(user=user).values_list("repo_id", flat=True))
     with transaction.atomic():
         qs = StargazerCrawl.objects.filter(pk__in=repo_ids)
@@ -132,9 +121,6 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
 # ---------------------------------------------------------------------- star history
 def star_history_refresh(*, repo_id: int) -> int:
     """Fetch a repo's public daily star counts through the gateway and store them."""
-    from repos.models import Repo
-    from workers.github import github
-
     repo = Repo.objects.filter(pk=repo_id).first()
     if repo is None:
         return 0
@@ -152,8 +138,6 @@ def star_history_refresh(*, repo_id: int) -> int:
 
 
 def star_history_request(*, repo_id: int) -> None:
-    from stargazers.tasks import star_history_refresh as star_history_refresh_task
-
     transaction.on_commit(
         lambda: star_history_refresh_task.apply_async(args=[repo_id], queue=queues.DEFAULT)
     )
@@ -174,8 +158,6 @@ def workers_scale(
     Workers running with `--autoscale` get a new range (`autoscale`); fixed pools grow
     or shrink (`pool_grow` / `pool_shrink`) to `concurrency` processes, or by `delta`.
     """
-    from config.celery import app
-
     with app.connection_for_write() as conn:
         inspect = app.control.inspect(timeout=timeout, connection=conn, destination=destination)
         stats = inspect.stats() or {}
@@ -224,13 +206,9 @@ def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:
     Star-graph rows stay in the database: the next dispatch sweep re-sends due ones
     (pause first to stop work).
     """
-    from config.celery import app
-
     names = list(names or queues.ALL)
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
-        from config.errors import BadRequest
-
         raise BadRequest(
             f"Unknown queue(s): {', '.join(unknown)}",
             code="unknown_queue",
@@ -257,3 +235,21 @@ def crawls_reprocess_by_status(*, status: str, force: bool = False) -> int:
         stargazer_crawls_dispatch(repo_ids=ids)
     logger.info("stargazers.status_reprocess", extra={"status": status, "count": count})
     return count
+
+
+# --------------------------------------------------------------------------- pausing
+def stargazers_pause(*, reason: str = "") -> bool:
+    """Persistently pause star-graph work. Returns False when it was already paused."""
+    _, created = QueuePause.objects.get_or_create(
+        queue=PAUSE_NAME, defaults={"reason": reason[:200]}
+    )
+    logger.info("stargazers.paused", extra={"reason": reason, "was_paused": not created})
+    return created
+
+
+def stargazers_resume() -> int:
+    """Lift the pause and enqueue due work at once. Returns the rows enqueued."""
+    QueuePause.objects.filter(queue=PAUSE_NAME).delete()
+    enqueued = stargazer_crawls_dispatch()
+    logger.info("stargazers.resumed", extra={"enqueued": enqueued})
+    return enqueued

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
 import time
@@ -18,6 +19,7 @@ from stargazers.services.common import (
     PAGE_SIZE,
     ClaimLost,
 )
+from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
 
@@ -30,8 +32,6 @@ def _user_insert_sql() -> str:
     Built from the model so new columns with defaults are filled in; every value is a
     parameter.
     """
-    from users.models import GitHubUser
-
     varying = {"login", "github_id", "avatar_url", "html_url"}
     columns, values = [], []
     for field in GitHubUser._meta.concrete_fields:
@@ -79,8 +79,6 @@ def _sql_literal(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, list | dict):
-        import json
-
         return "'" + json.dumps(value).replace("'", "''") + "'::jsonb"
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -170,8 +168,6 @@ def _page_write(crawl: StargazerCrawl, worker: str, page: Any, stored: int, arra
 
 
 def _users_reconcile(arrays: dict) -> None:
-    from users.models import GitHubUser
-
     table = GitHubUser._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

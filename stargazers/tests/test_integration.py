@@ -408,5 +408,5 @@ def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
     with app.connection_for_write() as conn:
         conf = app.control.inspect(timeout=1, destination=[worker.hostname], connection=conn).conf()
     assert conf[worker.hostname]["worker_autoscaler"] == (
-        "stargazers.autoscale:ResourceAwareAutoscaler"
+        "workers.autoscale:ResourceAwareAutoscaler"
     )

@@ -1,4 +1,4 @@
-from users import selectors, services
+from users import selectors
 from users.management.commands._base import UserCommand
 
 
@@ -6,5 +6,5 @@ class Command(UserCommand):
     help = "Show a user's pipeline progress, like GET /users/<u>/progress."
 
     def handle(self, *args, **options):
-        user = services.user_get(login=options["username"])
+        user = selectors.user_get(login=options["username"])
         self.emit(selectors.user_progress(user=user))

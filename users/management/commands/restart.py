@@ -7,7 +7,7 @@ class Command(UserCommand):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--from", dest="from_step", choices=pipeline.ALL_STEPS)
+        parser.add_argument("--from", dest="from_step", choices=pipeline.steps_all())
 
     def handle(self, *args, **options):
         run = services.user_restart(login=options["username"], from_step=options["from_step"])
