@@ -13,12 +13,11 @@ Which steps exist, and what each needs first, comes from the step registry.
 from __future__ import annotations
 
 import logging
-import random
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, OperationalError, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -30,8 +29,9 @@ from users.models import GitHubUser, PipelineRun, WorkItem
 from users.tasks import pipeline_advance as pipeline_advance_task
 from users.tasks import work_item_run as work_item_run_task
 from users.tokens import token_decrypt
-from workers import queues
+from workers import queues, retry
 from workers.github import errors as gh_errors
+from workers.retry import RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -41,9 +41,6 @@ REDISPATCH_AFTER = timedelta(minutes=5)
 STALE_RUNNING_AFTER = timedelta(minutes=10)
 # An active run not advanced this long is advanced by the sweep.
 RUN_IDLE_AFTER = timedelta(minutes=2)
-# Transient failures: bounded exponential backoff with jitter.
-MAX_TRANSIENT_RETRIES = 4
-SECONDARY_RETRY_MAX_SECONDS = 300
 
 TERMINAL = (WorkItem.Status.SUCCEEDED, WorkItem.Status.FAILED, WorkItem.Status.SKIPPED)
 
@@ -313,23 +310,15 @@ def run_state(
 
 
 # ------------------------------------------------------------------- run one step
-class RetryLater(Exception):
-    """The step task should retry itself after `countdown` seconds (Celery retry)."""
-
-    def __init__(self, countdown: float):
-        self.countdown = countdown
-        super().__init__(f"retry in {countdown:.0f}s")
-
-
-def _backoff(attempt: int) -> float:
-    return min(300.0, 5.0 * 2 ** max(0, attempt - 1)) * random.uniform(0.8, 1.2)  # noqa: S311
-
-
 def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = True) -> str:
     """Claim one step, run it, record the outcome. Returns what happened (for logs).
 
     Idempotent: a row that is gone, already done, not yet due or claimed by another
-    delivery is left alone.
+    delivery is left alone. Outcomes by error (workers.retry's policy): StepSkipped /
+    StepFailed as they say; a rate limit or a long secondary limit waits on the row
+    (`not_before`, resumed by the sweep); a short secondary limit and transient errors
+    go back to pending and raise RetryLater for the task, transient ones at most
+    `retry.MAX_RETRIES` times before the step fails; any other error fails the step.
     """
     now = timezone.now()
     item = WorkItem.objects.filter(id=item_id).select_related("user", "repo", "run").first()
@@ -385,18 +374,21 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
         outcome = "failed"
     except gh_errors.RateLimited as exc:
         # Never sleep: the row waits for the reset and the sweep resumes it.
-        _item_wait(item, exc.reset_at, f"rate limited ({exc.resource}) until {exc.reset_at}")
+        _item_wait(
+            item, retry.wait_until(exc), f"rate limited ({exc.resource}) until {exc.reset_at}"
+        )
         outcome = "waiting"
     except gh_errors.SecondaryRateLimited as exc:
-        if exc.retry_after <= SECONDARY_RETRY_MAX_SECONDS:
+        countdown = retry.short_wait(exc)
+        if countdown is not None:
             _item_back_to_pending(item, str(exc))
-            raise RetryLater(exc.retry_after + random.uniform(1, 10)) from None  # noqa: S311
-        _item_wait(item, timezone.now() + timedelta(seconds=exc.retry_after), str(exc))
+            raise RetryLater(countdown) from None
+        _item_wait(item, retry.wait_until(exc), str(exc))
         outcome = "waiting"
-    except (gh_errors.Transient, OperationalError) as exc:
-        if not final_attempt and item.attempts <= MAX_TRANSIENT_RETRIES:
+    except retry.TRANSIENT_ERRORS as exc:
+        if not final_attempt and item.attempts <= retry.MAX_RETRIES:
             _item_back_to_pending(item, str(exc)[:500])
-            raise RetryLater(_backoff(item.attempts)) from None
+            raise RetryLater(retry.backoff(item.attempts)) from None
         _item_finish(item, WorkItem.Status.FAILED, error=_message(exc))
         outcome = "failed"
     except Exception as exc:

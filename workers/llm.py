@@ -28,9 +28,7 @@ import importlib.util
 import json
 import logging
 import os
-import random
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -258,9 +256,8 @@ def llm_json(
                 if isinstance(exc, ProviderError)
                 else describe_error(exc, api_key=settings.LLM_API_KEY)
             )
+            # Asked again at once: waiting is the calling task's job (workers.retry).
             logger.warning("llm.error task=%s attempt=%d error=%s", task, attempt, error)
-            if attempt < max_attempts:
-                time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
             continue
         try:
             value = validate(parse_json_answer(text))

@@ -61,7 +61,9 @@ app.conf.update(
 )
 
 
-@app.task(name="llm.complete", ignore_result=False)
+# No retries and no Celery time limits (the threads pool has none): the call carries
+# its own timeout, and its caller gives up after that.
+@app.task(name="llm.complete", ignore_result=False, max_retries=0)
 def llm_complete(
     *,
     task: str,

@@ -16,6 +16,7 @@ from stargazers.services.accounts import (
     SyncResult,
     _crawls_upsert,
     account_stars_sync,
+    account_stars_sync_defer,
     account_stars_sync_request,
     accounts_stars_refresh_due,
     accounts_sync_dispatch,
@@ -25,7 +26,6 @@ from stargazers.services.common import (
     PAGE_CAP,
     PAGE_SIZE,
     ClaimLost,
-    RetryLater,
     queue_for,
 )
 from stargazers.services.crawl import (
@@ -56,11 +56,11 @@ __all__ = [
     "PAGE_CAP",
     "PAGE_SIZE",
     "ClaimLost",
-    "RetryLater",
     "SyncResult",
     "_crawls_upsert",
     "_send_crawls",
     "account_stars_sync",
+    "account_stars_sync_defer",
     "account_stars_sync_request",
     "accounts_stars_refresh_due",
     "accounts_sync_dispatch",

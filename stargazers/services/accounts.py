@@ -44,6 +44,18 @@ def account_stars_sync_request(*, user_id: int, is_new: bool) -> None:
     )
 
 
+def account_stars_sync_defer(*, user_id: int, not_before: datetime) -> None:
+    """A rate-limited sync waits on the account row (no countdown, no sleep); the
+    account sweep sends it again once `not_before` has passed."""
+    GitHubUser.objects.filter(pk=user_id).update(starred_sync_not_before=not_before)
+    # The sweep's re-send lease is for lost messages; this one is known and due later.
+    _redis().delete(_lease_key(user_id))
+    logger.info(
+        "stargazers.sync_rate_limited",
+        extra={"user_id": user_id, "not_before": not_before.isoformat()},
+    )
+
+
 def _account_token(account_id: int | None) -> str | None:
     """The account's own token when it gave one (its budget serves its work)."""
     if not account_id:
@@ -141,7 +153,9 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
             repo_id__in=seen
         ).delete()
         GitHubUser.objects.filter(pk=user.pk).update(
-            starred_synced_at=timezone.now(), updated_at=timezone.now()
+            starred_synced_at=timezone.now(),
+            starred_sync_not_before=None,
+            updated_at=timezone.now(),
         )
         stargazer_crawls_dispatch(repo_ids=seen)
     logger.info(
@@ -224,17 +238,22 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
     """Beat: enqueue the starred sync of accounts whose sync was lost or never ran.
 
     An account (active user) is due when it never synced, or logged in after its last
-    sync, and the login is older than `grace_seconds` (the on-commit path had its go).
+    sync, and the login is older than `grace_seconds` (the on-commit path had its go);
+    or when its rate-limited sync's `starred_sync_not_before` has passed.
     """
     if stargazers_paused():
         return 0
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=grace_seconds)
+    # Never synced, or logged in again since the last sync...
+    lost = Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at"))
+    # ...and the on-commit path had its chance.
+    settled = Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff)
+    waited = Q(starred_sync_not_before__lte=now)
     due = (
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE)
-        # Never synced, or logged in again since the last sync...
-        .filter(Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at")))
-        # ...and the on-commit path had its chance.
-        .filter(Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff))
+        .filter((lost & settled) | waited)
+        .exclude(starred_sync_not_before__gt=now)
         .values_list("pk", "starred_synced_at")[:500]
     )
 
@@ -244,7 +263,7 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
         # At most one re-send per account per lease: a sync that keeps failing (the
         # user is gone from GitHub) is not retried every minute. A flushed Redis only
         # forgets the marker, which is the moment a re-send is wanted.
-        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+        if not client.set(_lease_key(user_id), 1, nx=True, ex=_sync_lease()):
             continue
         is_new = synced_at is None
         account_stars_sync_task.apply_async(
@@ -272,13 +291,14 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
     cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
     due = list(
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__lt=cutoff)
+        .exclude(starred_sync_not_before__gt=timezone.now())
         .order_by("starred_synced_at")
         .values_list("pk", flat=True)[:limit]
     )
     client = _redis()
     sent = 0
     for user_id in due:
-        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+        if not client.set(_lease_key(user_id), 1, nx=True, ex=_sync_lease()):
             continue
         account_stars_sync_task.apply_async(args=[user_id, False], queue=queues.LOW)
         sent += 1
@@ -289,6 +309,10 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
 
 def _redis():
     return redis_client(timeout=2.0)
+
+
+def _lease_key(user_id: int) -> str:
+    return f"stargazers:sync-sent:{user_id}"
 
 
 def _sync_lease() -> int:

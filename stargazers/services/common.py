@@ -12,7 +12,6 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 100  # GitHub's maximum per_page; the stored count is derived from it
 PAGE_CAP = 400  # GitHub lists at most 400 pages of stargazers (40,000)
 MAX_TRANSIENT_ERRORS = 5  # transient failures of one repo before it ends `failed`
-SECONDARY_RETRY_MAX_SECONDS = 300  # longer secondary waits become a `not_before`
 DB_RETRIES = 3  # deadlocks / serialization failures (seed 002 retried 3 times)
 PROGRESS_EVERY_PAGES = 10  # seed 002 logged progress every 10 pages
 
@@ -24,14 +23,6 @@ EDGE_TABLE = StarEdge._meta.db_table
 
 class ClaimLost(Exception):
     """Our claim was taken away (stale reset or a forced reprocess): stop quietly."""
-
-
-class RetryLater(Exception):
-    """The task should retry itself after `countdown` seconds (secondary rate limit)."""
-
-    def __init__(self, countdown: float):
-        self.countdown = countdown
-        super().__init__(f"retry in {countdown:.0f}s")
 
 
 def queue_for(priority: int) -> str:

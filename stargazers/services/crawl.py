@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 from typing import Any
 
@@ -19,16 +18,16 @@ from stargazers.services.common import (
     MAX_TRANSIENT_ERRORS,
     PAGE_CAP,
     PROGRESS_EVERY_PAGES,
-    SECONDARY_RETRY_MAX_SECONDS,
     ClaimLost,
-    RetryLater,
     Status,
     queue_for,
 )
 from stargazers.services.pages import stargazer_page_store
 from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
+from workers import retry
 from workers.github import errors as gh_errors
 from workers.github import github
+from workers.retry import RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -185,20 +184,26 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
         logger.info("stargazers.rate_limited", extra={**log, "reset_at": exc.reset_at.isoformat()})
         return "rate_limited"
     except gh_errors.SecondaryRateLimited as exc:
-        wait = exc.retry_after + random.uniform(1, 5)  # noqa: S311 - jitter
-        not_before = timezone.now() + timedelta(seconds=wait)
-        if exc.retry_after <= SECONDARY_RETRY_MAX_SECONDS:
+        countdown = retry.short_wait(exc)
+        if countdown is not None:
+            # Short: the row waits a moment and this task retries it itself.
             _finish(
                 crawl,
                 worker,
                 status=Status.PENDING,
-                not_before=not_before,
+                not_before=timezone.now() + timedelta(seconds=countdown),
                 enqueued_at=timezone.now(),
                 error=str(exc),
             )
-            logger.info("stargazers.secondary_limited", extra={**log, "retry_in": wait})
-            raise RetryLater(wait + 1) from exc
-        _finish(crawl, worker, status=Status.RATE_LIMITED, not_before=not_before, error=str(exc))
+            logger.info("stargazers.secondary_limited", extra={**log, "retry_in": countdown})
+            raise RetryLater(countdown + 1) from exc
+        _finish(
+            crawl,
+            worker,
+            status=Status.RATE_LIMITED,
+            not_before=retry.wait_until(exc),
+            error=str(exc),
+        )
         return "rate_limited"
     except gh_errors.Transient as exc:
         return _transient(crawl, worker, str(exc))
@@ -223,7 +228,7 @@ def _transient(crawl: StargazerCrawl, worker: str, message: str) -> str:
         _finish(crawl, worker, status=Status.FAILED, error=message[:2000], error_count=count)
         logger.warning("stargazers.failed", extra={"repo_id": crawl.pk, "error": message})
         return "failed"
-    delay = min(600, 5 * 2**count) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+    delay = retry.backoff(count)
     _finish(
         crawl,
         worker,

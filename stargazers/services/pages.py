@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -128,9 +126,10 @@ def stargazer_page_store(*, crawl: StargazerCrawl, worker: str, page: Any) -> in
             if attempt > DB_RETRIES:
                 raise
         except OperationalError as exc:
+            # A deadlock victim redoes its transaction at once (the other one has gone
+            # on); past the bound the task's retry policy takes over.
             if attempt > DB_RETRIES or not _retryable(exc):
                 raise
-            time.sleep(0.1 * attempt * random.uniform(1, 2))  # noqa: S311 - jitter
     return stored
 
 

@@ -268,3 +268,33 @@ def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
     assert services.stargazer_crawl_run(repo_id=crawl.pk, worker="w") == "completed"
     assert calls == ["revoked-token", None]
     assert StarEdge.objects.filter(repo=crawl.repo).count() == 3
+
+
+def test_rate_limited_account_sync_waits_on_its_row_then_the_sweep_sends_it(
+    redis_test_client, monkeypatch
+):
+    """No countdown to the reset: the row gets `starred_sync_not_before`, and the account
+    sweep sends the sync again once it has passed."""
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+    from workers.github import errors as gh_errors
+
+    redis_test_client.flushdb()
+    reset = timezone.now() + timedelta(minutes=40)
+
+    def limited(*, user_id, is_new):
+        raise gh_errors.RateLimited(reset_at=reset)
+
+    monkeypatch.setattr(services, "account_stars_sync", limited)
+    stale = timezone.now() - timedelta(minutes=10)
+    user = user_make(login="limited", last_login_at=stale)
+    result = account_stars_sync_task.apply(args=[user.pk, True])
+    assert result.successful() and result.result == 0  # no retry was scheduled
+    user.refresh_from_db()
+    assert user.starred_sync_not_before == reset
+    assert services.accounts_sync_dispatch() == 0  # not due yet
+    GitHubUser.objects.filter(pk=user.pk).update(
+        starred_sync_not_before=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.accounts_sync_dispatch() == 1
+    (message,) = _messages(redis_test_client, "high")
+    assert message["headers"]["argsrepr"] == f"[{user.pk}, True]"
