@@ -1,6 +1,6 @@
 """Repository galleries: README media collection and manual gallery edits.
 
-Writes (services) and the few reads the gallery API needs. Every write to one repo's
+Writes (services); the reads are in repos.selectors. Every write to one repo's
 gallery locks that repo's row first, so concurrent adds count `added`/`skipped` exactly
 and never race on the (repo, url) unique constraint.
 """
@@ -68,30 +68,6 @@ def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
         raise GitHubUnavailable(details=details) from exc
     stored = repos_upsert_from_github(payloads=[payload])
     return stored.get(payload["full_name"].lower()) or repo_get(full_name=payload["full_name"])
-
-
-# --- reads -------------------------------------------------------------------------------
-
-
-def image_as_dict(image: GalleryImage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "url": image.url,
-        "alt": image.alt,
-        "original_url": image.original_url,
-        "title": image.title,
-        "caption": image.caption,
-        "is_highlight": image.is_highlight,
-        "taken_at": image.taken_at,
-    }
-    if image.width is not None and image.height is not None:
-        out["width"] = image.width
-        out["height"] = image.height
-    return out
-
-
-def gallery_list(*, repo: Repo) -> list[dict[str, Any]]:
-    """The repo's gallery in insertion order."""
-    return [image_as_dict(image) for image in GalleryImage.objects.filter(repo=repo)]
 
 
 # --- writes ------------------------------------------------------------------------------

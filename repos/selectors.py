@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.db.models import F, Prefetch
 from django.db.models.functions import Coalesce
 
 from repos.errors import InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
+from repos.serializers import GalleryImageOut
 from workers.github.names import repo_name_valid, username_valid
 
 
@@ -74,19 +73,9 @@ def highlight_resolve(*, user_login: str, links: list[UserRepo], names: list[str
     return chosen
 
 
-def gallery_rows(repo: Repo) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": image.url,
-            "alt": image.alt,
-            "original_url": image.original_url,
-            "title": image.title,
-            "caption": image.caption,
-            "is_highlight": image.is_highlight,
-            "taken_at": image.taken_at,
-        }
-        for image in repo.gallery.all()
-    ]
+def gallery_images(*, repo: Repo) -> list[GalleryImage]:
+    """The repo's gallery in insertion order."""
+    return list(GalleryImage.objects.filter(repo=repo).order_by("id"))
 
 
 def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | None = None) -> dict:
@@ -113,7 +102,7 @@ def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | Non
         "keywords": repo.keywords,
         "kind": repo.kind,
         "link": repo.link or None,
-        "gallery": gallery_rows(repo),
+        "gallery": GalleryImageOut(repo.gallery.all(), many=True).data,
         "enriched_at": repo.enriched_at.isoformat() if repo.enriched_at else None,
     }
 

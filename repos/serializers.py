@@ -176,6 +176,9 @@ def gallery_input_validate(
 
 
 class GalleryImageOut(serializers.Serializer):
+    """A gallery image as every answer shows it (the gallery API and the profile data);
+    `width` and `height` only when known."""
+
     url = serializers.URLField()
     alt = serializers.CharField()
     original_url = serializers.CharField()
@@ -185,6 +188,13 @@ class GalleryImageOut(serializers.Serializer):
     taken_at = serializers.IntegerField(help_text="Epoch milliseconds.")
     width = serializers.IntegerField(required=False, help_text="Pixels, when known.")
     height = serializers.IntegerField(required=False, help_text="Pixels, when known.")
+
+    def to_representation(self, instance: Any) -> dict[str, Any]:
+        row = super().to_representation(instance)
+        if row.get("width") is None or row.get("height") is None:
+            row.pop("width", None)
+            row.pop("height", None)
+        return row
 
 
 class GalleryImageIn(serializers.Serializer):

@@ -10,6 +10,7 @@ one service in `repos.gallery`.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from typing import Any
 
 from drf_spectacular.types import OpenApiTypes
@@ -27,7 +28,7 @@ from rest_framework.views import APIView
 
 from config.errors import BadRequest
 from repos import gallery
-from repos.selectors import repo_get, repo_name_validate
+from repos.selectors import gallery_images, repo_get, repo_name_validate
 from repos.serializers import (
     MAX_ITEMS,
     BoundedListField,
@@ -104,7 +105,7 @@ class RepoGalleryApi(APIView):
         )
 
     class GalleryAddOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         repo_id = serializers.IntegerField()
         added = serializers.IntegerField()
         skipped = serializers.IntegerField()
@@ -122,7 +123,7 @@ class RepoGalleryApi(APIView):
         url = serializers.URLField(required=False)
 
     class GalleryRemoveOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         removed = serializers.IntegerField()
         gallery_count = serializers.IntegerField()
 
@@ -136,12 +137,12 @@ class RepoGalleryApi(APIView):
         taken_at = TakenAtField(required=False, allow_null=True)
 
     class GalleryUpdateOut(serializers.Serializer):
-        ok = serializers.BooleanField()
-        updated = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
+        updated = serializers.BooleanField(default=True)
         image = GalleryImageOut()
 
     class GalleryListOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         gallery = GalleryImageOut(many=True)
 
     @extend_schema(
@@ -157,7 +158,7 @@ class RepoGalleryApi(APIView):
     def get(self, request, username: str, owner: str, repo: str):
         ctx = _Context(username, owner, repo)
         target = repo_get(full_name=ctx.full_name)
-        return Response({"ok": True, "gallery": gallery.gallery_list(repo=target)})
+        return Response(self.GalleryListOut({"gallery": gallery_images(repo=target)}).data)
 
     @extend_schema(
         operation_id="repo_gallery_add",
@@ -226,17 +227,10 @@ class RepoGalleryApi(APIView):
             if image.get("taken_at") is None:
                 image["taken_at"] = now
         result = gallery.gallery_images_add(repo=target, images=images, dedupe=valid["dedupe"])
-        body: dict[str, Any] = {
-            "ok": True,
-            "repo_id": target.pk,
-            "added": result.added,
-            "skipped": result.skipped,
-            "replaced": result.replaced,
-            "gallery_count": result.gallery_count,
-        }
+        outcome: dict[str, Any] = {"repo_id": target.pk, **asdict(result)}
         if valid["link"]:
-            body["linked"] = gallery.user_repo_link_manual(user_id=ctx.user.id, repo=target)
-        return Response(body, status=201 if result.added else 200)
+            outcome["linked"] = gallery.user_repo_link_manual(user_id=ctx.user.id, repo=target)
+        return Response(self.GalleryAddOut(outcome).data, status=201 if result.added else 200)
 
     @extend_schema(
         operation_id="repo_gallery_remove",
@@ -274,7 +268,7 @@ class RepoGalleryApi(APIView):
         valid = gallery_input_validate(self.GalleryRemoveIn, {"urls": urls})
         target = repo_get(full_name=ctx.full_name)
         removed, count = gallery.gallery_images_remove(repo=target, urls=valid["urls"])
-        return Response({"ok": True, "removed": removed, "gallery_count": count})
+        return Response(self.GalleryRemoveOut({"removed": removed, "gallery_count": count}).data)
 
     @extend_schema(
         operation_id="repo_gallery_update",
@@ -304,4 +298,4 @@ class RepoGalleryApi(APIView):
             valid["original_url"] = url
         target = repo_get(full_name=ctx.full_name)
         image = gallery.gallery_image_update(repo=target, url=url, changes=valid)
-        return Response({"ok": True, "updated": True, "image": gallery.image_as_dict(image)})
+        return Response(self.GalleryUpdateOut({"image": image}).data)

@@ -111,7 +111,6 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
     for item in items:
         counts[item.status] = counts.get(item.status, 0) + 1
     return {
-        "ok": True,
         "username": user.login,
         "state": state,
         "rate_limited_until": _iso(run.not_before)
@@ -132,7 +131,6 @@ def user_data(*, user: GitHubUser) -> dict[str, Any]:
     ).exists()
     highlighted, repos = user_repos_payload(user_id=user.id)
     return {
-        "ok": True,
         "user": {
             "login": user.login,
             "github_id": user.github_id,

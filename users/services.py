@@ -108,7 +108,13 @@ def _data_ready(user_id: int) -> bool:
     ).exists()
 
 
-def ghost_create(*, login: str, force: bool = False) -> dict[str, Any]:
+@dataclass(frozen=True)
+class GhostResult:
+    created: bool
+    run_id: int
+
+
+def ghost_create(*, login: str, force: bool = False) -> GhostResult:
     """Create an inactive (ghost) user and fetch it once; 409 for an existing one."""
     username_validate(login=login)
     with transaction.atomic():
@@ -121,13 +127,7 @@ def ghost_create(*, login: str, force: bool = False) -> dict[str, Any]:
         run = engine.run_start(
             user_id=user.id, trigger=PipelineRun.Trigger.GHOST, queue=queues.DEFAULT
         )
-    return {
-        "ok": True,
-        "created": inserted,
-        "is_ghost": True,
-        "processing": True,
-        "run_id": run.id,
-    }
+    return GhostResult(created=inserted, run_id=run.id)
 
 
 def user_start(*, login: str, trigger: str = PipelineRun.Trigger.START) -> PipelineRun:
@@ -219,7 +219,14 @@ def _derived_clear(*, user: GitHubUser, steps: list[str]) -> None:
     )
 
 
-def user_delete(*, login: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class DeleteResult:
+    deleted: str
+    runs: int
+    repos_linked: int
+
+
+def user_delete(*, login: str) -> DeleteResult:
     """Delete the user, its runs, steps and links, and the repos only it had."""
     user = user_get(login=login)
     with transaction.atomic():
@@ -233,7 +240,7 @@ def user_delete(*, login: str) -> dict[str, Any]:
         locked.delete()
         removed = repo_services.repos_delete_orphans(repo_ids=repo_ids)
     logger.info("users.deleted", extra={"user": login, "repos_removed": removed})
-    return {"ok": True, "deleted": login, "runs": runs, "repos_linked": len(repo_ids)}
+    return DeleteResult(deleted=login, runs=runs, repos_linked=len(repo_ids))
 
 
 def run_create_for_command(*, login: str, select: list[str] | None = None) -> PipelineRun:

@@ -9,33 +9,24 @@ profile still stands.
 
 from __future__ import annotations
 
-from users.pipeline import fetch, highlights, repo_steps
-from users.pipeline.graph import (
-    FETCH_PROFILE,
-    FETCH_REPOS,
-    REPO_BLURB,
-    REPO_EMPHASIS,
-    REPO_KEYWORDS,
-    REPO_KIND,
-    REPO_LINK,
-    REPO_MEDIA,
-    SELECT_HIGHLIGHTS,
-    USER_THEME,
-    Step,
-    step_register,
-)
+from users.pipeline import fetch, graph, highlights, repo_steps
+from users.pipeline.graph import Step, step_register
+
+# Repo steps run once per highlighted repo; those the seed fed the blurb need it first.
+HIGHLIGHTED = (graph.SELECT_HIGHLIGHTS,)
+BLURBED = (graph.SELECT_HIGHLIGHTS, graph.REPO_BLURB)
 
 BUILTIN_STEPS = (
-    Step(FETCH_PROFILE, "user", fetch.fetch_profile, required=True),
-    Step(FETCH_REPOS, "user", fetch.fetch_repos, (FETCH_PROFILE,), required=True),
-    Step(SELECT_HIGHLIGHTS, "user", highlights.select_highlights, (FETCH_REPOS,)),
-    Step(REPO_BLURB, "repo", repo_steps.repo_blurb, (SELECT_HIGHLIGHTS,)),
-    Step(REPO_EMPHASIS, "repo", repo_steps.repo_emphasis, (SELECT_HIGHLIGHTS, REPO_BLURB)),
-    Step(REPO_KEYWORDS, "repo", repo_steps.repo_keywords, (SELECT_HIGHLIGHTS, REPO_BLURB)),
-    Step(REPO_KIND, "repo", repo_steps.repo_kind, (SELECT_HIGHLIGHTS, REPO_BLURB)),
-    Step(REPO_LINK, "repo", repo_steps.repo_link, (SELECT_HIGHLIGHTS,)),
-    Step(REPO_MEDIA, "repo", repo_steps.repo_media, (SELECT_HIGHLIGHTS,)),
-    Step(USER_THEME, "user", highlights.user_theme, (SELECT_HIGHLIGHTS,)),
+    Step(graph.FETCH_PROFILE, "user", fetch.fetch_profile, required=True),
+    Step(graph.FETCH_REPOS, "user", fetch.fetch_repos, (graph.FETCH_PROFILE,), required=True),
+    Step(graph.SELECT_HIGHLIGHTS, "user", highlights.select_highlights, (graph.FETCH_REPOS,)),
+    Step(graph.REPO_BLURB, "repo", repo_steps.repo_blurb, HIGHLIGHTED),
+    Step(graph.REPO_EMPHASIS, "repo", repo_steps.repo_emphasis, BLURBED),
+    Step(graph.REPO_KEYWORDS, "repo", repo_steps.repo_keywords, BLURBED),
+    Step(graph.REPO_KIND, "repo", repo_steps.repo_kind, BLURBED),
+    Step(graph.REPO_LINK, "repo", repo_steps.repo_link, HIGHLIGHTED),
+    Step(graph.REPO_MEDIA, "repo", repo_steps.repo_media, HIGHLIGHTED),
+    Step(graph.USER_THEME, "user", highlights.user_theme, HIGHLIGHTED),
 )
 
 for _step in BUILTIN_STEPS:

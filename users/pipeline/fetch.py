@@ -109,6 +109,11 @@ def commit_days(full_name: str, login: str, *, default_branch: str, token: str |
     return len(days)
 
 
+def _payload_commit_days(payload: dict[str, Any], login: str, *, token: str | None) -> int:
+    default_branch = payload.get("default_branch") or ""
+    return commit_days(payload["full_name"], login, default_branch=default_branch, token=token)
+
+
 def fetch_repos(ctx: StepContext) -> dict[str, Any]:
     gw = github()
     login = ctx.user.login
@@ -120,12 +125,7 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
     for payload in owned[:OWNED_REPOS_LIMIT]:
         if not payload.get("language") or not _recent(payload, cutoff):
             continue
-        days = commit_days(
-            payload["full_name"],
-            login,
-            default_branch=payload.get("default_branch") or "",
-            token=ctx.token,
-        )
+        days = _payload_commit_days(payload, login, token=ctx.token)
         if payload.get("fork"):
             if days >= MIN_COMMIT_DAYS:
                 kept.append((payload, UserRepo.Reason.FORK_ACTIVE, days))
@@ -167,12 +167,7 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
             continue
         if payload.get("private") or not payload.get("language") or not _recent(payload, cutoff):
             continue
-        days = commit_days(
-            payload["full_name"],
-            login,
-            default_branch=payload.get("default_branch") or "",
-            token=ctx.token,
-        )
+        days = _payload_commit_days(payload, login, token=ctx.token)
         if days >= MIN_COMMIT_DAYS:
             kept.append((payload, UserRepo.Reason.CONTRIBUTED, days))
 

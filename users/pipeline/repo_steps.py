@@ -8,6 +8,7 @@ running at the same time either waits for them or makes them stop quietly).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,32 +85,49 @@ def repo_blurb(ctx: StepContext) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------- emphasis, keywords, kind
-def repo_emphasis(ctx: StepContext) -> dict[str, Any]:
+def _repo_list_step(
+    ctx: StepContext,
+    *,
+    field: str,
+    prompt: str,
+    item: str,
+    high: int,
+    fallback: Callable[[str], list[str]],
+) -> dict[str, Any]:
+    """Ask for a list of 1-`high` strings about the blurb, save it on the repo's `field`."""
     blurb = _blurb_or_skip(ctx)
     answer = llm_json(
-        task="repo_emphasis",
-        prompt=enrichment.EMPHASIS_PROMPT + blurb,
-        shape='{"emphasis": ["technology", "..."]}',
-        validate=lambda v: enrichment.string_list_validate(v, "emphasis", low=1, high=20),
-        fallback=lambda: enrichment.emphasis_heuristic(ctx.repo, blurb),
+        task=f"repo_{field}",
+        prompt=prompt + blurb,
+        shape=f'{{"{field}": ["{item}", "..."]}}',
+        validate=lambda v: enrichment.string_list_validate(v, field, low=1, high=high),
+        fallback=lambda: fallback(blurb),
         fallback_on_failure=True,
     )
-    _save_repo_fields(ctx, emphasis=answer.value)
-    return {"emphasis": answer.value, "count": len(answer.value), "source": answer.source}
+    _save_repo_fields(ctx, **{field: answer.value})
+    return {field: answer.value, "count": len(answer.value), "source": answer.source}
+
+
+def repo_emphasis(ctx: StepContext) -> dict[str, Any]:
+    return _repo_list_step(
+        ctx,
+        field="emphasis",
+        prompt=enrichment.EMPHASIS_PROMPT,
+        item="technology",
+        high=20,
+        fallback=lambda blurb: enrichment.emphasis_heuristic(ctx.repo, blurb),
+    )
 
 
 def repo_keywords(ctx: StepContext) -> dict[str, Any]:
-    blurb = _blurb_or_skip(ctx)
-    answer = llm_json(
-        task="repo_keywords",
-        prompt=enrichment.KEYWORDS_PROMPT + blurb,
-        shape='{"keywords": ["skill", "..."]}',
-        validate=lambda v: enrichment.string_list_validate(v, "keywords", low=1, high=4),
-        fallback=lambda: enrichment.keywords_heuristic(ctx.repo),
-        fallback_on_failure=True,
+    return _repo_list_step(
+        ctx,
+        field="keywords",
+        prompt=enrichment.KEYWORDS_PROMPT,
+        item="skill",
+        high=4,
+        fallback=lambda blurb: enrichment.keywords_heuristic(ctx.repo),
     )
-    _save_repo_fields(ctx, keywords=answer.value)
-    return {"keywords": answer.value, "count": len(answer.value), "source": answer.source}
 
 
 def repo_kind(ctx: StepContext) -> dict[str, Any]:

@@ -61,8 +61,8 @@ def test_ghost_existing_user_conflicts_unless_forced():
     services.user_login(login="dave")
     with pytest.raises(UserExists):
         services.ghost_create(login="dave")
-    body = services.ghost_create(login="dave", force=True)
-    assert body["is_ghost"] and not body["created"]
+    result = services.ghost_create(login="dave", force=True)
+    assert not result.created
     assert GitHubUser.objects.get(login="dave").state == "ghost"
 
 

@@ -1,5 +1,6 @@
 from users import selectors
 from users.management.commands._base import UserCommand
+from users.serializers import UserProgressOutputSerializer
 
 
 class Command(UserCommand):
@@ -7,4 +8,4 @@ class Command(UserCommand):
 
     def handle(self, *args, **options):
         user = selectors.user_get(login=options["username"])
-        self.emit(selectors.user_progress(user=user))
+        self.emit(UserProgressOutputSerializer(selectors.user_progress(user=user)).data)

@@ -1,5 +1,6 @@
 from users import pipeline, services
 from users.management.commands._base import UserCommand
+from users.serializers import RunRestartOutputSerializer
 
 
 class Command(UserCommand):
@@ -11,4 +12,4 @@ class Command(UserCommand):
 
     def handle(self, *args, **options):
         run = services.user_restart(login=options["username"], from_step=options["from_step"])
-        self.emit({"ok": True, "queued": True, "forced": True, "run_id": run.id})
+        self.emit(RunRestartOutputSerializer(run).data)
