@@ -27,11 +27,6 @@ Status = StargazerCrawl.Status
 STARGAZERS_PER_PAGE = 100
 
 
-def user_get(*, login: str) -> GitHubUser:
-    """Any user the star graph knows (stargazers seen only as such included)."""
-    return user_selectors.user_get(login=login, discovered=True)
-
-
 def repo_get(*, owner: str, name: str) -> Repo:
     return repo_selectors.repo_get(
         full_name=repo_selectors.repo_name_validate(owner=owner, name=name)
@@ -215,7 +210,8 @@ def crawl_get(*, key: str) -> dict[str, Any]:
 # --------------------------------------------------------------------- public reads
 def account_progress(*, login: str) -> dict[str, Any]:
     """The account's star-graph progress: its starred repos' crawls by status."""
-    user = user_get(login=login)
+    # Any user the star graph knows, stargazers seen only as such included.
+    user = user_selectors.user_get(login=login, discovered=True)
     starred = StarEdge.objects.filter(user=user).values("repo_id")
     crawls = StargazerCrawl.objects.filter(repo_id__in=starred)
     by_status = repos_by_status(crawls)
@@ -285,7 +281,8 @@ def repo_star_history(*, owner: str, name: str) -> tuple[Any, list[dict[str, Any
 
 def kindred(*, login: str, limit: int) -> dict[str, Any]:
     """Users with the most starred repos in common, from both feeds: one SQL aggregate."""
-    user = user_get(login=login)
+    # Any user the star graph knows, stargazers seen only as such included.
+    user = user_selectors.user_get(login=login, discovered=True)
     mine = StarEdge.objects.filter(user_id=user.pk).values("repo_id")
     rows = (
         StarEdge.objects.filter(repo_id__in=Subquery(mine))

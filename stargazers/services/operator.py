@@ -14,7 +14,7 @@ from config.errors import BadRequest
 from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
-from stargazers.selectors import PAUSE_NAME, repo_resolve, user_get
+from stargazers.selectors import PAUSE_NAME, repo_resolve
 from stargazers.services.accounts import account_stars_sync_request
 from stargazers.services.common import (
     Priority,
@@ -22,6 +22,7 @@ from stargazers.services.common import (
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
 from stargazers.tasks import star_history_refresh as star_history_refresh_task
+from users import selectors as user_selectors
 from users.models import GitHubUser
 from workers import queues
 from workers.github import github
@@ -104,7 +105,7 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
 
     Also re-syncs the user's starred list when it is an account.
     """
-    user = user_get(login=login)
+    user = user_selectors.user_get(login=login, discovered=True)
     repo_ids = list(StarEdge.objects.filter(user=user).values_list("repo_id", flat=True))
     with transaction.atomic():
         qs = StargazerCrawl.objects.filter(pk__in=repo_ids)
