@@ -8,10 +8,10 @@ MANAGE := $(BIN)/python manage.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --progress-bar on -r requirements.txt
 	touch $@
 
 setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, periodic tasks
