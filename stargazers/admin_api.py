@@ -98,6 +98,10 @@ class WorkersScaleApi(AdminApi):
                 raise serializers.ValidationError(
                     "Give `concurrency`, `delta`, or an autoscale range `max`/`min`."
                 )
+            if "max" in attrs and "min" in attrs and attrs["min"] > attrs["max"]:
+                raise serializers.ValidationError(
+                    {"min": f"min ({attrs['min']}) must not exceed max ({attrs['max']})."}
+                )
             return attrs
 
     @extend_schema(

@@ -119,7 +119,9 @@ def ghost_create(*, login: str, force: bool = False) -> GhostResult:
     username_validate(login=login)
     with transaction.atomic():
         user, inserted = _user_upsert(login=login, state=GitHubUser.State.GHOST)
-        if not inserted and user.state != GitHubUser.State.DISCOVERED and not force:
+        # A user known only as a discovered stargazer has no profile yet: this creates it.
+        created = inserted or user.state == GitHubUser.State.DISCOVERED
+        if not created and not force:
             raise UserExists(
                 details={"username": user.login, "is_ghost": user.state == "ghost"},
             )
@@ -127,7 +129,7 @@ def ghost_create(*, login: str, force: bool = False) -> GhostResult:
         run = engine.run_start(
             user_id=user.id, trigger=PipelineRun.Trigger.GHOST, queue=queues.DEFAULT
         )
-    return GhostResult(created=inserted, run_id=run.id)
+    return GhostResult(created=created, run_id=run.id)
 
 
 def user_start(*, login: str, trigger: str = PipelineRun.Trigger.START) -> PipelineRun:

@@ -184,7 +184,15 @@ def workers_scale(
             if autoscaler and (autoscale_max or autoscale_min or concurrency):
                 high = autoscale_max or concurrency or autoscaler.get("max")
                 low = autoscale_min if autoscale_min is not None else autoscaler.get("min", 0)
-                low = min(low, high)
+                if low > high:
+                    # Never narrow the range silently: the operator meant something else.
+                    from config.errors import BadRequest
+
+                    raise BadRequest(
+                        f"min ({low}) must not exceed max ({high}) on {hostname}",
+                        code="invalid_input",
+                        details={"worker": hostname, "min": low, "max": high},
+                    )
                 app.control.autoscale(high, low, destination=[hostname], connection=conn)
                 entry.update(mode="autoscale", max=high, min=low)
             else:
