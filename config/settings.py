@@ -68,9 +68,37 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"].setdefault("OPTIONS", {})
 # A short connect timeout keeps health checks answering when Postgres is away.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
-# Persistent connections per process; web and workers are long-lived processes.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Django's psycopg pool, one per process (seed 002's deadpool: max 10, min idle 2, 30 s
+# to get a connection). DB_POOL_MAX_SIZE=0 turns it off for persistent connections
+# (DATABASE_CONN_MAX_AGE) instead, e.g. behind PgBouncer. Celery's pool processes never
+# share one: config/celery.py drops the pool each forked process inherits.
+DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
+DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
+DB_POOL_TIMEOUT = _positive_int("DB_POOL_TIMEOUT", 30)
+if DB_POOL_MAX_SIZE < 0:
+    raise ImproperlyConfigured(f"DB_POOL_MAX_SIZE must be 0 (off) or more, got {DB_POOL_MAX_SIZE}")
+if DB_POOL_MAX_SIZE and not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
+    raise ImproperlyConfigured(
+        f"DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}) must be between 0 and DB_POOL_MAX_SIZE "
+        f"({DB_POOL_MAX_SIZE})"
+    )
+if DB_POOL_MAX_SIZE > 0:
+    if env.int("DATABASE_CONN_MAX_AGE", default=0):
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps connections per thread, which the pool replaces: "
+            "unset it, or set DB_POOL_MAX_SIZE=0"
+        )
+    # The pool keeps the connections; Django returns each to it at the end of a request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+    }
+else:
+    # Persistent connections per process; web and workers are long-lived processes.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
