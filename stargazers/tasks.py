@@ -140,3 +140,7 @@ def star_history_refresh(repo_id: int) -> int:
     from stargazers.services import star_history_refresh as refresh
 
     return refresh(repo_id=repo_id)
+
+
+# The stopping worker's claims and final figures (connected wherever the tasks load).
+from stargazers import shutdown as _shutdown  # noqa: E402, F401

@@ -32,6 +32,7 @@ from stargazers.services.crawl import (
     stargazer_crawl_claim,
     stargazer_crawl_release,
     stargazer_crawl_run,
+    stargazer_crawls_release_worker,
 )
 from stargazers.services.dispatch import (
     _send_crawls,
@@ -78,6 +79,7 @@ __all__ = [
     "stargazer_crawl_release",
     "stargazer_crawl_run",
     "stargazer_crawls_dispatch",
+    "stargazer_crawls_release_worker",
     "stargazer_page_store",
     "stargazers_pause",
     "stargazers_resume",

@@ -91,6 +91,35 @@ def stargazer_crawl_release(
     return qs.update(**fields)
 
 
+def stargazer_crawls_release_worker(*, hostname: str) -> list[int]:
+    """Give back every crawl a worker (`name@host`, all its pool processes) holds.
+
+    Seed 002's workers unclaimed in post_stop: a stopping worker's repos are pending
+    again at once instead of waiting out the claim TTL. Pages already written stay; a
+    page being fetched is dropped (its write finds the claim gone) and read again by
+    whoever claims the repo next, from the stored cursor.
+    """
+    if not hostname:
+        return []
+    released = list(
+        StargazerCrawl.objects.filter(
+            status=Status.PROCESSING, claimed_by__startswith=f"{hostname}:"
+        ).values_list("pk", flat=True)
+    )
+    if not released:
+        return []
+    StargazerCrawl.objects.filter(
+        pk__in=released, status=Status.PROCESSING, claimed_by__startswith=f"{hostname}:"
+    ).update(
+        status=Status.PENDING,
+        claimed_by="",
+        claimed_at=None,
+        enqueued_at=None,
+        updated_at=timezone.now(),
+    )
+    return released
+
+
 def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = None) -> str:
     """Claim the repo and fetch up to `max_pages` pages; returns the outcome.
 
