@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings
 
 from workers import queues
+from workers.liveness import LivenessBeacon
 
 app = Celery("gazer")
 
@@ -86,6 +87,10 @@ app.conf.update(
     # With --autoscale, grow the pool only while CPU < 80 % and memory < 85 % (seed 002).
     worker_autoscaler="workers.autoscale:ResourceAwareAutoscaler",
 )
+
+# Every worker beats its liveness into Redis, so /health and the admin API never wait
+# on a broadcast (workers/liveness.py).
+app.steps["consumer"].add(LivenessBeacon)
 
 app.autodiscover_tasks()
 

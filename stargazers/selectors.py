@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from celery import current_app
 from django.conf import settings
 from django.db import connection
 from django.db.models import Count, F, Q, Subquery, Sum
@@ -337,8 +336,11 @@ def crawls_due_count() -> int:
 def engine_health() -> tuple[str, str]:
     """(status, message) of the star-graph engine for /health's `supervisor` check."""
     cutoff = timezone.now() - timedelta(seconds=settings.STARGAZER_CLAIM_TTL_SECONDS)
-    stale = StargazerCrawl.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff).count()
-    processing = StargazerCrawl.objects.filter(status=Status.PROCESSING).count()
+    # One query for both figures: health probes call this every few seconds.
+    counts = StargazerCrawl.objects.filter(status=Status.PROCESSING).aggregate(
+        processing=Count("pk"), stale=Count("pk", filter=Q(heartbeat_at__lt=cutoff))
+    )
+    stale, processing = counts["stale"], counts["processing"]
     paused = stargazers_paused()
     message = f"{processing} repo(s) processing" + ("; paused by an operator" if paused else "")
     if stale:
@@ -356,21 +358,19 @@ def supervisor_check() -> health.Check:
 
 
 def workers_detail(*, timeout: float = 1.0) -> list[dict[str, Any]]:
-    """Each answering worker's pool: processes, configured maximum, autoscale range."""
+    """Each live worker's pool: processes, configured maximum, autoscale range."""
     try:
-        with current_app.connection_for_write() as conn:
-            stats = current_app.control.inspect(timeout=timeout, connection=conn).stats() or {}
+        workers = health.workers_alive(timeout=timeout)
     except Exception:  # noqa: BLE001 - broker away: no detail, /health says why
         return []
-    out = []
-    for name, info in sorted(stats.items()):
-        pool = info.get("pool") or {}
-        out.append(
-            {
-                "name": name,
-                "processes": len(pool.get("processes") or []),
-                "max_concurrency": pool.get("max-concurrency"),
-                "autoscaler": info.get("autoscaler"),
-            }
-        )
-    return out
+    return [
+        {
+            "name": w["hostname"],
+            "processes": (w.get("pool") or {}).get("processes") or 0,
+            "max_concurrency": (w.get("pool") or {}).get("max_concurrency"),
+            "autoscaler": w.get("autoscaler"),
+            "queues": w.get("queues") or [],
+            "running_tasks": w.get("active") or 0,
+        }
+        for w in workers
+    ]

@@ -22,7 +22,6 @@ from typing import Any
 
 import psutil
 import redis
-from celery import current_app
 from django.conf import settings
 from django.db import connections
 
@@ -70,21 +69,38 @@ def _registered_check(name: str, fn: Callable[[], Check]) -> Check:
         return Check(DEGRADED, f"{name} check failed: {type(exc).__name__}")
 
 
-def database_check(*, alias: str = "default") -> Check:
+def database_check(*, alias: str = "default", timeout: float = 3.0) -> Check:
     try:
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        pool = connections[alias].pool
+        if pool is not None:
+            # Through the pool, but waiting `timeout` rather than DB_POOL_TIMEOUT: a probe
+            # must answer quickly when Postgres is away.
+            pool.open()
+            with pool.connection(timeout=timeout) as raw:
+                raw.execute("SELECT 1").fetchone()
+        else:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - any failure means unreachable
         connections[alias].close_if_unusable_or_obsolete()
         return Check(UNHEALTHY, f"database unreachable: {type(exc).__name__}")
     return Check(HEALTHY)
 
 
-def redis_client(*, timeout: float = 1.0) -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
-    )
+_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
+
+
+def redis_client(*, timeout: float = 1.0, url: str | None = None) -> redis.Redis:
+    """One client (and its connection pool) per URL: probes reuse their connections."""
+    key = (url or settings.REDIS_URL, timeout)
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = redis.Redis.from_url(
+            key[0], socket_connect_timeout=timeout, socket_timeout=timeout
+        )
+        _CLIENTS[key] = client
+    return client
 
 
 def redis_check() -> Check:
@@ -97,39 +113,41 @@ def redis_check() -> Check:
 
 def queue_depths() -> dict[str, int]:
     """Messages waiting per queue (Redis lists, one per priority step)."""
-    client = redis_client()
-    depths: dict[str, int] = {}
-    for name in (*queues.ALL, queues.LLM):
-        keys = [name] + [f"{name}\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
-        with client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.llen(key)
-            depths[name] = sum(pipe.execute())
-    return depths
+    names = (*queues.ALL, queues.LLM)
+    steps = ("", *(f"\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)))
+    with redis_client().pipeline(transaction=False) as pipe:
+        for name in names:
+            for step in steps:
+                pipe.llen(f"{name}{step}")
+        lengths = pipe.execute()
+    return {
+        name: sum(lengths[i * len(steps) : (i + 1) * len(steps)]) for i, name in enumerate(names)
+    }
+
+
+def workers_alive(*, timeout: float = 1.0, broker_url: str | None = None) -> list[dict]:
+    """Workers by their last liveness beat (workers/liveness.py): no broadcast, ~1 ms."""
+    from workers.liveness import workers_alive as alive
+
+    return alive(broker_url or settings.REDIS_URL, timeout=timeout)
 
 
 def worker_snapshot(*, timeout: float = 1.0, broker_url: str | None = None) -> dict:
-    """Workers that answer a broadcast, with how many tasks each is running."""
-    app = current_app  # the project's Celery app (config.celery sets it as current)
-    with app.connection_for_write(broker_url) as connection:
-        replies = app.control.inspect(timeout=timeout, connection=connection).active() or {}
-    busy = sum(1 for tasks in replies.values() if tasks)
+    """Live workers, with how many tasks each is running (from their beats)."""
+    workers = workers_alive(timeout=timeout, broker_url=broker_url)
+    busy = sum(1 for w in workers if w.get("active"))
     return {
-        "total": len(replies),
+        "total": len(workers),
         "active": busy,
-        "idle": len(replies) - busy,
-        "running_tasks": sum(len(tasks) for tasks in replies.values()),
+        "idle": len(workers) - busy,
+        "running_tasks": sum(int(w.get("active") or 0) for w in workers),
     }
 
 
 def llm_consumers(*, timeout: float = 1.0, broker_url: str | None = None) -> int:
-    """Workers consuming the `llm` queue, from an `active_queues` broadcast."""
-    app = current_app
-    with app.connection_for_write(broker_url) as connection:
-        replies = app.control.inspect(timeout=timeout, connection=connection).active_queues() or {}
-    return sum(
-        1 for consumed in replies.values() if any(q.get("name") == queues.LLM for q in consumed)
-    )
+    """Live workers consuming the `llm` queue (from their beats)."""
+    workers = workers_alive(timeout=timeout, broker_url=broker_url)
+    return sum(1 for w in workers if queues.LLM in (w.get("queues") or ()))
 
 
 def llm_worker_check() -> Check | None:

@@ -22,6 +22,7 @@ from celery import Celery
 from kombu import Queue
 
 from workers import queues
+from workers.liveness import LivenessBeacon
 from workers.llm_provider import ProviderError, complete
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +60,10 @@ app.conf.update(
     worker_send_task_events=True,
     timezone="UTC",
 )
+
+
+# Liveness beats for /health's llm_worker check (workers/liveness.py).
+app.steps["consumer"].add(LivenessBeacon)
 
 
 # No retries and no Celery time limits (the threads pool has none): the call carries
