@@ -23,8 +23,12 @@ setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, period
 run: setup  ## web :8000, worker, LLM worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
 	$(BIN)/honcho start -f Procfile
 
-demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet
-	$(BIN)/python -m workers.demo
+demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet (ARGS=-v: all logs here)
+	$(BIN)/python -m workers.demo $(ARGS)
+
+.PHONY: manage
+manage: $(VENV)/.installed  ## a management command on the running system: make manage ARGS="doctor" (the demo's while it runs)
+	$(if $(wildcard .env.demo),GAZER_ENV_FILE=.env.demo )$(MANAGE) $(ARGS)
 
 test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
 	$(MANAGE) ensure_database

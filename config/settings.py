@@ -7,6 +7,7 @@ value stops the process with ImproperlyConfigured instead of misbehaving later.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -15,8 +16,21 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# GAZER_ENV_FILE names the environment file of the system a command should act on (e.g.
+# `.env.demo` while `make demo` runs, through `make manage`): its values win over the
+# shell's. `.env` then fills in what is left, under the shell's variables.
+_ENV_FILE = os.environ.get("GAZER_ENV_FILE", "")
+ENV_SOURCES: list[str] = []
+if _ENV_FILE:
+    _path = Path(_ENV_FILE) if Path(_ENV_FILE).is_absolute() else BASE_DIR / _ENV_FILE
+    if not _path.exists():
+        raise ImproperlyConfigured(f"GAZER_ENV_FILE names {_ENV_FILE}, which does not exist")
+    environ.Env.read_env(_path, overwrite=True)
+    ENV_SOURCES.append(f"{_ENV_FILE} (GAZER_ENV_FILE)")
+ENV_SOURCES.append("the shell")
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+    ENV_SOURCES.append(".env")
 
 
 def _csv(name: str) -> list[str]:
