@@ -83,12 +83,21 @@ DATABASES["default"].setdefault("OPTIONS", {})
 # A short connect timeout keeps health checks answering when Postgres is away.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+
 # Django's psycopg pool, one per process (seed 002's deadpool: max 10, min idle 2, 30 s
 # to get a connection). DB_POOL_MAX_SIZE=0 turns it off for persistent connections
 # (DATABASE_CONN_MAX_AGE) instead, e.g. behind PgBouncer. Celery's pool processes never
 # share one: config/celery.py drops the pool each forked process inherits.
-DB_POOL_MAX_SIZE = env.int("DB_POOL_MAX_SIZE", default=10)
-DB_POOL_MIN_SIZE = env.int("DB_POOL_MIN_SIZE", default=2)
+def _int(name: str, default: int) -> int:
+    try:
+        return env.int(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer") from exc
+
+
+DB_POOL_MAX_SIZE = _int("DB_POOL_MAX_SIZE", 10)
+DB_POOL_MIN_SIZE = _int("DB_POOL_MIN_SIZE", 2)
 DB_POOL_TIMEOUT = _positive_int("DB_POOL_TIMEOUT", 30)
 if DB_POOL_MAX_SIZE < 0:
     raise ImproperlyConfigured(f"DB_POOL_MAX_SIZE must be 0 (off) or more, got {DB_POOL_MAX_SIZE}")
@@ -98,7 +107,7 @@ if DB_POOL_MAX_SIZE and not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
         f"({DB_POOL_MAX_SIZE})"
     )
 if DB_POOL_MAX_SIZE > 0:
-    if env.int("DATABASE_CONN_MAX_AGE", default=0):
+    if _int("DATABASE_CONN_MAX_AGE", 0):
         raise ImproperlyConfigured(
             "DATABASE_CONN_MAX_AGE keeps connections per thread, which the pool replaces: "
             "unset it, or set DB_POOL_MAX_SIZE=0"

@@ -46,6 +46,7 @@ def test_pool_off_keeps_persistent_connections(monkeypatch):
     [
         ({"DB_POOL_MAX_SIZE": "2", "DB_POOL_MIN_SIZE": "5"}, "DB_POOL_MIN_SIZE (5)"),
         ({"DB_POOL_MAX_SIZE": "-1"}, "DB_POOL_MAX_SIZE must be 0"),
+        ({"DB_POOL_MAX_SIZE": "ten"}, "DB_POOL_MAX_SIZE must be an integer"),
         ({"DB_POOL_TIMEOUT": "0"}, "DB_POOL_TIMEOUT must be positive"),
         ({"DATABASE_CONN_MAX_AGE": "60"}, "DATABASE_CONN_MAX_AGE"),
     ],
