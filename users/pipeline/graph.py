@@ -24,6 +24,7 @@ from django.db import transaction
 
 from repos.models import Repo
 from users.models import GitHubUser, WorkItem
+from workers.llm import llm_configured
 
 Scope = Literal["user", "repo"]
 
@@ -54,6 +55,16 @@ class StepFailed(Exception):
 
 class UserGone(Exception):
     """The user (or the repo) was deleted while the step ran: stop quietly."""
+
+
+def llm_answer_kept(ctx: StepContext, *, source: str, error: str | None = None) -> dict | None:
+    """The step's earlier output when this run's LLM call failed and the earlier answer
+    came from the LLM: a heuristic never replaces an LLM answer by accident (a rerun with
+    the LLM away). With no LLM configured at all, the fallback was asked for and wins."""
+    previous = ctx.item.output or {}
+    if source != "fallback" or not llm_configured() or previous.get("source") != "llm":
+        return None
+    return {**previous, "kept": True, "llm_error": error or previous.get("llm_error")}
 
 
 @dataclass

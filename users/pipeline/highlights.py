@@ -16,7 +16,7 @@ from repos.models import Repo, UserRepo
 from repos.services import user_highlights_set
 from users.models import GitHubUser, WorkItem
 from users.pipeline.fetch import MIN_COMMIT_DAYS
-from users.pipeline.graph import SELECT_HIGHLIGHTS, StepContext, locked_user
+from users.pipeline.graph import SELECT_HIGHLIGHTS, StepContext, llm_answer_kept, locked_user
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.llm import llm_json
@@ -51,6 +51,8 @@ def select_highlights(ctx: StepContext) -> dict[str, Any]:
         fallback=lambda: enrichment.highlights_heuristic(nominees[:used] or nominees),
         fallback_on_failure=True,
     )
+    if kept := llm_answer_kept(ctx, source=answer.source, error=answer.error):
+        return kept
     value, source = answer.value, answer.source
     ids = repo_selectors.highlight_resolve(
         user_login=ctx.user.login, links=links, names=value["repos"]
@@ -113,6 +115,8 @@ def user_theme(ctx: StepContext) -> dict[str, Any]:
             fallback=fallback,
             fallback_on_failure=True,
         )
+        if kept := llm_answer_kept(ctx, source=answer.source, error=answer.error):
+            return kept
         theme, source = answer.value["theme"], answer.source
     with locked_user(ctx.user.id):
         GitHubUser.objects.filter(id=ctx.user.id).update(theme=theme, updated_at=timezone.now())

@@ -16,7 +16,7 @@ from repos import enrichment
 from repos.gallery import readme_media_collect
 from repos.models import Repo
 from repos.services import repo_derived_update
-from users.pipeline.graph import StepContext, StepSkipped, UserGone, locked_user
+from users.pipeline.graph import StepContext, StepSkipped, UserGone, llm_answer_kept, locked_user
 from workers.github import errors as gh_errors
 from workers.github.git import GitError, clone_repo
 from workers.llm import LlmAnswer, count_tokens, llm_json
@@ -74,6 +74,8 @@ def repo_blurb(ctx: StepContext) -> dict[str, Any]:
         fallback_text = enrichment.blurb_heuristic(repo, None)
     blurb = answer.value if answer is not None else fallback_text
     source = answer.source if answer is not None else "fallback"
+    if answer is not None and (kept := llm_answer_kept(ctx, source=source, error=answer.error)):
+        return kept
     _save_repo_fields(ctx, blurb=blurb)
     return {
         "description_len": len(blurb),
@@ -104,6 +106,8 @@ def _repo_list_step(
         fallback=lambda: fallback(blurb),
         fallback_on_failure=True,
     )
+    if kept := llm_answer_kept(ctx, source=answer.source, error=answer.error):
+        return kept
     _save_repo_fields(ctx, **{field: answer.value})
     return {field: answer.value, "count": len(answer.value), "source": answer.source}
 
@@ -140,6 +144,8 @@ def repo_kind(ctx: StepContext) -> dict[str, Any]:
         fallback=lambda: enrichment.kind_heuristic(ctx.repo, blurb),
         fallback_on_failure=True,
     )
+    if kept := llm_answer_kept(ctx, source=answer.source, error=answer.error):
+        return kept
     _save_repo_fields(ctx, kind=answer.value)
     return {"kind": answer.value, "source": answer.source}
 

@@ -110,3 +110,19 @@ def test_select_of_an_llm_step_without_a_key_stops_unless_asked(inproc, settings
     # Asked for explicitly, the heuristics answer.
     forced = _run("lena-fischer", select="repo_keywords", allow_fallback=True)
     assert {o["source"] for o in _outputs(forced["progress"], "repo_keywords")} == {"fallback"}
+
+
+def test_select_rerun_with_a_failing_llm_keeps_the_llm_answers(inproc):
+    first = _run("lena-fischer")
+    assert first["progress"]["state"] == "ready"
+    before = _outputs(first["progress"], "repo_keywords")
+    assert before and {o["source"] for o in before} == {"llm"}
+    keywords_before = {r["full_name"]: r["keywords"] for r in first["data"]["highlighted_repos"]}
+
+    inproc.configure(llm={"malformed": "garbage"})
+    rerun = _run("lena-fischer", select="repo_keywords")
+    after = _outputs(rerun["progress"], "repo_keywords")
+    assert {o["source"] for o in after} == {"llm"}
+    assert all(o["kept"] for o in after)
+    keywords_after = {r["full_name"]: r["keywords"] for r in rerun["data"]["highlighted_repos"]}
+    assert keywords_after == keywords_before
