@@ -8,10 +8,10 @@ MANAGE := $(BIN)/python manage.py
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --upgrade pip
 
 $(VENV)/.installed: requirements.txt | $(BIN)/python
-	$(BIN)/pip install --quiet -r requirements.txt
+	$(BIN)/pip install --progress-bar on -r requirements.txt
 	touch $@
 
 setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, periodic tasks
@@ -23,8 +23,12 @@ setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, period
 run: setup  ## web :8000, worker, LLM worker, beat and Flower :5555 under honcho (Ctrl+C stops all)
 	$(BIN)/honcho start -f Procfile
 
-demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet
-	$(BIN)/python -m workers.demo
+demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens, no internet (ARGS=-v: all logs here)
+	$(BIN)/python -m workers.demo $(ARGS)
+
+.PHONY: manage
+manage: $(VENV)/.installed  ## a management command on the running system: make manage ARGS="doctor" (the demo's while it runs)
+	$(if $(wildcard .env.demo),GAZER_ENV_FILE=.env.demo )$(MANAGE) $(ARGS)
 
 test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
 	$(MANAGE) ensure_database
@@ -33,9 +37,10 @@ test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Ce
 bench: $(VENV)/.installed  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
 	$(BIN)/python -m bench $(ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed  ## ruff, and the app graph's import contracts (pyproject.toml)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed
 	$(BIN)/ruff check --fix .

@@ -31,6 +31,11 @@ def pytest_configure(config):
     app.conf.broker_url = settings.REDIS_URL
     app.conf.result_backend = settings.REDIS_URL
     settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = TEST_DB_NAME
+    pool = settings.DATABASES["default"]["OPTIONS"].get("pool")
+    if isinstance(pool, dict):
+        # Some tests stand for fifty concurrent requests with fifty threads of one
+        # process; in production those are spread over processes with a pool each.
+        pool["max_size"] = max(pool["max_size"], 60)
 
 
 @pytest.fixture(scope="session")

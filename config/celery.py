@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
@@ -12,6 +12,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings
 
 from workers import queues
+from workers.liveness import LivenessBeacon
 
 app = Celery("gazer")
 
@@ -84,7 +85,38 @@ app.conf.update(
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
     # With --autoscale, grow the pool only while CPU < 80 % and memory < 85 % (seed 002).
-    worker_autoscaler="stargazers.autoscale:ResourceAwareAutoscaler",
+    worker_autoscaler="workers.autoscale:ResourceAwareAutoscaler",
 )
 
+# Every worker beats its liveness into Redis, so /health and the admin API never wait
+# on a broadcast (workers/liveness.py).
+app.steps["consumer"].add(LivenessBeacon)
+
 app.autodiscover_tasks()
+
+# Connections inherited from the parent, kept referenced so they are never closed here:
+# closing one would say goodbye to Postgres on a socket the parent still uses.
+_INHERITED_DB: list = []
+
+
+@signals.worker_process_init.connect
+def db_pool_forget_inherited(**_kwargs) -> None:
+    """A forked pool process starts with no database connection of its parent's.
+
+    Django's psycopg pool is per process; a child forked after the parent used the
+    database would otherwise hand out the parent's sockets. The child forgets them
+    (without network IO) and opens its own on first use. Celery closes a prefork child's
+    pool after each task, so the child keeps no idle connections (min_size 0).
+    """
+    from django.db import connections
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    _INHERITED_DB.extend(DatabaseWrapper._connection_pools.values())
+    DatabaseWrapper._connection_pools.clear()
+    for conn in connections.all(initialized_only=True):
+        if conn.connection is not None:
+            _INHERITED_DB.append(conn.connection)
+            conn.connection = None
+        pool = conn.settings_dict.get("OPTIONS", {}).get("pool")
+        if isinstance(pool, dict):
+            conn.settings_dict["OPTIONS"]["pool"] = {**pool, "min_size": 0}

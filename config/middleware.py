@@ -1,9 +1,9 @@
-"""Request ids: every request gets one, echoed in `X-Request-ID` and in its log lines."""
+"""Request ids: every request gets one, echoed in `X-Request-ID` and in its log lines
+(config/logs.py puts it on every record)."""
 
 from __future__ import annotations
 
 import contextvars
-import logging
 import re
 import uuid
 
@@ -26,10 +26,3 @@ class RequestIdMiddleware:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id
         return response
-
-
-class RequestIdLogFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not hasattr(record, "request_id"):
-            record.request_id = request_id_var.get()
-        return True

@@ -7,6 +7,7 @@ value stops the process with ImproperlyConfigured instead of misbehaving later.
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import environ
@@ -15,8 +16,21 @@ from django.core.exceptions import ImproperlyConfigured
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
+# GAZER_ENV_FILE names the environment file of the system a command should act on (e.g.
+# `.env.demo` while `make demo` runs, through `make manage`): its values win over the
+# shell's. `.env` then fills in what is left, under the shell's variables.
+_ENV_FILE = os.environ.get("GAZER_ENV_FILE", "")
+ENV_SOURCES: list[str] = []
+if _ENV_FILE:
+    _path = Path(_ENV_FILE) if Path(_ENV_FILE).is_absolute() else BASE_DIR / _ENV_FILE
+    if not _path.exists():
+        raise ImproperlyConfigured(f"GAZER_ENV_FILE names {_ENV_FILE}, which does not exist")
+    environ.Env.read_env(_path, overwrite=True)
+    ENV_SOURCES.append(f"{_ENV_FILE} (GAZER_ENV_FILE)")
+ENV_SOURCES.append("the shell")
 if (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+    ENV_SOURCES.append(".env")
 
 
 def _csv(name: str) -> list[str]:
@@ -78,9 +92,46 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 DATABASES["default"].setdefault("OPTIONS", {})
 # A short connect timeout keeps health checks answering when Postgres is away.
 DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
-# Persistent connections per process; web and workers are long-lived processes.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+
+# Django's psycopg pool, one per process (seed 002's deadpool: max 10, min idle 2, 30 s
+# to get a connection). DB_POOL_MAX_SIZE=0 turns it off for persistent connections
+# (DATABASE_CONN_MAX_AGE) instead, e.g. behind PgBouncer. Celery's pool processes never
+# share one: config/celery.py drops the pool each forked process inherits.
+def _int(name: str, default: int) -> int:
+    try:
+        return env.int(name, default=default)
+    except (ValueError, environ.ImproperlyConfigured) as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer") from exc
+
+
+DB_POOL_MAX_SIZE = _int("DB_POOL_MAX_SIZE", 10)
+DB_POOL_MIN_SIZE = _int("DB_POOL_MIN_SIZE", 2)
+DB_POOL_TIMEOUT = _positive_int("DB_POOL_TIMEOUT", 30)
+if DB_POOL_MAX_SIZE < 0:
+    raise ImproperlyConfigured(f"DB_POOL_MAX_SIZE must be 0 (off) or more, got {DB_POOL_MAX_SIZE}")
+if DB_POOL_MAX_SIZE and not 0 <= DB_POOL_MIN_SIZE <= DB_POOL_MAX_SIZE:
+    raise ImproperlyConfigured(
+        f"DB_POOL_MIN_SIZE ({DB_POOL_MIN_SIZE}) must be between 0 and DB_POOL_MAX_SIZE "
+        f"({DB_POOL_MAX_SIZE})"
+    )
+if DB_POOL_MAX_SIZE > 0:
+    if _int("DATABASE_CONN_MAX_AGE", 0):
+        raise ImproperlyConfigured(
+            "DATABASE_CONN_MAX_AGE keeps connections per thread, which the pool replaces: "
+            "unset it, or set DB_POOL_MAX_SIZE=0"
+        )
+    # The pool keeps the connections; Django returns each to it at the end of a request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"]["pool"] = {
+        "min_size": DB_POOL_MIN_SIZE,
+        "max_size": DB_POOL_MAX_SIZE,
+        "timeout": DB_POOL_TIMEOUT,
+    }
+else:
+    # Persistent connections per process; web and workers are long-lived processes.
+    DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")
@@ -273,19 +324,23 @@ SPECTACULAR_SETTINGS = {
 CELERY_BROKER_URL = REDIS_URL
 CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
 
+# `plain`: human lines with every extra field as key=value; `json`: one object a line.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "config.middleware.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "config.logs.RequestIdLogFilter"}},
     "formatters": {
-        "plain": {
-            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
-        },
+        "plain": {"()": "config.logs.KeyValueFormatter"},
+        "json": {"()": "config.logs.GazerJsonFormatter"},
     },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
+            "formatter": LOG_FORMAT,
             "filters": ["request_id"],
         },
     },

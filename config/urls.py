@@ -3,10 +3,8 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from workers.api import HealthApi, LivenessApi, ReadinessApi
-from workers.pages import home
 
 urlpatterns = [
-    path("", home, name="home"),
     path("livez", LivenessApi.as_view(), name="livez"),
     path("readyz", ReadinessApi.as_view(), name="readyz"),
     path("health", HealthApi.as_view(), name="health"),
@@ -14,10 +12,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
-    path("admin-api/", include("workers.admin_urls")),
     path("admin-api/", include("stargazers.admin_urls")),
     path("", include("users.urls")),
-    path("", include("repos.urls")),
     path("", include("activity.urls")),
     path("", include("feed.urls")),
     path("", include("stargazers.urls")),

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from feed import errors, selectors, services
-from repos.api import GalleryImageOut
+from repos.serializers import GalleryImageOut
 from users.api import ErrorSerializer
 
 TRUE_VALUES = {"1", "true", "yes", "on"}

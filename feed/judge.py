@@ -21,6 +21,7 @@ from django.conf import settings
 
 from feed.models import FeedEntry, FeedJudgment
 from feed.scoring import Scored
+from feed.selectors import viewer_profile_repos
 from users.models import GitHubUser
 from workers.llm import TEMPERATURE, llm_json, model_name
 
@@ -45,8 +46,6 @@ def _line(label: str, value: Any) -> str:
 def viewer_text(viewer: GitHubUser) -> str:
     """The developer part of the prompt: who they are and what they highlight (all their
     highlights, including repos owned by others: the seed's lookup dropped those)."""
-    from feed.selectors import viewer_profile_repos
-
     lines = [f"username: {viewer.login}"]
     if viewer.bio:
         lines.append(f"bio: {' '.join(viewer.bio.split())[:400]}")

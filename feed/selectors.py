@@ -255,6 +255,7 @@ def feed_state(*, viewer: GitHubUser) -> dict[str, Any]:
 def feed_items_peek(*, viewer: GitHubUser | str, limit: int = 30) -> list[dict[str, Any]]:
     """The items `GET /for-you` would serve now, without recording exposures (and without
     building or triggering anything: a viewer never built gets stage 1 computed here)."""
+    # Inside the body: the services build on these selectors (a cycle at module level).
     from feed import services
 
     viewer = services.viewer_resolve(viewer)

@@ -23,7 +23,11 @@ from django.utils import timezone
 
 from feed import errors, judge, scoring, selectors
 from feed.models import FeedEntry, FeedJudgment, FeedRebuild
+from feed.tasks import REBUILD_TIME_LIMIT
+from feed.tasks import feed_rebuild as feed_rebuild_task
+from stargazers.selectors import star_signals_for
 from users.models import GitHubUser
+from users.selectors import user_get
 
 logger = logging.getLogger(__name__)
 
@@ -52,15 +56,11 @@ def viewer_resolve(viewer: GitHubUser | str) -> GitHubUser:
     """A user instance as is; a login through the one user lookup (400 invalid, 404)."""
     if isinstance(viewer, GitHubUser):
         return viewer
-    from users.services import user_get
-
     return user_get(login=viewer)
 
 
 # ------------------------------------------------------------------------ stage 1
 def _star_signals(viewer: GitHubUser) -> dict[str, Any]:
-    from stargazers.selectors import star_signals_for
-
     return star_signals_for(user_id=viewer.pk)
 
 
@@ -168,14 +168,10 @@ def feed_rebuild_request(*, viewer: GitHubUser | str, trigger: str = "request") 
 
 
 def _rebuild_enqueue(viewer_id: int) -> None:
-    from feed.tasks import feed_rebuild as feed_rebuild_task
-
     feed_rebuild_task.delay(viewer_id)
 
 
 def _stale_after() -> timedelta:
-    from feed.tasks import REBUILD_TIME_LIMIT
-
     return timedelta(seconds=REBUILD_TIME_LIMIT + 60)
 
 

@@ -1,6 +1,6 @@
 """Repository galleries: README media collection and manual gallery edits.
 
-Writes (services) and the few reads the gallery API needs. Every write to one repo's
+Writes (services); the reads are in repos.selectors. Every write to one repo's
 gallery locks that repo's row first, so concurrent adds count `added`/`skipped` exactly
 and never race on the (repo, url) unique constraint.
 """
@@ -8,7 +8,6 @@ and never race on the (repo, url) unique constraint.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,11 +19,11 @@ from django.db import transaction
 from django.db.models import Q
 
 from repos import media
-from repos.errors import GitHubUnavailable, ImageNotFound, InvalidRepoName, RepoNotFound
+from repos.enrichment import homepage_link
+from repos.errors import GitHubUnavailable, ImageNotFound, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
+from repos.selectors import repo_get
 from repos.services import repos_upsert_from_github
-from users.models import GitHubUser
-from users.services import USERNAME_RE
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.github.media import MediaRefused, probe_image
@@ -33,7 +32,6 @@ logger = logging.getLogger(__name__)
 
 Dedupe = Literal["url", "original_url"] | None
 
-REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 PROBE_THREADS = 4  # the seed's pool size: small, so a README cannot flood a host
 # A README with hundreds of images (icon grids, sponsor walls) would keep the step busy
 # for minutes; the first ones are what the project chose to show first.
@@ -46,22 +44,6 @@ def now_ms() -> int:
 
 
 # --- lookups shared by the gallery API ---------------------------------------------------
-
-
-def repo_name_validate(*, owner: str, name: str) -> str:
-    """`owner/name` when both parts follow GitHub's rules (owners are user logins)."""
-    if not USERNAME_RE.match(owner or ""):
-        raise InvalidRepoName("Invalid repository owner.", details={"owner": owner})
-    if not REPO_NAME_RE.match(name or "") or name in (".", ".."):
-        raise InvalidRepoName(details={"repo": name})
-    return f"{owner}/{name}"
-
-
-def repo_get(*, full_name: str) -> Repo:
-    repo = Repo.objects.filter(full_name__iexact=full_name).first()
-    if repo is None:
-        raise RepoNotFound(f"No repository '{full_name}' in Gazer.", details={"repo": full_name})
-    return repo
 
 
 def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
@@ -86,30 +68,6 @@ def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
         raise GitHubUnavailable(details=details) from exc
     stored = repos_upsert_from_github(payloads=[payload])
     return stored.get(payload["full_name"].lower()) or repo_get(full_name=payload["full_name"])
-
-
-# --- reads -------------------------------------------------------------------------------
-
-
-def image_as_dict(image: GalleryImage) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "url": image.url,
-        "alt": image.alt,
-        "original_url": image.original_url,
-        "title": image.title,
-        "caption": image.caption,
-        "is_highlight": image.is_highlight,
-        "taken_at": image.taken_at,
-    }
-    if image.width is not None and image.height is not None:
-        out["width"] = image.width
-        out["height"] = image.height
-    return out
-
-
-def gallery_list(*, repo: Repo) -> list[dict[str, Any]]:
-    """The repo's gallery in insertion order."""
-    return [image_as_dict(image) for image in GalleryImage.objects.filter(repo=repo)]
 
 
 # --- writes ------------------------------------------------------------------------------
@@ -228,10 +186,10 @@ def gallery_image_update(*, repo: Repo, url: str, changes: dict[str, Any]) -> Ga
     return image
 
 
-def user_repo_link_manual(*, user: GitHubUser, repo: Repo) -> bool:
+def user_repo_link_manual(*, user_id: int, repo: Repo) -> bool:
     """Link the repo to the user ("manual"), keeping an existing link's reason."""
     _, created = UserRepo.objects.get_or_create(
-        user=user, repo=repo, defaults={"include_reason": UserRepo.Reason.MANUAL}
+        user_id=user_id, repo=repo, defaults={"include_reason": UserRepo.Reason.MANUAL}
     )
     return created
 
@@ -269,7 +227,7 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
     """
     repo = Repo.objects.get(pk=repo_id)
     gateway = github()
-    link = repo.link or media.homepage_link(repo.homepage)
+    link = repo.link or homepage_link(repo.homepage)
     branch = repo.default_branch
     if not branch:
         branch = gateway.repo(repo.full_name, token=token).get("default_branch") or "main"

@@ -146,15 +146,3 @@ def size_fits(width: int | None, height: int | None) -> str | None:
     if not MIN_ASPECT <= width / height <= MAX_ASPECT:
         return "aspect"
     return None
-
-
-def homepage_link(homepage: str | None) -> str | None:
-    """The seed's repo link: `//x` → `https://x`, http(s) kept, bare host → https."""
-    value = (homepage or "").strip()
-    if not value:
-        return None
-    if value.startswith("//"):
-        return "https:" + value
-    if value.lower().startswith(("http://", "https://")):
-        return value
-    return "https://" + value

@@ -1,13 +1,32 @@
-"""Reads on repositories for the user pipeline and its endpoints."""
+"""Reads on repositories: the one repo lookup, and reads for the pipeline and endpoints."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from django.db.models import F, Prefetch
 from django.db.models.functions import Coalesce
 
+from repos.errors import InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
+from repos.serializers import GalleryImageOut
+from workers.github.names import repo_name_valid, username_valid
+
+
+def repo_name_validate(*, owner: str, name: str) -> str:
+    """`owner/name` when both parts follow GitHub's rules (owners are user logins);
+    InvalidRepoName (400, `invalid_repo_name`) otherwise."""
+    if not username_valid(owner):
+        raise InvalidRepoName("Invalid repository owner.", details={"owner": owner})
+    if not repo_name_valid(name):
+        raise InvalidRepoName(details={"repo": name})
+    return f"{owner}/{name}"
+
+
+def repo_get(*, full_name: str) -> Repo:
+    """The repo Gazer holds under this name (any capitalisation); RepoNotFound (404)."""
+    repo = Repo.objects.filter(full_name__iexact=full_name).first()
+    if repo is None:
+        raise RepoNotFound(f"No repository '{full_name}' in Gazer.", details={"repo": full_name})
+    return repo
 
 
 def user_links_list(*, user_id: int) -> list[UserRepo]:
@@ -54,19 +73,9 @@ def highlight_resolve(*, user_login: str, links: list[UserRepo], names: list[str
     return chosen
 
 
-def gallery_rows(repo: Repo) -> list[dict[str, Any]]:
-    return [
-        {
-            "url": image.url,
-            "alt": image.alt,
-            "original_url": image.original_url,
-            "title": image.title,
-            "caption": image.caption,
-            "is_highlight": image.is_highlight,
-            "taken_at": image.taken_at,
-        }
-        for image in repo.gallery.all()
-    ]
+def gallery_images(*, repo: Repo) -> list[GalleryImage]:
+    """The repo's gallery in insertion order."""
+    return list(GalleryImage.objects.filter(repo=repo).order_by("id"))
 
 
 def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | None = None) -> dict:
@@ -93,7 +102,7 @@ def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | Non
         "keywords": repo.keywords,
         "kind": repo.kind,
         "link": repo.link or None,
-        "gallery": gallery_rows(repo),
+        "gallery": GalleryImageOut(repo.gallery.all(), many=True).data,
         "enriched_at": repo.enriched_at.isoformat() if repo.enriched_at else None,
     }
 

@@ -1,6 +1,9 @@
 from django.contrib import admin
 
+from config.errors import GazerError
+from repos.models import Repo
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+from stargazers.services import crawl_reprocess
 
 
 @admin.action(description="Reprocess (refresh from the last page, or resume)")
@@ -14,9 +17,6 @@ def reprocess_selected_force(modeladmin, request, queryset):
 
 
 def _reprocess(modeladmin, request, queryset, *, force: bool) -> None:
-    from config.errors import GazerError
-    from stargazers.services import crawl_reprocess
-
     done, skipped = 0, 0
     for repo_id in queryset.values_list("repo_id", flat=True)[:1000]:
         try:
@@ -28,8 +28,6 @@ def _reprocess(modeladmin, request, queryset, *, force: bool) -> None:
 
 
 def repo_id_to_key(repo_id: int) -> str:
-    from repos.models import Repo
-
     return Repo.objects.values_list("full_name", flat=True).get(pk=repo_id)
 
 

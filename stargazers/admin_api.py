@@ -18,8 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.auth import AdminApiKey
+from config.errors import BadRequest
 from stargazers import selectors, services
 from stargazers.models import StargazerCrawl
+from users.selectors import username_validate
 from workers import queues
 
 ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
@@ -95,6 +97,10 @@ class WorkersScaleApi(AdminApi):
             if not any(k in attrs for k in ("concurrency", "delta", "max", "min")):
                 raise serializers.ValidationError(
                     "Give `concurrency`, `delta`, or an autoscale range `max`/`min`."
+                )
+            if "max" in attrs and "min" in attrs and attrs["min"] > attrs["max"]:
+                raise serializers.ValidationError(
+                    {"min": f"min ({attrs['min']}) must not exceed max ({attrs['max']})."}
                 )
             return attrs
 
@@ -284,7 +290,7 @@ class UserReprocessApi(AdminApi):
     def post(self, request, login: str):
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
-        selectors.login_check(login)
+        username_validate(login=login)
         count = services.user_crawls_reprocess(login=login, force=body.validated_data["force"])
         return Response(
             {
@@ -296,8 +302,6 @@ class UserReprocessApi(AdminApi):
 
 
 def _int_param(request, name: str, *, default: int, low: int, high: int) -> int:
-    from config.errors import BadRequest
-
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return default

@@ -2,12 +2,17 @@
 
 from django.urls import path, re_path
 
-from stargazers import admin_api
+from stargazers import admin_api, admin_diagnostics
 
 # A repo is `owner/name` or its numeric GitHub id.
 REPO = r"(?P<repo_key>\d+|[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)"
 
 urlpatterns = [
+    path(
+        "diagnostics",
+        admin_diagnostics.DiagnosticsListApi.as_view(),
+        name="admin-diagnostics",
+    ),
     path("stats", admin_api.StatsApi.as_view(), name="admin-stats"),
     path("stats/summary", admin_api.StatsSummaryApi.as_view(), name="admin-stats-summary"),
     path("workers", admin_api.WorkersApi.as_view(), name="admin-workers"),

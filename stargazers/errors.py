@@ -1,14 +1,9 @@
-"""Domain errors of the star graph."""
+"""Domain errors of the star graph (users and repos are looked up, and refused, with the
+errors of their own apps: users.errors, repos.errors)."""
 
 from __future__ import annotations
 
 from config.errors import GazerError
-
-
-class RepoNotFound(GazerError):
-    code = "repo_not_found"
-    message = "Repository not found."
-    http_status = 404
 
 
 class CrawlNotFound(GazerError):
@@ -17,27 +12,9 @@ class CrawlNotFound(GazerError):
     http_status = 404
 
 
-class UserNotFound(GazerError):
-    code = "user_not_found"
-    message = "User not found."
-    http_status = 404
-
-
 class NotEligible(GazerError):
     code = "not_eligible"
     message = "Repository not found or not eligible for reprocessing."
-    http_status = 400
-
-
-class InvalidRepoKey(GazerError):
-    code = "invalid_repo"
-    message = "A repository is named `owner/name` or by its numeric GitHub id."
-    http_status = 400
-
-
-class InvalidUsername(GazerError):
-    code = "invalid_username"
-    message = "Invalid GitHub username."
     http_status = 400
 
 

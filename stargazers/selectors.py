@@ -2,55 +2,55 @@
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Q, Sum
-from django.db.models.functions import Lower
+from django.conf import settings
+from django.db import connection
+from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
+from repos import selectors as repo_selectors
+from repos.errors import InvalidRepoName, RepoNotFound
+from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+from users import selectors as user_selectors
+from users.models import GitHubUser
+from workers import health
+from workers.models import DiagnosticsSnapshot, QueuePause
+
+PAUSE_NAME = "stargazers"  # the QueuePause row that pauses star-graph work
 
 Status = StargazerCrawl.Status
-USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
-REPO_PART_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 STARGAZERS_PER_PAGE = 100
 
 
-def login_check(login: str) -> str:
-    if not isinstance(login, str) or not USERNAME_RE.match(login):
-        raise errors.InvalidUsername(details={"login": login})
-    return login
-
-
-def user_get(*, login: str):
-    from users.models import GitHubUser
-
-    login_check(login)
-    # lower(login) uses the case-insensitive unique index (iexact's UPPER would not).
-    user = (
-        GitHubUser.objects.alias(login_lower=Lower("login"))
-        .filter(login_lower=login.lower())
-        .first()
+def repo_get(*, owner: str, name: str) -> Repo:
+    return repo_selectors.repo_get(
+        full_name=repo_selectors.repo_name_validate(owner=owner, name=name)
     )
-    if user is None:
-        raise errors.UserNotFound(f"User {login} not found", details={"login": login})
-    return user
 
 
-def repo_get(*, owner: str, name: str):
-    from repos.models import Repo
-
-    if not (REPO_PART_RE.match(owner or "") and REPO_PART_RE.match(name or "")):
-        raise errors.InvalidRepoKey(details={"owner": owner, "repo": name})
-    repo = Repo.objects.filter(full_name__iexact=f"{owner}/{name}").first()
-    if repo is None:
-        raise errors.RepoNotFound(
-            f"Repository {owner}/{name} not found", details={"repo": f"{owner}/{name}"}
+def repo_resolve(*, key: str) -> Repo:
+    """A repo by `owner/name` (case-insensitive) or numeric GitHub id."""
+    key = (key or "").strip()
+    if key.isdigit():
+        repo = Repo.objects.filter(github_id=int(key)).first()
+        if repo is None:
+            raise RepoNotFound(f"No repository {key} in Gazer.", details={"id": key})
+        return repo
+    if key.count("/") != 1:
+        raise InvalidRepoName(
+            "A repository is named `owner/name` or by its numeric GitHub id.",
+            details={"id": key},
         )
-    return repo
+    owner, name = key.split("/")
+    return repo_get(owner=owner, name=name)
+
+
+def stargazers_paused() -> bool:
+    return QueuePause.objects.filter(queue=PAUSE_NAME).exists()
 
 
 # ------------------------------------------------------------------------- counts
@@ -62,8 +62,6 @@ def repos_by_status(queryset=None) -> dict[str, int]:
 
 def database_stats() -> dict[str, int]:
     """Seed 002's `database` block of /stats (plus restricted and edge counts)."""
-    from users.models import GitHubUser
-
     by_status = repos_by_status()
     stored = StargazerCrawl.objects.aggregate(n=Sum("stargazers_stored"))["n"] or 0
     return {
@@ -83,19 +81,56 @@ def database_stats() -> dict[str, int]:
 
 
 def _estimate_rows(table: str) -> int:
-    from django.db import connection
+    """Rows in `table` without counting them.
 
+    After an ANALYZE, pg's own estimate: `reltuples` scaled by how the table grew since
+    (the planner's rule). Before the first ANALYZE `reltuples` is -1, so the statistics
+    collector's live-row count answers instead.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE relname = %s", [table])
+        cursor.execute(
+            """
+            SELECT c.reltuples, c.relpages,
+                   pg_relation_size(c.oid) / current_setting('block_size')::bigint,
+                   pg_stat_get_live_tuples(c.oid)
+            FROM pg_class c WHERE c.oid = to_regclass(%s)
+            """,
+            [table],
+        )
         row = cursor.fetchone()
-    return max(int(row[0]), 0) if row else 0
+    if not row:
+        return 0
+    reltuples, relpages, pages, live = row
+    if reltuples > 0 and relpages > 0:
+        return max(round(reltuples / relpages * pages), 0)
+    return max(int(live or 0), 0)
+
+
+def accounts_processed_total() -> int:
+    """Accounts whose star graph has been built at least once (seed 002's counter)."""
+    return _accounts_processed().count()
+
+
+def _accounts_processed():
+    return GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__isnull=False)
+
+
+def diagnostics_figures(since: datetime | None) -> dict[str, Any]:
+    """The star graph's figures of a diagnostics snapshot (accounts since `since`)."""
+    accounts = _accounts_processed()
+    total = accounts.count()
+    return {
+        "accounts_processed_total": total,
+        "accounts_processed_period": accounts.filter(starred_synced_at__gt=since).count()
+        if since
+        else total,
+        "repos_by_status": repos_by_status(),
+        "stargazers_found": StargazerCrawl.objects.aggregate(n=Sum("stargazers_stored"))["n"] or 0,
+    }
 
 
 def processing_stats(*, timeout: float = 1.0) -> dict[str, Any]:
     """Seed 002's processing stats: accounts, queue depth, workers, CPU and memory."""
-    from workers import health
-    from workers.stats import accounts_processed_total
-
     usage = health.system_usage()
     try:
         workers = health.worker_snapshot(timeout=timeout)
@@ -113,14 +148,8 @@ def processing_stats(*, timeout: float = 1.0) -> dict[str, Any]:
         "memory_usage_percent": usage["memory_usage_percent"],
         "memory_used_mb": usage["memory_used_mb"],
         "memory_total_mb": usage["memory_total_mb"],
-        "paused": _paused(),
+        "paused": stargazers_paused(),
     }
-
-
-def _paused() -> bool:
-    from stargazers.services import stargazers_paused
-
-    return stargazers_paused()
 
 
 def processing_rate_per_hour() -> float:
@@ -134,8 +163,6 @@ def processing_rate_per_hour() -> float:
 
 
 def diagnostics_history(*, limit: int = 24) -> list[dict[str, Any]]:
-    from workers.models import DiagnosticsSnapshot
-
     fields = [
         "taken_at",
         "accounts_processed_period",
@@ -183,8 +210,6 @@ def crawl_row(crawl: StargazerCrawl) -> dict[str, Any]:
 
 def crawls_list(*, status: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     """Rows newest-started first; the status filter is an ORM parameter, never SQL text."""
-    from django.db.models import F
-
     qs = StargazerCrawl.objects.select_related("repo", "account")
     if status:
         qs = qs.filter(status=status)
@@ -193,8 +218,6 @@ def crawls_list(*, status: str | None, limit: int, offset: int) -> list[dict[str
 
 
 def crawl_get(*, key: str) -> dict[str, Any]:
-    from stargazers.services import repo_resolve
-
     repo = repo_resolve(key=key)
     crawl = StargazerCrawl.objects.select_related("repo", "account").filter(pk=repo.pk).first()
     if crawl is None:
@@ -205,7 +228,8 @@ def crawl_get(*, key: str) -> dict[str, Any]:
 # --------------------------------------------------------------------- public reads
 def account_progress(*, login: str) -> dict[str, Any]:
     """The account's star-graph progress: its starred repos' crawls by status."""
-    user = user_get(login=login)
+    # Any user the star graph knows, stargazers seen only as such included.
+    user = user_selectors.user_get(login=login, discovered=True)
     starred = StarEdge.objects.filter(user=user).values("repo_id")
     crawls = StargazerCrawl.objects.filter(repo_id__in=starred)
     by_status = repos_by_status(crawls)
@@ -264,8 +288,6 @@ def repo_stargazers(*, owner: str, name: str, page: int) -> dict[str, Any]:
 
 
 def _asc_nulls_last(name: str):
-    from django.db.models import F
-
     return F(name).asc(nulls_last=True)
 
 
@@ -281,10 +303,11 @@ def kindred(*, login: str, limit: int) -> dict[str, Any]:
     Read from the account's precomputed signals (refreshed when stars change), so the
     answer costs a few indexed reads at any graph size; computed once if never stored.
     """
+    # Inside the body: the services import these selectors (a cycle at module level).
     from stargazers.services.signals import star_signals_current
-    from users.models import GitHubUser
 
-    user = user_get(login=login)
+    # Any user the star graph knows, stargazers seen only as such included.
+    user = user_selectors.user_get(login=login, discovered=True)
     signals = star_signals_current(
         user_id=user.pk, fields=("kindred", "starred_count", "computed_at")
     )
@@ -323,6 +346,7 @@ def star_signals_for(*, user_id: int) -> dict[str, Any]:
     `owner_kindred` {lower(owner): the closest kindred's stars of the owner's repos, over
     the maximum}, `kindred` {user_id: common repos}.
     """
+    # Inside the body: the services import these selectors (a cycle at module level).
     from stargazers.services.signals import star_signals_current
 
     signals = star_signals_current(user_id=user_id)
@@ -362,13 +386,12 @@ def crawls_due_count() -> int:
 
 def engine_health() -> tuple[str, str]:
     """(status, message) of the star-graph engine for /health's `supervisor` check."""
-    from django.conf import settings
-
-    from stargazers.services import stargazers_paused
-
     cutoff = timezone.now() - timedelta(seconds=settings.STARGAZER_CLAIM_TTL_SECONDS)
-    stale = StargazerCrawl.objects.filter(status=Status.PROCESSING, heartbeat_at__lt=cutoff).count()
-    processing = StargazerCrawl.objects.filter(status=Status.PROCESSING).count()
+    # One query for both figures: health probes call this every few seconds.
+    counts = StargazerCrawl.objects.filter(status=Status.PROCESSING).aggregate(
+        processing=Count("pk"), stale=Count("pk", filter=Q(heartbeat_at__lt=cutoff))
+    )
+    stale, processing = counts["stale"], counts["processing"]
     paused = stargazers_paused()
     message = f"{processing} repo(s) processing" + ("; paused by an operator" if paused else "")
     if stale:
@@ -376,24 +399,29 @@ def engine_health() -> tuple[str, str]:
     return "healthy", message
 
 
-def workers_detail(*, timeout: float = 1.0) -> list[dict[str, Any]]:
-    """Each answering worker's pool: processes, configured maximum, autoscale range."""
-    from config.celery import app
-
+def supervisor_check() -> health.Check:
+    """/health's `supervisor` check: degraded while claims sit past their heartbeat TTL."""
     try:
-        with app.connection_for_write() as conn:
-            stats = app.control.inspect(timeout=timeout, connection=conn).stats() or {}
+        status, message = engine_health()
+    except Exception as exc:  # noqa: BLE001 - a failing check reports, never raises
+        return health.Check(health.DEGRADED, f"star-graph state unreadable: {type(exc).__name__}")
+    return health.Check(status, message)
+
+
+def workers_detail(*, timeout: float = 1.0) -> list[dict[str, Any]]:
+    """Each live worker's pool: processes, configured maximum, autoscale range."""
+    try:
+        workers = health.workers_alive(timeout=timeout)
     except Exception:  # noqa: BLE001 - broker away: no detail, /health says why
         return []
-    out = []
-    for name, info in sorted(stats.items()):
-        pool = info.get("pool") or {}
-        out.append(
-            {
-                "name": name,
-                "processes": len(pool.get("processes") or []),
-                "max_concurrency": pool.get("max-concurrency"),
-                "autoscaler": info.get("autoscaler"),
-            }
-        )
-    return out
+    return [
+        {
+            "name": w["hostname"],
+            "processes": (w.get("pool") or {}).get("processes") or 0,
+            "max_concurrency": (w.get("pool") or {}).get("max_concurrency"),
+            "autoscaler": w.get("autoscaler"),
+            "queues": w.get("queues") or [],
+            "running_tasks": w.get("active") or 0,
+        }
+        for w in workers
+    ]

@@ -1,15 +1,19 @@
-"""Star-graph Celery tasks: thin wrappers that load by id and call a service."""
+"""Star-graph Celery tasks: thin wrappers that load by id and call a service.
+
+Each imports its service inside its body: the services enqueue these tasks, so a
+module-level import would be a cycle.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
-import random
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
-from django.db import OperationalError
+
+from workers import retry
 
 logger = logging.getLogger(__name__)
 
@@ -21,13 +25,6 @@ SOFT_DEADLINE = max(DEADLINE - 60, 1)
 
 def _worker_id(task) -> str:
     return f"{task.request.hostname or 'local'}:{os.getpid()}/{task.request.id or '-'}"
-
-
-def _gateway_transient() -> tuple[type[BaseException], ...]:
-    """Errors worth a bounded Celery retry: the gateway's transient ones and DB hiccups."""
-    from workers.github.errors import Transient
-
-    return (Transient, OperationalError)
 
 
 class CrawlTask(Task):
@@ -52,18 +49,21 @@ class CrawlTask(Task):
     name="stargazers.stargazer_crawl",
     soft_time_limit=SOFT_DEADLINE,
     time_limit=DEADLINE,
-    max_retries=5,
+    # Transient errors back off through the row (not_before); only a short secondary
+    # limit retries this task, with the countdown the service asks for.
+    max_retries=retry.MAX_RETRIES,
     acks_late=True,
 )
 def stargazer_crawl(self, repo_id: int) -> str:
     """Process up to STARGAZER_PAGES_PER_TASK stargazer pages of one repo."""
-    from stargazers.services import RetryLater, stargazer_crawl_release, stargazer_crawl_run
+    from stargazers.services import stargazer_crawl_release, stargazer_crawl_run
 
     worker = _worker_id(self)
     try:
         return stargazer_crawl_run(repo_id=repo_id, worker=worker)
-    except RetryLater as exc:
-        raise self.retry(countdown=exc.countdown, max_retries=None) from None
+    except retry.RetryLater as exc:
+        # Past the bound the row is pending with its not_before: the dispatch sweep.
+        raise self.retry(countdown=exc.countdown) from None
     except SoftTimeLimitExceeded:
         stargazer_crawl_release(repo_id=repo_id, worker=worker, error="soft time limit")
         logger.error("stargazers.deadline", extra={"repo_id": repo_id})
@@ -75,31 +75,29 @@ def stargazer_crawl(self, repo_id: int) -> str:
     name="stargazers.account_stars_sync",
     soft_time_limit=600,
     time_limit=660,
-    autoretry_for=_gateway_transient(),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=5,
+    **retry.transient_retry(),
 )
 def account_stars_sync(self, user_id: int, is_new: bool) -> int:
-    """Sync an account's starred list, then fan out its repos' crawls."""
+    """Sync an account's starred list, then fan out its repos' crawls. A rate limit
+    waits on the account row (the account sweep resumes it); a short secondary limit
+    retries after the wait GitHub named."""
     from stargazers.services import account_stars_sync as sync
-    from workers.github import errors as gh_errors
+    from stargazers.services import account_stars_sync_defer
 
     try:
         result = sync(user_id=user_id, is_new=is_new)
-    except gh_errors.RateLimited as exc:
-        # No sleeping: come back after the reset (well under visibility_timeout); the
-        # account sweep covers a lost message.
-        raise self.retry(countdown=min(exc.seconds_left + 5, 3300), max_retries=None) from None
-    except gh_errors.SecondaryRateLimited as exc:
-        # GitHub said how long to wait: honour it rather than the generic backoff.
-        countdown = min(exc.retry_after + random.uniform(1, 5), 3300)  # noqa: S311 - jitter
-        raise self.retry(countdown=countdown, max_retries=None) from None
+    except retry.RATE_LIMITS as exc:
+        countdown = retry.short_wait(exc)
+        if countdown is not None:
+            raise self.retry(countdown=countdown) from None
+        account_stars_sync_defer(user_id=user_id, not_before=retry.wait_until(exc))
+        return 0
     return result.starred if result else 0
 
 
-@shared_task(name="stargazers.stargazer_crawls_dispatch", soft_time_limit=50, time_limit=60)
+@shared_task(
+    name="stargazers.stargazer_crawls_dispatch", soft_time_limit=50, time_limit=60, max_retries=0
+)
 def stargazer_crawls_dispatch() -> int:
     """Beat: enqueue due crawl rows that have no live message."""
     from stargazers.services import accounts_sync_dispatch
@@ -108,7 +106,9 @@ def stargazer_crawls_dispatch() -> int:
     return dispatch() + accounts_sync_dispatch()
 
 
-@shared_task(name="stargazers.accounts_stars_refresh", soft_time_limit=50, time_limit=60)
+@shared_task(
+    name="stargazers.accounts_stars_refresh", soft_time_limit=50, time_limit=60, max_retries=0
+)
 def accounts_stars_refresh() -> int:
     """Beat (hourly): re-sync accounts whose starred list is a day old."""
     from stargazers.services import accounts_stars_refresh_due
@@ -116,7 +116,12 @@ def accounts_stars_refresh() -> int:
     return accounts_stars_refresh_due()
 
 
-@shared_task(name="stargazers.stargazer_claims_reset_stale", soft_time_limit=50, time_limit=60)
+@shared_task(
+    name="stargazers.stargazer_claims_reset_stale",
+    soft_time_limit=50,
+    time_limit=60,
+    max_retries=0,
+)
 def stargazer_claims_reset_stale() -> int:
     """Beat (every 5 minutes): release claims without a heartbeat for the TTL."""
     from stargazers.services import stargazer_claims_reset_stale as reset
@@ -128,11 +133,7 @@ def stargazer_claims_reset_stale() -> int:
     name="stargazers.star_history_refresh",
     soft_time_limit=60,
     time_limit=90,
-    autoretry_for=_gateway_transient(),
-    retry_backoff=5,
-    retry_backoff_max=120,
-    retry_jitter=True,
-    max_retries=3,
+    **retry.transient_retry(retry_backoff_max=120, max_retries=3),
 )
 def star_history_refresh(repo_id: int) -> int:
     """Fetch and store a repo's daily star history."""
@@ -145,11 +146,7 @@ def star_history_refresh(repo_id: int) -> int:
     name="stargazers.star_signals_refresh",
     soft_time_limit=120,
     time_limit=150,
-    autoretry_for=(OperationalError,),
-    retry_backoff=5,
-    retry_backoff_max=60,
-    retry_jitter=True,
-    max_retries=3,
+    **retry.transient_retry(retry_backoff_max=60, max_retries=3),
 )
 def star_signals_refresh(user_id: int) -> bool:
     """Recompute one account's kindred and star-graph signals (marked stale)."""
@@ -158,9 +155,14 @@ def star_signals_refresh(user_id: int) -> bool:
     return refresh(user_id=user_id)
 
 
-@shared_task(name="stargazers.star_signals_sweep", soft_time_limit=50, time_limit=60)
+@shared_task(name="stargazers.star_signals_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
 def star_signals_sweep() -> int:
-    """Beat (every 5 minutes): re-enqueue signal refreshes whose message was lost."""
+    """Beat (every 5 minutes): enqueue signal refreshes that are due (or whose message
+    was lost)."""
     from stargazers.services import star_signals_sweep as sweep
 
     return sweep()
+
+
+# The stopping worker's claims and final figures (connected wherever the tasks load).
+from stargazers import shutdown as _shutdown  # noqa: E402, F401

@@ -1,8 +1,9 @@
 from django.urls import path
 
-from stargazers import api
+from stargazers import api, pages
 
 urlpatterns = [
+    path("", pages.home, name="home"),
     path(
         "users/<str:login>/stars/progress",
         api.AccountStarsProgressApi.as_view(),

@@ -1,5 +1,7 @@
 """A test-only URLconf: one view per kind of bad input the error handler must shape."""
 
+import logging
+
 from django.urls import include, path
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,6 +17,11 @@ class BrokenApi(APIView):
         raise RuntimeError("secret internal detail")
 
 
+def logged_broken_view(request):
+    logging.getLogger("tests.view").info("tests.step", extra={"page": 3, "stored": 300})
+    raise RuntimeError("after a log line")
+
+
 def plain_broken_view(request):
     raise RuntimeError("secret internal detail outside DRF")
 
@@ -23,6 +30,7 @@ urlpatterns = [
     path("echo", EchoApi.as_view()),
     path("broken", BrokenApi.as_view()),
     path("plain-broken", plain_broken_view),
+    path("logged-broken", logged_broken_view),
     path("", include("config.urls")),
 ]
 

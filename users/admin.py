@@ -82,7 +82,6 @@ class WorkItemAdmin(admin.ModelAdmin):
         "user",
         "repo",
         "step",
-        "task_id",
         "queued_at",
         "started_at",
         "finished_at",

@@ -10,6 +10,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from users import pipeline, selectors, services
+from users.serializers import (
+    GhostUserCreateOutputSerializer,
+    RunOutputSerializer,
+    RunRestartOutputSerializer,
+    UserDataOutputSerializer,
+    UserDeleteOutputSerializer,
+    UserLoginOutputSerializer,
+    UserProgressOutputSerializer,
+)
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -43,35 +52,20 @@ class UserLoginApi(APIView):
             help_text="The account's own GitHub OAuth token; stored encrypted, never echoed.",
         )
 
-    class UserLoginOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        status = serializers.ChoiceField(choices=["new", "activated", "existing"])
-        processing = serializers.BooleanField()
-        data_ready = serializers.BooleanField()
-
     @extend_schema(
         summary="Sign a user in: new → create and run; ghost → activate; existing → refresh",
         request=UserLoginInputSerializer,
         responses={200: UserLoginOutputSerializer, 400: INVALID, 401: AUTH, 403: AUTH},
     )
     def post(self, request, login: str):
-        services.username_validate(login=login)
+        selectors.username_validate(login=login)
         data = request.data if isinstance(request.data, dict) else {}
         serializer = self.UserLoginInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         result = services.user_login(
             login=login, github_token=serializer.validated_data.get("github_token") or None
         )
-        return Response(result.as_response())
-
-
-class RunOutputSerializer(serializers.Serializer):
-    ok = serializers.BooleanField()
-    queued = serializers.BooleanField()
-    run_id = serializers.IntegerField()
-    status = serializers.CharField()
-    forced = serializers.BooleanField(required=False)
-    from_step = serializers.CharField(required=False, allow_null=True)
+        return Response(UserLoginOutputSerializer(result).data)
 
 
 class UserStartApi(APIView):
@@ -82,10 +76,7 @@ class UserStartApi(APIView):
     )
     def post(self, request, login: str):
         run = services.user_start(login=login)
-        return Response(
-            {"ok": True, "queued": True, "run_id": run.id, "status": run.status},
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return Response(RunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class UserRestartApi(APIView):
@@ -95,14 +86,14 @@ class UserRestartApi(APIView):
             OpenApiParameter(
                 "from",
                 OpenApiTypes.STR,
-                enum=list(pipeline.ALL_STEPS),
+                enum=list(pipeline.steps_all()),
                 required=False,
                 description="Rerun this step and everything downstream of it.",
             )
         ],
         request=None,
         responses={
-            202: RunOutputSerializer,
+            202: RunRestartOutputSerializer,
             400: _err("invalid_username or unknown_step"),
             404: UNKNOWN,
             401: AUTH,
@@ -112,26 +103,10 @@ class UserRestartApi(APIView):
     def post(self, request, login: str):
         from_step = request.query_params.get("from") or None
         run = services.user_restart(login=login, from_step=from_step)
-        return Response(
-            {
-                "ok": True,
-                "queued": True,
-                "forced": True,
-                "run_id": run.id,
-                "status": run.status,
-                "from_step": from_step,
-            },
-            status=status.HTTP_202_ACCEPTED,
-        )
+        return Response(RunRestartOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
 class UserDeleteApi(APIView):
-    class UserDeleteOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        deleted = serializers.CharField()
-        runs = serializers.IntegerField()
-        repos_linked = serializers.IntegerField()
-
     @extend_schema(
         summary="Delete the user and everything only it owns (repos shared with others stay)",
         request=None,
@@ -144,17 +119,10 @@ class UserDeleteApi(APIView):
         },
     )
     def delete(self, request, login: str):
-        return Response(services.user_delete(login=login))
+        return Response(UserDeleteOutputSerializer(services.user_delete(login=login)).data)
 
 
 class GhostUserCreateApi(APIView):
-    class GhostUserCreateOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        created = serializers.BooleanField()
-        is_ghost = serializers.BooleanField()
-        processing = serializers.BooleanField()
-        run_id = serializers.IntegerField()
-
     @extend_schema(
         summary="Create an inactive (ghost) user and fetch its profile once",
         parameters=[
@@ -176,59 +144,27 @@ class GhostUserCreateApi(APIView):
     )
     def post(self, request, login: str):
         force = (request.query_params.get("force") or "").lower() in TRUE_VALUES
-        body = services.ghost_create(login=login, force=force)
-        return Response(body, status=status.HTTP_201_CREATED)
+        result = services.ghost_create(login=login, force=force)
+        return Response(
+            GhostUserCreateOutputSerializer(result).data, status=status.HTTP_201_CREATED
+        )
 
 
 class UserProgressApi(APIView):
-    class UserProgressItemSerializer(serializers.Serializer):
-        step = serializers.ChoiceField(choices=list(pipeline.ALL_STEPS))
-        scope = serializers.ChoiceField(choices=["user", "repo"])
-        repo = serializers.CharField(allow_null=True)
-        status = serializers.ChoiceField(
-            choices=["pending", "running", "succeeded", "failed", "skipped"]
-        )
-        attempts = serializers.IntegerField()
-        queued_at = serializers.DateTimeField(allow_null=True)
-        started_at = serializers.DateTimeField(allow_null=True)
-        finished_at = serializers.DateTimeField(allow_null=True)
-        duration_seconds = serializers.FloatField(allow_null=True)
-        not_before = serializers.DateTimeField(allow_null=True)
-        output = serializers.JSONField(allow_null=True)
-        error = serializers.CharField(allow_null=True)
-        run_id = serializers.IntegerField(allow_null=True)
-
-    class UserProgressOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        username = serializers.CharField()
-        state = serializers.ChoiceField(choices=["queued", "running", "waiting", "ready", "failed"])
-        rate_limited_until = serializers.DateTimeField(allow_null=True)
-        message = serializers.CharField(allow_null=True)
-        run = serializers.JSONField(allow_null=True)
-        counts = serializers.DictField(child=serializers.IntegerField())
-        items = serializers.ListField(child=serializers.JSONField())
-
     @extend_schema(
         summary="Every pipeline step with status, timings, output, error; the overall state",
         responses={200: UserProgressOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
-        user = services.user_get(login=login)
-        return Response(selectors.user_progress(user=user))
+        user = selectors.user_get(login=login)
+        return Response(UserProgressOutputSerializer(selectors.user_progress(user=user)).data)
 
 
 class UserDataApi(APIView):
-    class UserDataOutputSerializer(serializers.Serializer):
-        ok = serializers.BooleanField()
-        user = serializers.JSONField()
-        theme = serializers.CharField()
-        highlighted_repos = serializers.ListField(child=serializers.JSONField())
-        repos = serializers.ListField(child=serializers.JSONField(), allow_null=True)
-
     @extend_schema(
         summary="The profile: user fields, theme, highlighted repos and all linked repos",
         responses={200: UserDataOutputSerializer, 400: INVALID, 404: UNKNOWN},
     )
     def get(self, request, login: str):
-        user = services.user_get(login=login)
-        return Response(selectors.user_data(user=user))
+        user = selectors.user_get(login=login)
+        return Response(UserDataOutputSerializer(selectors.user_data(user=user)).data)

@@ -38,6 +38,8 @@ class GitHubUser(models.Model):
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     profile_fetched_at = models.DateTimeField(null=True, blank=True)
     starred_synced_at = models.DateTimeField(null=True, blank=True)
+    # A rate-limited starred sync waits for this; the star graph's sweep resumes it.
+    starred_sync_not_before = models.DateTimeField(null=True, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -141,7 +143,6 @@ class WorkItem(models.Model):
     error = models.TextField(blank=True, default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     not_before = models.DateTimeField(null=True, blank=True)
-    task_id = models.CharField(max_length=64, blank=True, default="")
     queued_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)

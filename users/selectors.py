@@ -1,13 +1,39 @@
-"""Reads of the users app shaped for the progress and data endpoints."""
+"""Reads of the users app: the one user lookup, and the progress and data endpoints."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from users import pipeline
-from users.models import GitHubUser, PipelineRun, WorkItem
+from django.db.models.functions import Lower
 
-_STEP_ORDER = {step: index for index, step in enumerate(pipeline.ALL_STEPS)}
+from repos.selectors import user_repos_payload
+from users import pipeline
+from users.errors import InvalidUsername, UserNotFound
+from users.models import GitHubUser, PipelineRun, WorkItem
+from workers.github.names import username_valid
+
+
+def username_validate(*, login: str) -> str:
+    """`login` when it follows GitHub's username rules; InvalidUsername (400) otherwise."""
+    if not username_valid(login):
+        raise InvalidUsername(details={"username": str(login)[:100]})
+    return login
+
+
+def user_get(*, login: str, discovered: bool = False) -> GitHubUser:
+    """The user with this login (any capitalisation): 400 for an invalid name, 404 for
+    one Gazer does not know. Only users with a profile (active or ghost) count, unless
+    `discovered`: the star graph also knows users seen only as stargazers."""
+    username_validate(login=login)
+    # lower(login) = lower(x) uses the case-insensitive unique index; iexact (UPPER) would
+    # scan every user, the star graph's stargazers included (60 ms at 100k users).
+    users = GitHubUser.objects.alias(login_lower=Lower("login")).filter(login_lower=login.lower())
+    if not discovered:
+        users = users.exclude(state=GitHubUser.State.DISCOVERED)
+    user = users.first()
+    if user is None:
+        raise UserNotFound(f"No user {login!r}.", details={"username": login})
+    return user
 
 
 def _iso(value) -> str | None:
@@ -65,12 +91,13 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
     """Every step (user- and repo-scoped) with status, timings, output and error, and the
     overall state: queued, running, waiting (rate-limited until `not_before`), ready, failed."""
     run = PipelineRun.objects.filter(user=user).order_by("-created_at", "-id").first()
+    order = {step: index for index, step in enumerate(pipeline.steps_all())}
     items = sorted(
         WorkItem.objects.filter(user=user).select_related("repo"),
         key=lambda i: (
             i.repo_id is not None,
             i.repo.full_name.lower() if i.repo_id and i.repo else "",
-            _STEP_ORDER.get(i.step, 99),
+            order.get(i.step, len(order)),
         ),
     )
     state = _STATE.get(run.status, "queued") if run else "queued"
@@ -88,7 +115,6 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
     for item in items:
         counts[item.status] = counts.get(item.status, 0) + 1
     return {
-        "ok": True,
         "username": user.login,
         "state": state,
         "rate_limited_until": _iso(run.not_before)
@@ -104,14 +130,11 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
 def user_data(*, user: GitHubUser) -> dict[str, Any]:
     """The profile: user fields, theme, highlighted repos (blurb, keywords, emphasis, kind,
     link, gallery) and all linked repos (pushed_at desc; null until fetch_repos ran)."""
-    from repos.selectors import user_repos_payload
-
     fetched = WorkItem.objects.filter(
         user=user, repo=None, step=pipeline.FETCH_REPOS, status=WorkItem.Status.SUCCEEDED
     ).exists()
     highlighted, repos = user_repos_payload(user_id=user.id)
     return {
-        "ok": True,
         "user": {
             "login": user.login,
             "github_id": user.github_id,

@@ -1,9 +1,14 @@
-"""Events of the users app that upper apps react to (receivers connect in their
-`AppConfig.ready()`; users/ never imports them)."""
+"""Events of the users app that upper apps react to (connect in `AppConfig.ready()`).
 
-from __future__ import annotations
+- `account_signed_in(user_id, is_new)`: an account signed in (login), sent once the
+  sign-in is committed. `is_new` is false for an account that was already active.
+- `profile_ready(user_id, run_id)`: a pipeline run finished with the profile ready
+  (every required step succeeded), sent once that is committed.
+
+users/ never imports the apps that listen.
+"""
 
 from django.dispatch import Signal
 
-# A pipeline run finished with the profile ready; sent on commit. kwargs: user_id, run_id.
+account_signed_in = Signal()
 profile_ready = Signal()

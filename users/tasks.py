@@ -1,4 +1,8 @@
-"""Celery tasks of the profile pipeline: thin, by id, idempotent (the rows decide)."""
+"""Celery tasks of the profile pipeline: thin, by id, idempotent (the rows decide).
+
+Each imports the run engine inside its body: the engine enqueues these tasks, so a
+module-level import would be a cycle.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,19 @@ import logging
 
 from celery import shared_task
 
+from workers import retry
+
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, name="users.pipeline_advance", soft_time_limit=60, time_limit=90)
+@shared_task(
+    bind=True, name="users.pipeline_advance", soft_time_limit=60, time_limit=90, max_retries=0
+)
 def pipeline_advance(self, run_id: int) -> int:
     """Dispatch the run's ready steps and settle its status. Returns how many it queued."""
-    from users import services
+    from users import engine
 
-    return len(services.pipeline_advance(run_id=run_id))
+    return len(engine.pipeline_advance(run_id=run_id))
 
 
 @shared_task(
@@ -23,24 +31,26 @@ def pipeline_advance(self, run_id: int) -> int:
     # A blurb clones a repository and calls the LLM: minutes at most.
     soft_time_limit=240,
     time_limit=300,
-    max_retries=8,
+    # Transient errors and short secondary limits: the engine records the attempt and
+    # asks for a countdown (workers.retry's backoff); rate limits wait on the row.
+    max_retries=retry.MAX_RETRIES,
 )
 def work_item_run(self, item_id: int) -> str:
     """Run one pipeline step. Transient errors and short secondary limits retry with
-    backoff (bounded by the service); rate limits wait on the row, never here."""
-    from users import services
+    backoff (bounded here and by the engine); rate limits wait on the row, never here."""
+    from users import engine
 
     try:
-        return services.work_item_run(
+        return engine.work_item_run(
             item_id=item_id, final_attempt=self.request.retries >= self.max_retries
         )
-    except services.RetryLater as exc:
+    except retry.RetryLater as exc:
         raise self.retry(countdown=exc.countdown) from None
 
 
-@shared_task(name="users.pipeline_sweep", soft_time_limit=50, time_limit=60)
+@shared_task(name="users.pipeline_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
 def pipeline_sweep() -> dict:
     """Beat: resume runs whose rate-limit wait is over and recover lost steps."""
-    from users import services
+    from users import engine
 
-    return services.pipeline_sweep()
+    return engine.pipeline_sweep()

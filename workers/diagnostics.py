@@ -1,12 +1,21 @@
-"""Seed 002's hourly diagnostics: one structured log line and a stored snapshot."""
+"""Seed 002's hourly diagnostics: one structured log line and a stored snapshot.
+
+The worker and machine figures are measured here; the product's own figures (accounts
+processed, repos by status, stargazers found) come from the app that owns them, which
+registers a source in its `AppConfig.ready()`:
+
+    diagnostics_source_register(fn)  # fn(since: datetime | None) -> {snapshot field: value}
+"""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db.models import Count, Sum
 from django.utils import timezone
 
 from workers import health
@@ -14,30 +23,32 @@ from workers.models import DiagnosticsSnapshot
 
 logger = logging.getLogger(__name__)
 
+_sources: list[Callable[[datetime | None], dict[str, Any]]] = []
+
+
+def diagnostics_source_register(fn: Callable[[datetime | None], dict[str, Any]]) -> None:
+    """Add product figures to every snapshot: `fn(since)` returns snapshot fields
+    (`accounts_processed_total`, `accounts_processed_period` since the last snapshot,
+    `repos_by_status`, `stargazers_found`)."""
+    if fn not in _sources:
+        _sources.append(fn)
+
 
 def diagnostics_record() -> DiagnosticsSnapshot:
     """Measure the figures seed 002 reported hourly and store them."""
-    from stargazers.models import StargazerCrawl
-    from users.models import GitHubUser
-
     now = timezone.now()
     previous = DiagnosticsSnapshot.objects.order_by("-taken_at").first()
     period_start = previous.taken_at if previous else None
     period_seconds = int((now - period_start).total_seconds()) if period_start else 0
 
-    accounts = GitHubUser.objects.filter(
-        state=GitHubUser.State.ACTIVE, starred_synced_at__isnull=False
-    )
-    total = accounts.count()
-    in_period = (
-        accounts.filter(starred_synced_at__gt=period_start).count() if period_start else total
-    )
+    product: dict[str, Any] = {}
+    for source in _sources:
+        product.update(source(period_start))
+    total = product.get("accounts_processed_total", 0)
+    in_period = product.get("accounts_processed_period", 0)
     hours = period_seconds / 3600 if period_seconds else 0
-    by_status = dict(
-        StargazerCrawl.objects.values_list("status").annotate(n=Count("pk")).order_by()
-    )
-    repos_by_status = {status: by_status.get(status, 0) for status in StargazerCrawl.Status.values}
-    stargazers_found = StargazerCrawl.objects.aggregate(n=Sum("stargazers_stored"))["n"] or 0
+    repos_by_status = product.get("repos_by_status", {})
+    stargazers_found = product.get("stargazers_found", 0)
 
     try:
         workers = health.worker_snapshot(timeout=1.0)

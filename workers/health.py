@@ -5,17 +5,29 @@ Workers are unhealthy when none answers, degraded when none is busy while the qu
 hold more than 10 messages, or when CPU or memory is above 90 %. With an LLM key and
 `LLM_WORKER` on, the system is also degraded while no worker consumes the `llm` queue
 (LLM steps would fall back to heuristics).
+
+Product apps add their own checks and figures from `AppConfig.ready()`:
+`check_register("supervisor", fn)` (fn() -> Check) and `stat_register(name, fn)`
+(fn() -> a JSON value for the `stats` block). Both read the database, so they run only
+while it answers; workers/ imports no product app.
 """
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psutil
 import redis
 from django.conf import settings
 from django.db import connections
+
+from workers import queues
+
+logger = logging.getLogger(__name__)
 
 HEALTHY, DEGRADED, UNHEALTHY = "healthy", "degraded", "unhealthy"
 _RANK = {HEALTHY: 0, DEGRADED: 1, UNHEALTHY: 2}
@@ -35,21 +47,60 @@ class Check:
         return body
 
 
-def database_check(*, alias: str = "default") -> Check:
+_checks: dict[str, Callable[[], Check]] = {}
+_stats: dict[str, Callable[[], Any]] = {}
+
+
+def check_register(name: str, fn: Callable[[], Check]) -> None:
+    """Add a check to /health (its name is the key under `checks`)."""
+    _checks[name] = fn
+
+
+def stat_register(name: str, fn: Callable[[], Any]) -> None:
+    """Add a figure to /health's `stats` block (None while the database is away)."""
+    _stats[name] = fn
+
+
+def _registered_check(name: str, fn: Callable[[], Check]) -> Check:
     try:
-        with connections[alias].cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
+        return fn()
+    except Exception as exc:
+        logger.warning("health.check_failed", extra={"check": name}, exc_info=True)
+        return Check(DEGRADED, f"{name} check failed: {type(exc).__name__}")
+
+
+def database_check(*, alias: str = "default", timeout: float = 3.0) -> Check:
+    try:
+        pool = connections[alias].pool
+        if pool is not None:
+            # Through the pool, but waiting `timeout` rather than DB_POOL_TIMEOUT: a probe
+            # must answer quickly when Postgres is away.
+            pool.open()
+            with pool.connection(timeout=timeout) as raw:
+                raw.execute("SELECT 1").fetchone()
+        else:
+            with connections[alias].cursor() as cursor:
+                cursor.execute("SELECT 1")
+                cursor.fetchone()
     except Exception as exc:  # noqa: BLE001 - any failure means unreachable
         connections[alias].close_if_unusable_or_obsolete()
         return Check(UNHEALTHY, f"database unreachable: {type(exc).__name__}")
     return Check(HEALTHY)
 
 
-def redis_client(*, timeout: float = 1.0) -> redis.Redis:
-    return redis.Redis.from_url(
-        settings.REDIS_URL, socket_connect_timeout=timeout, socket_timeout=timeout
-    )
+_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
+
+
+def redis_client(*, timeout: float = 1.0, url: str | None = None) -> redis.Redis:
+    """One client (and its connection pool) per URL: probes reuse their connections."""
+    key = (url or settings.REDIS_URL, timeout)
+    client = _CLIENTS.get(key)
+    if client is None:
+        client = redis.Redis.from_url(
+            key[0], socket_connect_timeout=timeout, socket_timeout=timeout
+        )
+        _CLIENTS[key] = client
+    return client
 
 
 def redis_check() -> Check:
@@ -62,44 +113,41 @@ def redis_check() -> Check:
 
 def queue_depths() -> dict[str, int]:
     """Messages waiting per queue (Redis lists, one per priority step)."""
-    from workers import queues
+    names = (*queues.ALL, queues.LLM)
+    steps = ("", *(f"\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)))
+    with redis_client().pipeline(transaction=False) as pipe:
+        for name in names:
+            for step in steps:
+                pipe.llen(f"{name}{step}")
+        lengths = pipe.execute()
+    return {
+        name: sum(lengths[i * len(steps) : (i + 1) * len(steps)]) for i, name in enumerate(names)
+    }
 
-    client = redis_client()
-    depths: dict[str, int] = {}
-    for name in (*queues.ALL, queues.LLM):
-        keys = [name] + [f"{name}\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)]
-        with client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.llen(key)
-            depths[name] = sum(pipe.execute())
-    return depths
+
+def workers_alive(*, timeout: float = 1.0, broker_url: str | None = None) -> list[dict]:
+    """Workers by their last liveness beat (workers/liveness.py): no broadcast, ~1 ms."""
+    from workers.liveness import workers_alive as alive
+
+    return alive(broker_url or settings.REDIS_URL, timeout=timeout)
 
 
 def worker_snapshot(*, timeout: float = 1.0, broker_url: str | None = None) -> dict:
-    """Workers that answer a broadcast, with how many tasks each is running."""
-    from config.celery import app
-
-    with app.connection_for_write(broker_url) as connection:
-        replies = app.control.inspect(timeout=timeout, connection=connection).active() or {}
-    busy = sum(1 for tasks in replies.values() if tasks)
+    """Live workers, with how many tasks each is running (from their beats)."""
+    workers = workers_alive(timeout=timeout, broker_url=broker_url)
+    busy = sum(1 for w in workers if w.get("active"))
     return {
-        "total": len(replies),
+        "total": len(workers),
         "active": busy,
-        "idle": len(replies) - busy,
-        "running_tasks": sum(len(tasks) for tasks in replies.values()),
+        "idle": len(workers) - busy,
+        "running_tasks": sum(int(w.get("active") or 0) for w in workers),
     }
 
 
 def llm_consumers(*, timeout: float = 1.0, broker_url: str | None = None) -> int:
-    """Workers consuming the `llm` queue, from an `active_queues` broadcast."""
-    from config.celery import app
-    from workers import queues
-
-    with app.connection_for_write(broker_url) as connection:
-        replies = app.control.inspect(timeout=timeout, connection=connection).active_queues() or {}
-    return sum(
-        1 for consumed in replies.values() if any(q.get("name") == queues.LLM for q in consumed)
-    )
+    """Live workers consuming the `llm` queue (from their beats)."""
+    workers = workers_alive(timeout=timeout, broker_url=broker_url)
+    return sum(1 for w in workers if queues.LLM in (w.get("queues") or ()))
 
 
 def llm_worker_check() -> Check | None:
@@ -158,21 +206,8 @@ def workers_check(*, redis_ok: bool) -> tuple[Check, dict]:
     return Check(HEALTHY, f"{workers['total']} worker(s)"), stats
 
 
-def supervisor_check() -> Check:
-    """The star-graph engine: degraded while claims sit past their heartbeat TTL."""
-    from stargazers.selectors import engine_health
-
-    try:
-        status, message = engine_health()
-    except Exception as exc:  # noqa: BLE001 - a failing check reports, never raises
-        return Check(DEGRADED, f"star-graph state unreadable: {type(exc).__name__}")
-    return Check(status, message)
-
-
 def health_report() -> tuple[dict, int]:
     """The `/health` body and its HTTP status (503 only when unhealthy)."""
-    from workers.stats import accounts_processed_total
-
     database = database_check()
     broker = redis_check()
     workers, stats = workers_check(redis_ok=broker.status == HEALTHY)
@@ -180,8 +215,10 @@ def health_report() -> tuple[dict, int]:
     if broker.status == HEALTHY and (llm := llm_worker_check()) is not None:
         checks["llm_worker"] = llm
     if database.status == HEALTHY:
-        # Seed 002's "supervisor": the star-graph engine (stale claims, pause).
-        checks["supervisor"] = supervisor_check()
+        # The apps' own checks (the star graph's "supervisor", seed 002's).
+        for name, fn in _checks.items():
+            checks[name] = _registered_check(name, fn)
+    registered = {name: fn() if database.status == HEALTHY else None for name, fn in _stats.items()}
     overall = max((c.status for c in checks.values()), key=_RANK.__getitem__)
     body = {
         "status": overall,
@@ -189,9 +226,7 @@ def health_report() -> tuple[dict, int]:
         "uptime_seconds": int(time.monotonic() - _STARTED),
         "checks": {name: check.as_dict() for name, check in checks.items()},
         "stats": {
-            "total_accounts_processed": accounts_processed_total()
-            if database.status == HEALTHY
-            else None,
+            **registered,
             "factory_queue_depth": stats["queue_depth"],
             "factory_active_workers": stats["active"],
             "current_worker_count": stats["total"],

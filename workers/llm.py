@@ -28,9 +28,7 @@ import importlib.util
 import json
 import logging
 import os
-import random
 import re
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +37,8 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 import json_repair
+from celery import current_app
+from celery.exceptions import TimeoutError as ResultTimeout
 from django.conf import settings
 
 from workers import queues
@@ -111,7 +111,7 @@ def _encoding():
         os.environ.setdefault(
             "TIKTOKEN_CACHE_DIR", str(bundled / "litellm_core_utils" / "tokenizers")
         )
-    import tiktoken
+    import tiktoken  # here, once the cache directory is set: tiktoken reads it on load
 
     return tiktoken.get_encoding("cl100k_base")
 
@@ -209,10 +209,7 @@ def _complete(*, task: str, content: str) -> str:
 
 def _complete_on_llm_worker(call: dict[str, Any]) -> str:
     """Send the call to the `llm` queue and wait for the LLM worker's answer."""
-    from celery.exceptions import TimeoutError as ResultTimeout
-
-    from config.celery import app
-
+    app = current_app  # the project's Celery app (config.celery sets it as current)
     wait = settings.LLM_TIMEOUT_SECONDS + settings.LLM_QUEUE_WAIT_SECONDS
     # Expires with the wait: a worker that gets to it later drops it, answering nobody.
     result = app.send_task(
@@ -259,9 +256,8 @@ def llm_json(
                 if isinstance(exc, ProviderError)
                 else describe_error(exc, api_key=settings.LLM_API_KEY)
             )
+            # Asked again at once: waiting is the calling task's job (workers.retry).
             logger.warning("llm.error task=%s attempt=%d error=%s", task, attempt, error)
-            if attempt < max_attempts:
-                time.sleep(min(4.0, 0.5 * 2 ** (attempt - 1)) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
             continue
         try:
             value = validate(parse_json_answer(text))

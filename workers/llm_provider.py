@@ -24,7 +24,7 @@ class ProviderError(Exception):
 
 
 def _litellm():
-    import litellm
+    import litellm  # heavy (160 MiB): loaded only by a process that calls the provider
 
     litellm.suppress_debug_info = True
     litellm.telemetry = False

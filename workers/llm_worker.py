@@ -22,6 +22,7 @@ from celery import Celery
 from kombu import Queue
 
 from workers import queues
+from workers.liveness import LivenessBeacon
 from workers.llm_provider import ProviderError, complete
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,7 +62,13 @@ app.conf.update(
 )
 
 
-@app.task(name="llm.complete", ignore_result=False)
+# Liveness beats for /health's llm_worker check (workers/liveness.py).
+app.steps["consumer"].add(LivenessBeacon)
+
+
+# No retries and no Celery time limits (the threads pool has none): the call carries
+# its own timeout, and its caller gives up after that.
+@app.task(name="llm.complete", ignore_result=False, max_retries=0)
 def llm_complete(
     *,
     task: str,

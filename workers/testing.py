@@ -15,6 +15,8 @@ import time
 import uuid
 from pathlib import Path
 
+from celery import current_app
+
 from workers import queues
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,8 +109,7 @@ class CeleryWorkerProcess:
 
     def answers_ping(self) -> bool:
         """True once the worker's remote-control channel answers (after "ready")."""
-        from config.celery import app
-
+        app = current_app
         # A fresh connection per attempt: a reply consumer from a ping sent before the
         # worker subscribed must not swallow later answers.
         with app.connection_for_write() as connection:

@@ -6,8 +6,7 @@ import pytest
 
 from feed.models import FeedRebuild
 from feed.tests.factories import user_make
-from users import pipeline
-from users import services as user_services
+from users import engine, pipeline
 from users.models import PipelineRun, WorkItem
 
 pytestmark = pytest.mark.django_db
@@ -20,8 +19,8 @@ def test_a_finished_profile_queues_that_viewers_rebuild_once(django_capture_on_c
     )
     WorkItem.objects.create(user=viewer, step=pipeline.FETCH_PROFILE, status="succeeded", run=run)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        user_services.pipeline_advance(run_id=run.id)
-        user_services.pipeline_advance(run_id=run.id)  # already finished: nothing more
+        engine.pipeline_advance(run_id=run.id)
+        engine.pipeline_advance(run_id=run.id)  # already finished: nothing more
     assert PipelineRun.objects.get(id=run.id).status == "succeeded"
     row = FeedRebuild.objects.get(viewer=viewer)
     assert row.queued_at is not None and row.trigger == "profile_ready"
@@ -36,5 +35,5 @@ def test_a_failed_profile_queues_nothing(django_capture_on_commit_callbacks):
     )
     WorkItem.objects.create(user=viewer, step=pipeline.FETCH_PROFILE, status="failed", run=run)
     with django_capture_on_commit_callbacks(execute=True):
-        user_services.pipeline_advance(run_id=run.id)
+        engine.pipeline_advance(run_id=run.id)
     assert not FeedRebuild.objects.filter(viewer=viewer).exists()

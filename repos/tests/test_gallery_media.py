@@ -112,17 +112,3 @@ def test_badges_and_videos_are_recognised(url, badge, video):
 )
 def test_size_fits(width, height, verdict):
     assert media.size_fits(width, height) == verdict
-
-
-@pytest.mark.parametrize(
-    ("homepage", "link"),
-    [
-        ("", None),
-        (None, None),
-        ("//example.com", "https://example.com"),
-        ("http://example.com", "http://example.com"),
-        ("example.com/x", "https://example.com/x"),
-    ],
-)
-def test_homepage_link(homepage, link):
-    assert media.homepage_link(homepage) == link

@@ -87,8 +87,8 @@ def test_user_repo_link_manual_keeps_existing_reason(repo):
     user = GitHubUser.objects.create(login="Alice")
     other = Repo.objects.create(full_name="octo/dog", owner_login="octo", name="dog")
     UserRepo.objects.create(user=user, repo=other, include_reason="owned")
-    assert gallery.user_repo_link_manual(user=user, repo=repo) is True
-    assert gallery.user_repo_link_manual(user=user, repo=repo) is False
-    assert gallery.user_repo_link_manual(user=user, repo=other) is False
+    assert gallery.user_repo_link_manual(user_id=user.id, repo=repo) is True
+    assert gallery.user_repo_link_manual(user_id=user.id, repo=repo) is False
+    assert gallery.user_repo_link_manual(user_id=user.id, repo=other) is False
     reasons = dict(UserRepo.objects.filter(user=user).values_list("repo__name", "include_reason"))
     assert reasons == {"cat": "manual", "dog": "owned"}

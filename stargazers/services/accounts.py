@@ -13,15 +13,22 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from repos.services import repos_upsert_from_github
 from stargazers.models import StarEdge
+from stargazers.selectors import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,
-    stargazers_paused,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
 from stargazers.services.signals import star_signals_mark_stale
+from stargazers.tasks import account_stars_sync as account_stars_sync_task
+from users.models import GitHubUser
+from users.tokens import token_decrypt
 from workers import queues
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.health import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -32,11 +39,21 @@ def account_stars_sync_request(*, user_id: int, is_new: bool) -> None:
 
     New accounts go to the high queue, refreshes of existing ones to the low queue.
     """
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
-
     queue = queues.HIGH if is_new else queues.LOW
     transaction.on_commit(
         lambda: account_stars_sync_task.apply_async(args=[user_id, is_new], queue=queue)
+    )
+
+
+def account_stars_sync_defer(*, user_id: int, not_before: datetime) -> None:
+    """A rate-limited sync waits on the account row (no countdown, no sleep); the
+    account sweep sends it again once `not_before` has passed."""
+    GitHubUser.objects.filter(pk=user_id).update(starred_sync_not_before=not_before)
+    # The sweep's re-send lease is for lost messages; this one is known and due later.
+    _redis().delete(_lease_key(user_id))
+    logger.info(
+        "stargazers.sync_rate_limited",
+        extra={"user_id": user_id, "not_before": not_before.isoformat()},
     )
 
 
@@ -44,8 +61,6 @@ def _account_token(account_id: int | None) -> str | None:
     """The account's own token when it gave one (its budget serves its work)."""
     if not account_id:
         return None
-    from users.models import GitHubUser
-    from users.tokens import token_decrypt
 
     encrypted = (
         GitHubUser.objects.filter(pk=account_id).values_list("token_encrypted", flat=True).first()
@@ -61,8 +76,6 @@ def _dt(value: Any) -> datetime | None:
 
 def repos_upsert(*, payloads: list[dict]) -> dict[int, tuple[int, int]]:
     """Upsert repos from GitHub payloads (the repos app's upsert): {github_id: (id, stars)}."""
-    from repos.services import repos_upsert_from_github
-
     payloads = [p for p in payloads if p.get("id") and p.get("full_name")]
     found = repos_upsert_from_github(payloads=payloads)
     out: dict[int, tuple[int, int]] = {}
@@ -87,10 +100,6 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
     drops edges the account no longer has, stamps `starred_synced_at` and, on commit,
     enqueues the account's crawls fewest stars first.
     """
-    from users.models import GitHubUser
-    from workers.github import errors as gh_errors
-    from workers.github import github
-
     user = GitHubUser.objects.filter(pk=user_id).first()
     if user is None:
         logger.info("stargazers.sync_user_gone", extra={"user_id": user_id})
@@ -145,7 +154,9 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
             repo_id__in=seen
         ).delete()
         GitHubUser.objects.filter(pk=user.pk).update(
-            starred_synced_at=timezone.now(), updated_at=timezone.now()
+            starred_synced_at=timezone.now(),
+            starred_sync_not_before=None,
+            updated_at=timezone.now(),
         )
         stargazer_crawls_dispatch(repo_ids=seen)
         # The account's neighbourhood and every account sharing these repos changed.
@@ -174,7 +185,6 @@ def _crawls_upsert(
     """
     if not repos:
         return
-    from users.models import GitHubUser
 
     users = GitHubUser._meta.db_table
     ids = [r for r, _ in repos]
@@ -231,22 +241,24 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
     """Beat: enqueue the starred sync of accounts whose sync was lost or never ran.
 
     An account (active user) is due when it never synced, or logged in after its last
-    sync, and the login is older than `grace_seconds` (the on-commit path had its go).
+    sync, and the login is older than `grace_seconds` (the on-commit path had its go);
+    or when its rate-limited sync's `starred_sync_not_before` has passed.
     """
-    from users.models import GitHubUser
-
     if stargazers_paused():
         return 0
-    cutoff = timezone.now() - timedelta(seconds=grace_seconds)
+    now = timezone.now()
+    cutoff = now - timedelta(seconds=grace_seconds)
+    # Never synced, or logged in again since the last sync...
+    lost = Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at"))
+    # ...and the on-commit path had its chance.
+    settled = Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff)
+    waited = Q(starred_sync_not_before__lte=now)
     due = (
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE)
-        # Never synced, or logged in again since the last sync...
-        .filter(Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at")))
-        # ...and the on-commit path had its chance.
-        .filter(Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff))
+        .filter((lost & settled) | waited)
+        .exclude(starred_sync_not_before__gt=now)
         .values_list("pk", "starred_synced_at")[:500]
     )
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
 
     count = 0
     client = _redis()
@@ -254,7 +266,7 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
         # At most one re-send per account per lease: a sync that keeps failing (the
         # user is gone from GitHub) is not retried every minute. A flushed Redis only
         # forgets the marker, which is the moment a re-send is wanted.
-        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+        if not client.set(_lease_key(user_id), 1, nx=True, ex=_sync_lease()):
             continue
         is_new = synced_at is None
         account_stars_sync_task.apply_async(
@@ -276,22 +288,20 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
     Starred pages are conditional (ETags) and completed repos are re-read from their
     last page, so an unchanged account costs a few free 304s.
     """
-    from users.models import GitHubUser
-
     if stargazers_paused():
         return 0
-    from stargazers.tasks import account_stars_sync as account_stars_sync_task
 
     cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
     due = list(
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__lt=cutoff)
+        .exclude(starred_sync_not_before__gt=timezone.now())
         .order_by("starred_synced_at")
         .values_list("pk", flat=True)[:limit]
     )
     client = _redis()
     sent = 0
     for user_id in due:
-        if not client.set(f"stargazers:sync-sent:{user_id}", 1, nx=True, ex=_sync_lease()):
+        if not client.set(_lease_key(user_id), 1, nx=True, ex=_sync_lease()):
             continue
         account_stars_sync_task.apply_async(args=[user_id, False], queue=queues.LOW)
         sent += 1
@@ -301,9 +311,11 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
 
 
 def _redis():
-    from workers.health import redis_client
-
     return redis_client(timeout=2.0)
+
+
+def _lease_key(user_id: int) -> str:
+    return f"stargazers:sync-sent:{user_id}"
 
 
 def _sync_lease() -> int:

@@ -1,4 +1,4 @@
-"""Shared pieces of the star-graph services: constants, signals, the pause switch."""
+"""Shared pieces of the star-graph services: constants and the outcomes tasks map."""
 
 from __future__ import annotations
 
@@ -11,9 +11,7 @@ logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 100  # GitHub's maximum per_page; the stored count is derived from it
 PAGE_CAP = 400  # GitHub lists at most 400 pages of stargazers (40,000)
-PAUSE_NAME = "stargazers"  # the QueuePause row that pauses star-graph work
 MAX_TRANSIENT_ERRORS = 5  # transient failures of one repo before it ends `failed`
-SECONDARY_RETRY_MAX_SECONDS = 300  # longer secondary waits become a `not_before`
 DB_RETRIES = 3  # deadlocks / serialization failures (seed 002 retried 3 times)
 PROGRESS_EVERY_PAGES = 10  # seed 002 logged progress every 10 pages
 
@@ -27,43 +25,6 @@ class ClaimLost(Exception):
     """Our claim was taken away (stale reset or a forced reprocess): stop quietly."""
 
 
-class RetryLater(Exception):
-    """The task should retry itself after `countdown` seconds (secondary rate limit)."""
-
-    def __init__(self, countdown: float):
-        self.countdown = countdown
-        super().__init__(f"retry in {countdown:.0f}s")
-
-
 def queue_for(priority: int) -> str:
     """High priority rows travel on the high queue, everything else on low."""
     return queues.HIGH if priority == Priority.HIGH else queues.LOW
-
-
-# --------------------------------------------------------------------------- pausing
-def stargazers_paused() -> bool:
-    from workers.models import QueuePause
-
-    return QueuePause.objects.filter(queue=PAUSE_NAME).exists()
-
-
-def stargazers_pause(*, reason: str = "") -> bool:
-    """Persistently pause star-graph work. Returns False when it was already paused."""
-    from workers.models import QueuePause
-
-    _, created = QueuePause.objects.get_or_create(
-        queue=PAUSE_NAME, defaults={"reason": reason[:200]}
-    )
-    logger.info("stargazers.paused", extra={"reason": reason, "was_paused": not created})
-    return created
-
-
-def stargazers_resume() -> int:
-    """Lift the pause and enqueue due work at once. Returns the rows enqueued."""
-    from stargazers.services.dispatch import stargazer_crawls_dispatch
-    from workers.models import QueuePause
-
-    QueuePause.objects.filter(queue=PAUSE_NAME).delete()
-    enqueued = stargazer_crawls_dispatch()
-    logger.info("stargazers.resumed", extra={"enqueued": enqueued})
-    return enqueued

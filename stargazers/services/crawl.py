@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import random
 from datetime import timedelta
 from typing import Any
 
@@ -12,20 +11,23 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import stargazers_paused
 from stargazers.services.accounts import _account_token
 from stargazers.services.common import (
     CRAWL_TABLE,
     MAX_TRANSIENT_ERRORS,
     PAGE_CAP,
     PROGRESS_EVERY_PAGES,
-    SECONDARY_RETRY_MAX_SECONDS,
     ClaimLost,
-    RetryLater,
     Status,
     queue_for,
-    stargazers_paused,
 )
 from stargazers.services.pages import stargazer_page_store
+from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
+from workers import retry
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.retry import RetryLater
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +91,41 @@ def stargazer_crawl_release(
     return qs.update(**fields)
 
 
+def stargazer_crawls_release_worker(*, hostname: str) -> list[int]:
+    """Give back every crawl a worker (`name@host`, all its pool processes) holds.
+
+    Seed 002's workers unclaimed in post_stop: a stopping worker's repos are pending
+    again at once instead of waiting out the claim TTL. Pages already written stay; a
+    page being fetched is dropped (its write finds the claim gone) and read again by
+    whoever claims the repo next, from the stored cursor.
+    """
+    if not hostname:
+        return []
+    released = list(
+        StargazerCrawl.objects.filter(
+            status=Status.PROCESSING, claimed_by__startswith=f"{hostname}:"
+        ).values_list("pk", flat=True)
+    )
+    if not released:
+        return []
+    StargazerCrawl.objects.filter(
+        pk__in=released, status=Status.PROCESSING, claimed_by__startswith=f"{hostname}:"
+    ).update(
+        status=Status.PENDING,
+        claimed_by="",
+        claimed_at=None,
+        enqueued_at=None,
+        updated_at=timezone.now(),
+    )
+    return released
+
+
 def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = None) -> str:
     """Claim the repo and fetch up to `max_pages` pages; returns the outcome.
 
     Outcomes: paused, not_claimed, gone, continued, completed, pagination_limited,
     restricted, rate_limited, retry, failed, claim_lost.
     """
-    from workers.github import errors as gh_errors
-    from workers.github import github
-
     if stargazers_paused():
         StargazerCrawl.objects.filter(pk=repo_id).update(enqueued_at=None)
         return "paused"
@@ -185,20 +213,26 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
         logger.info("stargazers.rate_limited", extra={**log, "reset_at": exc.reset_at.isoformat()})
         return "rate_limited"
     except gh_errors.SecondaryRateLimited as exc:
-        wait = exc.retry_after + random.uniform(1, 5)  # noqa: S311 - jitter
-        not_before = timezone.now() + timedelta(seconds=wait)
-        if exc.retry_after <= SECONDARY_RETRY_MAX_SECONDS:
+        countdown = retry.short_wait(exc)
+        if countdown is not None:
+            # Short: the row waits a moment and this task retries it itself.
             _finish(
                 crawl,
                 worker,
                 status=Status.PENDING,
-                not_before=not_before,
+                not_before=timezone.now() + timedelta(seconds=countdown),
                 enqueued_at=timezone.now(),
                 error=str(exc),
             )
-            logger.info("stargazers.secondary_limited", extra={**log, "retry_in": wait})
-            raise RetryLater(wait + 1) from exc
-        _finish(crawl, worker, status=Status.RATE_LIMITED, not_before=not_before, error=str(exc))
+            logger.info("stargazers.secondary_limited", extra={**log, "retry_in": countdown})
+            raise RetryLater(countdown + 1) from exc
+        _finish(
+            crawl,
+            worker,
+            status=Status.RATE_LIMITED,
+            not_before=retry.wait_until(exc),
+            error=str(exc),
+        )
         return "rate_limited"
     except gh_errors.Transient as exc:
         return _transient(crawl, worker, str(exc))
@@ -223,7 +257,7 @@ def _transient(crawl: StargazerCrawl, worker: str, message: str) -> str:
         _finish(crawl, worker, status=Status.FAILED, error=message[:2000], error_count=count)
         logger.warning("stargazers.failed", extra={"repo_id": crawl.pk, "error": message})
         return "failed"
-    delay = min(600, 5 * 2**count) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+    delay = retry.backoff(count)
     _finish(
         crawl,
         worker,
@@ -239,8 +273,6 @@ def _transient(crawl: StargazerCrawl, worker: str, message: str) -> str:
 
 def _continue(crawl: StargazerCrawl, worker: str) -> str:
     """Hand the rest of the repo to a fresh task (no task runs for hours)."""
-    from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
-
     with transaction.atomic():
         if not _finish(crawl, worker, status=Status.PENDING, enqueued_at=timezone.now()):
             return "claim_lost"

@@ -11,15 +11,18 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from config.celery import app
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,
     Status,
     queue_for,
-    stargazers_paused,
 )
+from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
 from workers import queues
+from workers.health import queue_depths
 
 logger = logging.getLogger(__name__)
 
@@ -77,8 +80,6 @@ def stargazer_crawls_dispatch(
 
 def _priorities_with_empty_queue() -> list[int]:
     try:
-        from workers.health import queue_depths
-
         depths = queue_depths()
     except Exception:
         logger.warning("stargazers.queue_depth_unavailable", exc_info=True)
@@ -92,9 +93,6 @@ def _priorities_with_empty_queue() -> list[int]:
 
 
 def _send_crawls(rows: list[tuple[int, int, int]]) -> None:
-    from config.celery import app
-    from stargazers.tasks import stargazer_crawl as stargazer_crawl_task
-
     with app.producer_or_acquire() as producer:
         for repo_id, priority, _stars in rows:
             stargazer_crawl_task.apply_async(

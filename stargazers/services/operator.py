@@ -1,4 +1,5 @@
-"""Operator actions: reprocess, reset, star history, worker pools and broker queues."""
+"""Operator actions: pause and resume, reprocess, reset, star history, worker pools and
+broker queues."""
 
 from __future__ import annotations
 
@@ -8,36 +9,29 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from config.celery import app
+from config.errors import BadRequest
+from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+from stargazers.selectors import PAUSE_NAME, repo_resolve
 from stargazers.services.accounts import account_stars_sync_request
 from stargazers.services.common import (
     Priority,
     Status,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
+from stargazers.tasks import star_history_refresh as star_history_refresh_task
+from users import selectors as user_selectors
+from users.models import GitHubUser
 from workers import queues
+from workers.github import github
+from workers.models import QueuePause
 
 logger = logging.getLogger(__name__)
 
 
 # ----------------------------------------------------------------- operator actions
-def repo_resolve(*, key: str):
-    """A repo by `owner/name` (case-insensitive) or numeric GitHub id."""
-    from repos.models import Repo
-
-    key = (key or "").strip()
-    if key.isdigit():
-        repo = Repo.objects.filter(github_id=int(key)).first()
-    elif key.count("/") == 1 and all(key.split("/")):
-        repo = Repo.objects.filter(full_name__iexact=key).first()
-    else:
-        raise errors.InvalidRepoKey(details={"id": key})
-    if repo is None:
-        raise errors.RepoNotFound(f"Repository {key} not found", details={"id": key})
-    return repo
-
-
 REPROCESSABLE = (Status.FAILED, Status.COMPLETED, Status.PAGINATION_LIMITED, Status.RESTRICTED)
 
 
@@ -111,11 +105,7 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
 
     Also re-syncs the user's starred list when it is an account.
     """
-    from users.models import GitHubUser
-
-    user = GitHubUser.objects.filter(login__iexact=login).first()
-    if user is None:
-        raise errors.UserNotFound(f"User {login} not found", details={"login": login})
+    user = user_selectors.user_get(login=login, discovered=True)
     repo_ids = list(StarEdge.objects.filter(user=user).values_list("repo_id", flat=True))
     with transaction.atomic():
         qs = StargazerCrawl.objects.filter(pk__in=repo_ids)
@@ -132,9 +122,6 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
 # ---------------------------------------------------------------------- star history
 def star_history_refresh(*, repo_id: int) -> int:
     """Fetch a repo's public daily star counts through the gateway and store them."""
-    from repos.models import Repo
-    from workers.github import github
-
     repo = Repo.objects.filter(pk=repo_id).first()
     if repo is None:
         return 0
@@ -152,8 +139,6 @@ def star_history_refresh(*, repo_id: int) -> int:
 
 
 def star_history_request(*, repo_id: int) -> None:
-    from stargazers.tasks import star_history_refresh as star_history_refresh_task
-
     transaction.on_commit(
         lambda: star_history_refresh_task.apply_async(args=[repo_id], queue=queues.DEFAULT)
     )
@@ -174,8 +159,6 @@ def workers_scale(
     Workers running with `--autoscale` get a new range (`autoscale`); fixed pools grow
     or shrink (`pool_grow` / `pool_shrink`) to `concurrency` processes, or by `delta`.
     """
-    from config.celery import app
-
     with app.connection_for_write() as conn:
         inspect = app.control.inspect(timeout=timeout, connection=conn, destination=destination)
         stats = inspect.stats() or {}
@@ -201,7 +184,15 @@ def workers_scale(
             if autoscaler and (autoscale_max or autoscale_min or concurrency):
                 high = autoscale_max or concurrency or autoscaler.get("max")
                 low = autoscale_min if autoscale_min is not None else autoscaler.get("min", 0)
-                low = min(low, high)
+                if low > high:
+                    # Never narrow the range silently: the operator meant something else.
+                    from config.errors import BadRequest
+
+                    raise BadRequest(
+                        f"min ({low}) must not exceed max ({high}) on {hostname}",
+                        code="invalid_input",
+                        details={"worker": hostname, "min": low, "max": high},
+                    )
                 app.control.autoscale(high, low, destination=[hostname], connection=conn)
                 entry.update(mode="autoscale", max=high, min=low)
             else:
@@ -224,13 +215,9 @@ def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:
     Star-graph rows stay in the database: the next dispatch sweep re-sends due ones
     (pause first to stop work).
     """
-    from config.celery import app
-
     names = list(names or queues.ALL)
     unknown = [n for n in names if n not in queues.ALL]
     if unknown:
-        from config.errors import BadRequest
-
         raise BadRequest(
             f"Unknown queue(s): {', '.join(unknown)}",
             code="unknown_queue",
@@ -257,3 +244,21 @@ def crawls_reprocess_by_status(*, status: str, force: bool = False) -> int:
         stargazer_crawls_dispatch(repo_ids=ids)
     logger.info("stargazers.status_reprocess", extra={"status": status, "count": count})
     return count
+
+
+# --------------------------------------------------------------------------- pausing
+def stargazers_pause(*, reason: str = "") -> bool:
+    """Persistently pause star-graph work. Returns False when it was already paused."""
+    _, created = QueuePause.objects.get_or_create(
+        queue=PAUSE_NAME, defaults={"reason": reason[:200]}
+    )
+    logger.info("stargazers.paused", extra={"reason": reason, "was_paused": not created})
+    return created
+
+
+def stargazers_resume() -> int:
+    """Lift the pause and enqueue due work at once. Returns the rows enqueued."""
+    QueuePause.objects.filter(queue=PAUSE_NAME).delete()
+    enqueued = stargazer_crawls_dispatch()
+    logger.info("stargazers.resumed", extra={"enqueued": enqueued})
+    return enqueued

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import random
-import time
 from functools import lru_cache
 from typing import Any
 
@@ -19,6 +18,7 @@ from stargazers.services.common import (
     ClaimLost,
 )
 from stargazers.services.signals import star_signals_mark_stale
+from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
 
@@ -31,8 +31,6 @@ def _user_insert_sql() -> str:
     Built from the model so new columns with defaults are filled in; every value is a
     parameter.
     """
-    from users.models import GitHubUser
-
     varying = {"login", "github_id", "avatar_url", "html_url"}
     columns, values = [], []
     for field in GitHubUser._meta.concrete_fields:
@@ -80,8 +78,6 @@ def _sql_literal(value: Any) -> str:
     if value is None:
         return "NULL"
     if isinstance(value, list | dict):
-        import json
-
         return "'" + json.dumps(value).replace("'", "''") + "'::jsonb"
     return "'" + str(value).replace("'", "''") + "'"
 
@@ -131,9 +127,10 @@ def stargazer_page_store(*, crawl: StargazerCrawl, worker: str, page: Any) -> in
             if attempt > DB_RETRIES:
                 raise
         except OperationalError as exc:
+            # A deadlock victim redoes its transaction at once (the other one has gone
+            # on); past the bound the task's retry policy takes over.
             if attempt > DB_RETRIES or not _retryable(exc):
                 raise
-            time.sleep(0.1 * attempt * random.uniform(1, 2))  # noqa: S311 - jitter
     return stored
 
 
@@ -173,8 +170,6 @@ def _page_write(crawl: StargazerCrawl, worker: str, page: Any, stored: int, arra
 
 
 def _users_reconcile(arrays: dict) -> None:
-    from users.models import GitHubUser
-
     table = GitHubUser._meta.db_table
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(

@@ -20,7 +20,10 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from repos.models import Repo
 from stargazers.models import AccountStarSignals, StarEdge
+from stargazers.tasks import star_signals_refresh as star_signals_refresh_task
+from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
 
@@ -29,9 +32,6 @@ EDGE_TABLE = StarEdge._meta.db_table
 
 
 def _compute_sql() -> str:
-    from repos.models import Repo
-    from users.models import GitHubUser
-
     repo_table = Repo._meta.db_table
     user_table = GitHubUser._meta.db_table
     return f"""
@@ -166,8 +166,6 @@ def star_signals_mark_stale(
 
 
 def _refresh_enqueue(user_ids) -> None:
-    from stargazers.tasks import star_signals_refresh as star_signals_refresh_task
-
     for user_id in user_ids:
         star_signals_refresh_task.delay(user_id)
 

@@ -201,3 +201,43 @@ def test_pause_resume_and_clear(client, admin_key, world):
     assert cleared.status_code == 200 and set(cleared.json()["removed"]) == {"low"}
     bad = _call(client, "post", "/admin-api/queue/clear", {"queues": ["nope"]}, KEY)
     assert bad.status_code == 400
+
+
+def test_workers_scale_min_above_max_is_400(client, admin_key):
+    response = _call(client, "post", "/admin-api/workers/scale", {"max": 1, "min": 5}, KEY)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid_input"
+    assert "min (5) must not exceed max (1)" in error["message"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_edge_estimate_before_and_after_analyze():
+    from django.db import connection
+
+    from stargazers.selectors import database_stats
+    from workers.testing import wait_until
+
+    users = [user_make() for _ in range(50)]
+    repos = [repo_make() for _ in range(40)]
+    StarEdge.objects.bulk_create(
+        [StarEdge(repo=r, user=u, source="stargazers") for r in repos for u in users]
+    )  # 2000 edges, never analyzed
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'gazer_star_edge'")
+        reltuples = cursor.fetchone()[0]
+
+    def estimate() -> int:
+        return database_stats()["total_star_edges_estimate"]
+
+    if reltuples < 0:  # before the first ANALYZE: the live-row count answers
+        wait_until(lambda: estimate() == 2000, timeout=10, interval=0.2)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE gazer_star_edge")
+    assert estimate() == 2000
+    more = [user_make() for _ in range(50)]
+    StarEdge.objects.bulk_create(
+        [StarEdge(repo=r, user=u, source="stargazers") for r in repos for u in more]
+    )
+    # After ANALYZE, growth since is scaled in from the table's size.
+    assert 3600 <= estimate() <= 4400

@@ -6,6 +6,8 @@ budgets and counts at the simulator belong to that test.
 
 from __future__ import annotations
 
+import os
+import signal
 import uuid
 
 import pytest
@@ -408,5 +410,52 @@ def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
     with app.connection_for_write() as conn:
         conf = app.control.inspect(timeout=1, destination=[worker.hostname], connection=conn).conf()
     assert conf[worker.hostname]["worker_autoscaler"] == (
-        "stargazers.autoscale:ResourceAwareAutoscaler"
+        "workers.autoscale:ResourceAwareAutoscaler"
     )
+
+
+def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim, worker_factory):
+    """Seed 002's graceful stop: a warm shutdown gives the repo back at once."""
+    import time
+
+    (crawl,) = _bench_crawls(sim, count=1, min_stars=4000, max_stars=6000)
+    # Slow pages: the crawl must outlast the rescuer's start on a busy machine.
+    sim.configure(faults={"slow_ms": 250, "path_prefix": "/api/v3/repos/"})
+    env = {"GITHUB_TOKENS": _pool_token(), "STARGAZER_PAGES_PER_TASK": "400"}
+    stopping = worker_factory(env=env)
+    with transaction.atomic():
+        services.stargazer_crawls_dispatch(repo_ids=[crawl.pk])
+
+    def mid_repo():
+        row = StargazerCrawl.objects.get(pk=crawl.pk)
+        return row.status == "processing" and row.pages_fetched >= 2
+
+    wait_until(mid_repo, timeout=60, message="crawl never got going")
+    rescuer = worker_factory(env=env)  # a rolling deploy: the new worker is up first
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "processing" and row.claimed_by.startswith(stopping.hostname)
+    assert row.pages_fetched < _pages(crawl.repo_stars)
+
+    sent = time.monotonic()
+    # Warm shutdown: SIGTERM to the main process only, as `docker stop` sends it.
+    os.kill(stopping.process.pid, signal.SIGTERM)
+
+    def released_or_taken():
+        row = StargazerCrawl.objects.get(pk=crawl.pk)
+        return row.status == "pending" or not row.claimed_by.startswith(stopping.hostname)
+
+    wait_until(released_or_taken, timeout=10, interval=0.05, message="claim kept")
+    assert time.monotonic() - sent < 10
+    assert stopping.process.wait(timeout=60) == 0
+    sim.configure(faults={"slow_ms": 0})
+
+    # No sweep, no TTL: the stopping worker sent the repo on; the rescuer takes it.
+    wait_until(lambda: _all_terminal([crawl.pk]), timeout=120, message="crawl not finished")
+    row = StargazerCrawl.objects.get(pk=crawl.pk)
+    assert row.status == "completed" and row.stargazers_stored == crawl.repo_stars
+    assert _edge_set(crawl.repo.full_name) == _truth_stargazers(sim, crawl.repo.full_name)
+    assert StarEdge.objects.filter(repo_id=crawl.pk).count() == crawl.repo_stars
+    log = stopping.log_path.read_text()
+    assert "stargazers.worker_stopping" in log and "released=1" in log
+    assert "worker.final_figures" in log and "crawls_released=1" in log
+    assert "stargazers.completed" in rescuer.log_path.read_text()

@@ -54,6 +54,23 @@ def test_account_stars_sync_request_existing_account_goes_low(
     assert _depth(redis_test_client, "high") == 0
 
 
+def test_sign_in_starts_the_account_sync_through_the_users_signal(
+    redis_test_client, django_capture_on_commit_callbacks
+):
+    """users/ announces a sign-in; the star graph's receiver queues the sync (high: new)."""
+    from users.services import user_login
+
+    redis_test_client.flushdb()
+    with django_capture_on_commit_callbacks(execute=True):
+        result = user_login(login="new-account")
+    (message,) = [
+        m
+        for m in _messages(redis_test_client, "high")
+        if m["headers"]["task"] == "stargazers.account_stars_sync"
+    ]
+    assert message["headers"]["argsrepr"] == f"[{result.user_id}, True]"
+
+
 def _page(number: int, gids: list[int], *, next_url: str | None = None):
     items = [
         {
@@ -191,7 +208,7 @@ def test_lost_account_sync_is_redispatched(redis_test_client, django_capture_on_
 
 
 def test_health_supervisor_check_degrades_on_stale_claims():
-    from workers.health import supervisor_check
+    from stargazers.selectors import supervisor_check
 
     assert supervisor_check().status == "healthy"
     crawl_make(status="processing", heartbeat_at=timezone.now() - timedelta(hours=3))
@@ -232,7 +249,7 @@ def test_day_old_accounts_are_refreshed_on_the_low_queue(redis_test_client):
 
 def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
     """GitHub refusing the account's token (401) must not fail the account's repos."""
-    import workers.github
+    from stargazers.services import crawl as crawl_module
     from users.tokens import token_encrypt
     from workers.github import errors as gh_errors
 
@@ -245,9 +262,39 @@ def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
                 raise gh_errors.BadCredentials("HTTP 401 Bad credentials", status=401)
             return _page(1, [41, 42, 43])
 
-    monkeypatch.setattr(workers.github, "github", lambda: Gateway())
+    monkeypatch.setattr(crawl_module, "github", lambda: Gateway())
     account = user_make(token_encrypted=token_encrypt("revoked-token"))
     crawl = crawl_make(account=account, repo=repo_make(stars=3))
     assert services.stargazer_crawl_run(repo_id=crawl.pk, worker="w") == "completed"
     assert calls == ["revoked-token", None]
     assert StarEdge.objects.filter(repo=crawl.repo).count() == 3
+
+
+def test_rate_limited_account_sync_waits_on_its_row_then_the_sweep_sends_it(
+    redis_test_client, monkeypatch
+):
+    """No countdown to the reset: the row gets `starred_sync_not_before`, and the account
+    sweep sends the sync again once it has passed."""
+    from stargazers.tasks import account_stars_sync as account_stars_sync_task
+    from workers.github import errors as gh_errors
+
+    redis_test_client.flushdb()
+    reset = timezone.now() + timedelta(minutes=40)
+
+    def limited(*, user_id, is_new):
+        raise gh_errors.RateLimited(reset_at=reset)
+
+    monkeypatch.setattr(services, "account_stars_sync", limited)
+    stale = timezone.now() - timedelta(minutes=10)
+    user = user_make(login="limited", last_login_at=stale)
+    result = account_stars_sync_task.apply(args=[user.pk, True])
+    assert result.successful() and result.result == 0  # no retry was scheduled
+    user.refresh_from_db()
+    assert user.starred_sync_not_before == reset
+    assert services.accounts_sync_dispatch() == 0  # not due yet
+    GitHubUser.objects.filter(pk=user.pk).update(
+        starred_sync_not_before=timezone.now() - timedelta(seconds=1)
+    )
+    assert services.accounts_sync_dispatch() == 1
+    (message,) = _messages(redis_test_client, "high")
+    assert message["headers"]["argsrepr"] == f"[{user.pk}, True]"

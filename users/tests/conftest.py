@@ -45,11 +45,11 @@ def progress(api: APIClient, login: str) -> dict:
 
 def wait_finished(api: APIClient, login: str, *, timeout: float = 120, sweep: bool = False):
     """Poll progress until the run is ready or failed (calling the beat sweep if asked)."""
-    from users import services
+    from users import engine
 
     def done():
         if sweep:
-            services.pipeline_sweep()
+            engine.pipeline_sweep()
         body = progress(api, login)
         return body if body["state"] in ("ready", "failed") else None
 

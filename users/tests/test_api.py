@@ -138,3 +138,17 @@ def test_schema_documents_endpoints_and_errors(api):
         ("/users/{login}/data", "get", {"200", "404"}),
     ]:
         assert codes <= set(paths[path][method]["responses"]), (path, method)
+
+
+def test_ghost_of_a_discovered_stargazer_creates_its_profile(api):
+    """A user known only from the star graph has no profile: the ghost creates one."""
+    GitHubUser.objects.create(login="Stargazer-Only", state=GitHubUser.State.DISCOVERED)
+    assert api.get("/users/stargazer-only/data").status_code == 404
+    created = api.post("/ghost-users/stargazer-only")
+    assert created.status_code == 201
+    assert created.json()["created"] is True and created.json()["is_ghost"] is True
+    user = GitHubUser.objects.get(login__iexact="stargazer-only")
+    assert user.state == GitHubUser.State.GHOST
+    assert PipelineRun.objects.filter(user=user).count() == 1
+    # From then on it is an existing user like any other.
+    assert api.post("/ghost-users/stargazer-only").status_code == 409

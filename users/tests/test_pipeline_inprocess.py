@@ -84,3 +84,45 @@ def test_run_select_reruns_only_those_steps(inproc):
         rerun = item["step"] in ("repo_kind", "user_theme")
         assert (item["finished_at"] != finished[(item["step"], item["repo"])]) == rerun
     assert WorkItem.objects.filter(status="succeeded").count() == len(finished)
+
+
+def test_run_exits_non_zero_when_the_run_fails(inproc):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="failed"):
+        _run("no-such-simulated-user-zz")
+    user = GitHubUser.objects.get(login__iexact="no-such-simulated-user-zz")
+    assert selectors.user_progress(user=user)["state"] == "failed"
+
+
+def test_select_of_an_llm_step_without_a_key_stops_unless_asked(inproc, settings):
+    from django.core.management.base import CommandError
+
+    first = _run("lena-fischer")
+    assert first["progress"]["state"] == "ready"
+    before = _outputs(first["progress"], "repo_keywords")
+    assert {o["source"] for o in before} == {"llm"}
+    settings.LLM_API_KEY = ""
+    with pytest.raises(CommandError, match="no LLM key in this environment"):
+        _run("lena-fischer", select="repo_keywords")
+    user = GitHubUser.objects.get(login__iexact="lena-fischer")
+    assert _outputs(selectors.user_progress(user=user), "repo_keywords") == before
+    # Asked for explicitly, the heuristics answer.
+    forced = _run("lena-fischer", select="repo_keywords", allow_fallback=True)
+    assert {o["source"] for o in _outputs(forced["progress"], "repo_keywords")} == {"fallback"}
+
+
+def test_select_rerun_with_a_failing_llm_keeps_the_llm_answers(inproc):
+    first = _run("lena-fischer")
+    assert first["progress"]["state"] == "ready"
+    before = _outputs(first["progress"], "repo_keywords")
+    assert before and {o["source"] for o in before} == {"llm"}
+    keywords_before = {r["full_name"]: r["keywords"] for r in first["data"]["highlighted_repos"]}
+
+    inproc.configure(llm={"malformed": "garbage"})
+    rerun = _run("lena-fischer", select="repo_keywords")
+    after = _outputs(rerun["progress"], "repo_keywords")
+    assert {o["source"] for o in after} == {"llm"}
+    assert all(o["kept"] for o in after)
+    keywords_after = {r["full_name"]: r["keywords"] for r in rerun["data"]["highlighted_repos"]}
+    assert keywords_after == keywords_before

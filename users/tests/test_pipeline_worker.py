@@ -201,9 +201,9 @@ def test_rate_limit_mid_run_waits_and_completes(api, sim, pipe_worker):
     seen_waiting = []
 
     def finished():
-        from users import services
+        from users import engine
 
-        services.pipeline_sweep()  # what beat does every minute
+        engine.pipeline_sweep()  # what beat does every minute
         body = progress(api, login)
         if body["state"] == "waiting":
             seen_waiting.append(body)
@@ -224,7 +224,7 @@ def test_sweep_recovers_a_run_whose_messages_were_lost(api, sim, pipe_worker):
 
     from django.utils import timezone
 
-    from users import services
+    from users import engine, services
 
     login = "jade-osei"
     GitHubUser.objects.create(
@@ -234,7 +234,7 @@ def test_sweep_recovers_a_run_whose_messages_were_lost(api, sim, pipe_worker):
     run = services.run_create_for_command(login=login)
     PipelineRun.objects.filter(id=run.id).update(created_at=timezone.now() - timedelta(minutes=10))
     assert progress(api, login)["state"] == "queued"
-    assert services.pipeline_sweep()["runs_advanced"] == 1
+    assert engine.pipeline_sweep()["runs_advanced"] == 1
     final = wait_finished(api, login, sweep=True)
     assert final["state"] == "ready" and final["run"]["id"] == run.id
     assert _data(api, login)["highlighted_repos"]

@@ -9,7 +9,7 @@ from django.db import connection
 
 from repos.models import Repo, UserRepo
 from repos.selectors import highlight_resolve, user_links_list
-from users import pipeline, services
+from users import pipeline, selectors, services
 from users.errors import InvalidUsername, UnknownStep, UserExists, UserNotFound
 from users.models import GitHubUser, PipelineRun, WorkItem
 from users.tokens import token_decrypt
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize("login", ["a", "octocat", "Octo-Cat", "a1-b2-c3", "x" * 39, "0-0"])
 def test_username_validate_github_rules_accepted(login):
-    assert services.username_validate(login=login) == login
+    assert selectors.username_validate(login=login) == login
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,7 @@ def test_username_validate_github_rules_accepted(login):
 )
 def test_username_validate_invalid_raises(login):
     with pytest.raises(InvalidUsername):
-        services.username_validate(login=login)
+        selectors.username_validate(login=login)
 
 
 def test_login_new_then_existing_then_ghost_activated(django_capture_on_commit_callbacks):
@@ -54,21 +54,21 @@ def test_login_new_then_existing_then_ghost_activated(django_capture_on_commit_c
 def test_login_creates_user_steps_pending():
     result = services.user_login(login="carol")
     steps = set(WorkItem.objects.filter(user_id=result.user_id).values_list("step", "status"))
-    assert steps == {(step, "pending") for step in pipeline.USER_STEPS}
+    assert steps == {(step, "pending") for step in pipeline.steps_of_scope("user")}
 
 
 def test_ghost_existing_user_conflicts_unless_forced():
     services.user_login(login="dave")
     with pytest.raises(UserExists):
         services.ghost_create(login="dave")
-    body = services.ghost_create(login="dave", force=True)
-    assert body["is_ghost"] and not body["created"]
+    result = services.ghost_create(login="dave", force=True)
+    assert not result.created
     assert GitHubUser.objects.get(login="dave").state == "ghost"
 
 
 def test_unknown_user_and_step_errors():
     with pytest.raises(UserNotFound):
-        services.user_get(login="nobody-here")
+        selectors.user_get(login="nobody-here")
     with pytest.raises(UserNotFound):
         services.user_delete(login="nobody-here")
     services.user_login(login="erin")
@@ -83,7 +83,7 @@ def test_steps_from_includes_downstream():
         "repo_keywords",
         "repo_kind",
     ]
-    assert set(pipeline.steps_from("fetch_repos")) == set(pipeline.ALL_STEPS) - {"fetch_profile"}
+    assert set(pipeline.steps_from("fetch_repos")) == set(pipeline.steps_all()) - {"fetch_profile"}
 
 
 def _repo(full_name: str, **extra) -> Repo:
@@ -148,7 +148,7 @@ def test_restart_from_step_resets_only_downstream():
     repo = _repo("hank/app", blurb="b", kind="k", link="https://x.dev")
     UserRepo.objects.create(user=user, repo=repo, include_reason="owned", highlight_rank=1)
     WorkItem.objects.filter(user=user).update(status="succeeded")
-    for step in pipeline.REPO_STEPS:
+    for step in pipeline.steps_of_scope("repo"):
         WorkItem.objects.create(user=user, repo=repo, step=step, status="succeeded")
     services.user_restart(login="hank", from_step="repo_blurb")
     statuses = dict(WorkItem.objects.filter(user=user).values_list("step", "status").order_by())

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import threading
 
+from django.conf import settings
+
 from . import errors
 from .client import GitHubGateway, Page
 
@@ -23,8 +25,6 @@ _gateway: tuple[tuple, GitHubGateway] | None = None
 
 
 def _settings_key() -> tuple:
-    from django.conf import settings
-
     return (
         os.getpid(),
         settings.GITHUB_API_URL,

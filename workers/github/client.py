@@ -2,8 +2,9 @@
 
 Every request: takes a slot from a token that has budget left (Redis, shared by all
 processes), sends with a timeout, records the `x-ratelimit-*` headers, maps the answer
-to data or a typed error (`workers.github.errors`). Transient failures are retried a
-few times with exponential backoff and jitter (seconds, never a rate-limit wait).
+to data or a typed error (`workers.github.errors`). A transient failure (timeout,
+dropped connection, 5xx) raises `Transient` at once: the task that made the call
+retries it with the one retry policy (workers.retry), so nothing here sleeps.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ STAR_JSON = "application/vnd.github.star+json"
 RAW = "application/vnd.github.raw"
 API_VERSION = "2022-11-28"
 USER_AGENT = "Gazer/1.0"
-MAX_ATTEMPTS = 4
 STARGAZER_PAGE_CAP = 400  # GitHub answers 422 past 400 pages of 100
 TRANSIENT_STATUSES = {500, 502, 503, 504}
 
@@ -198,7 +198,7 @@ class GitHubGateway:
         etag: str | None = None,
         use_cache: bool = False,
     ) -> Response:
-        """Send one request (with bounded transient retries); typed errors for limits.
+        """Send one request; typed errors for limits and transient failures.
 
         Returns the response for any other status so callers map 404/409/422 their way.
         With `etag`, a 304 comes back as status 304; with `use_cache`, a 304 comes back as
@@ -206,7 +206,6 @@ class GitHubGateway:
         """
         candidates = self._candidates(token)
         path = urlsplit(url).path
-        attempt = 0
         primary_hits = 0
         while True:
             slot = self._acquire(candidates, resource, url)
@@ -227,21 +226,10 @@ class GitHubGateway:
                 )
                 body = raw.content
             except (requests.Timeout, requests.ConnectionError) as exc:
-                attempt += 1
                 logger.warning(
-                    "github.transient method=%s path=%s error=%s attempt=%d",
-                    method,
-                    path,
-                    type(exc).__name__,
-                    attempt,
+                    "github.transient method=%s path=%s error=%s", method, path, type(exc).__name__
                 )
-                if attempt >= MAX_ATTEMPTS:
-                    raise errors.Transient(
-                        f"{method} {path}: {type(exc).__name__} after {attempt} attempts",
-                        url=url,
-                    ) from None
-                self._backoff(attempt)
-                continue
+                raise errors.Transient(f"{method} {path}: {type(exc).__name__}", url=url) from None
             status = raw.status_code
             self.limits.record(slot.tid, raw.headers)
             logger.debug(
@@ -265,22 +253,8 @@ class GitHubGateway:
                     self.cache.put(cache_key, etag=raw.headers["ETag"], link=link, body=body)
                 return Response(status, raw.headers, body, url, link=link)
             if status in TRANSIENT_STATUSES:
-                attempt += 1
-                logger.warning(
-                    "github.transient method=%s path=%s status=%s attempt=%d",
-                    method,
-                    path,
-                    status,
-                    attempt,
-                )
-                if attempt >= MAX_ATTEMPTS:
-                    raise errors.Transient(
-                        f"{method} {path}: HTTP {status} after {attempt} attempts",
-                        status=status,
-                        url=url,
-                    )
-                self._backoff(attempt)
-                continue
+                logger.warning("github.transient method=%s path=%s status=%s", method, path, status)
+                raise errors.Transient(f"{method} {path}: HTTP {status}", status=status, url=url)
             message = _message(body)
             if status in (403, 429) or (resource == "graphql" and "rate limit" in message):
                 if raw.headers.get("x-ratelimit-remaining") == "0":
@@ -320,10 +294,6 @@ class GitHubGateway:
                     f"{method} {path}: HTTP 401 {message}", status=401, url=url
                 )
             return Response(status, raw.headers, body, url, link=link)
-
-    @staticmethod
-    def _backoff(attempt: int) -> None:
-        time.sleep(min(8.0, 0.25 * 2**attempt) * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
 
     @staticmethod
     def _raise_for(resp: Response, *, what: str = "") -> None:
@@ -600,11 +570,6 @@ class GitHubGateway:
     def clone_url(self, full_name: str) -> str:
         self._repo_path(full_name)
         return f"{self.web_url}/{full_name}.git"
-
-    def auth_header(self, token: str | None) -> str | None:
-        """The token for git/raw fetches: the caller's, else one pool token."""
-        chosen = token or (self._candidates(None)[0] if self.tokens else None)
-        return f"Authorization: token {chosen}" if chosen else None
 
 
 def _iso(value: datetime | date | str | None) -> str | None:

@@ -1,10 +1,11 @@
-from users import selectors, services
+from users import selectors
 from users.management.commands._base import UserCommand
+from users.serializers import UserDataOutputSerializer
 
 
 class Command(UserCommand):
     help = "Show a user's profile data, like GET /users/<u>/data."
 
     def handle(self, *args, **options):
-        user = services.user_get(login=options["username"])
-        self.emit(selectors.user_data(user=user))
+        user = selectors.user_get(login=options["username"])
+        self.emit(UserDataOutputSerializer(selectors.user_data(user=user)).data)

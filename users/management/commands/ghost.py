@@ -1,5 +1,6 @@
 from users import services
 from users.management.commands._base import UserCommand
+from users.serializers import GhostUserCreateOutputSerializer
 
 
 class Command(UserCommand):
@@ -10,4 +11,5 @@ class Command(UserCommand):
         parser.add_argument("--force", action="store_true", help="also for an existing user")
 
     def handle(self, *args, **options):
-        self.emit(services.ghost_create(login=options["username"], force=options["force"]))
+        result = services.ghost_create(login=options["username"], force=options["force"])
+        self.emit(GhostUserCreateOutputSerializer(result).data)

@@ -1,5 +1,6 @@
 from users import services
 from users.management.commands._base import UserCommand
+from users.serializers import UserLoginOutputSerializer
 
 
 class Command(UserCommand):
@@ -13,4 +14,4 @@ class Command(UserCommand):
         result = services.user_login(
             login=options["username"], github_token=options["github_token"]
         )
-        self.emit(result.as_response())
+        self.emit(UserLoginOutputSerializer(result).data)

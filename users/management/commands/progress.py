@@ -1,10 +1,11 @@
-from users import selectors, services
+from users import selectors
 from users.management.commands._base import UserCommand
+from users.serializers import UserProgressOutputSerializer
 
 
 class Command(UserCommand):
     help = "Show a user's pipeline progress, like GET /users/<u>/progress."
 
     def handle(self, *args, **options):
-        user = services.user_get(login=options["username"])
-        self.emit(selectors.user_progress(user=user))
+        user = selectors.user_get(login=options["username"])
+        self.emit(UserProgressOutputSerializer(selectors.user_progress(user=user)).data)

@@ -1,5 +1,6 @@
 from users import pipeline, services
 from users.management.commands._base import UserCommand
+from users.serializers import RunRestartOutputSerializer
 
 
 class Command(UserCommand):
@@ -7,8 +8,8 @@ class Command(UserCommand):
 
     def add_arguments(self, parser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--from", dest="from_step", choices=pipeline.ALL_STEPS)
+        parser.add_argument("--from", dest="from_step", choices=pipeline.steps_all())
 
     def handle(self, *args, **options):
         run = services.user_restart(login=options["username"], from_step=options["from_step"])
-        self.emit({"ok": True, "queued": True, "forced": True, "run_id": run.id})
+        self.emit(RunRestartOutputSerializer(run).data)

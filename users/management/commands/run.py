@@ -2,16 +2,35 @@
 
 from __future__ import annotations
 
-import time
-
 from django.core.management.base import CommandError
-from django.utils import timezone
 from tqdm import tqdm
 
-from users import pipeline, selectors, services
+from users import engine, pipeline, selectors, services
 from users.management.commands._base import UserCommand
-from users.models import PipelineRun, WorkItem
 from workers.llm import inline_calls
+
+# Steps whose answer comes from the LLM (a heuristic stands in without a key).
+LLM_STEPS = (
+    "select_highlights",
+    "repo_blurb",
+    "repo_emphasis",
+    "repo_keywords",
+    "repo_kind",
+    "user_theme",
+)
+
+
+def _llm_selection_check(select: list[str], *, allow_fallback: bool) -> None:
+    """Rerunning an LLM step without a key would replace its answers with heuristics."""
+    from django.conf import settings
+
+    chosen = [step for step in select if step in LLM_STEPS]
+    if chosen and not settings.LLM_API_KEY and not allow_fallback:
+        raise CommandError(
+            f"no LLM key in this environment: rerunning {', '.join(chosen)} would replace "
+            "the LLM's answers with heuristic fallbacks. Set LLM_API_KEY (against the "
+            'demo: make manage ARGS="run ..."), or pass --allow-fallback to do it anyway.'
+        )
 
 
 class Command(UserCommand):
@@ -25,26 +44,38 @@ class Command(UserCommand):
         parser.add_argument(
             "--select",
             default="",
-            help=f"comma-separated steps, of: {', '.join(pipeline.ALL_STEPS)}",
+            help=f"comma-separated steps, of: {', '.join(pipeline.steps_all())}",
+        )
+        parser.add_argument(
+            "--allow-fallback",
+            action="store_true",
+            help="rerun LLM steps even without an LLM key (heuristic answers replace theirs)",
         )
 
     def handle(self, *args, **options):
         select = [s.strip() for s in options["select"].split(",") if s.strip()]
+        _llm_selection_check(select, allow_fallback=options["allow_fallback"])
         run = services.run_create_for_command(login=options["username"], select=select or None)
         bar = tqdm(desc=f"{options['username']}", unit="step", total=0)
+
+        def on_progress(done: int, total: int, note: str) -> None:
+            bar.total, bar.n = total, done
+            if note:
+                bar.set_postfix_str(note)
+            bar.refresh()
+
         try:
             # Steps run in this process, so their LLM calls do too: no LLM worker needed.
             with inline_calls():
-                self._drive(run.id, bar)
+                engine.run_drive(run_id=run.id, on_progress=on_progress)
         except KeyboardInterrupt:
-            PipelineRun.objects.filter(id=run.id).update(
-                status=PipelineRun.Status.CANCELLED, finished_at=timezone.now()
-            )
+            engine.run_cancel(run_id=run.id)
             raise CommandError("interrupted; the run is cancelled") from None
+        except engine.RunStuck as exc:
+            raise CommandError(str(exc)) from None
         finally:
             bar.close()
-        run.refresh_from_db()
-        user = services.user_get(login=options["username"])
+        user = selectors.user_get(login=options["username"])
         progress = selectors.user_progress(user=user)
         self.stdout.write(f"run {run.id}: {progress['state']}")
         for item in progress["items"]:
@@ -53,48 +84,5 @@ class Command(UserCommand):
             if item["error"]:
                 line += f" ({item['error'][:120]})"
             self.stdout.write(line)
-
-    def _drive(self, run_id: int, bar: tqdm) -> None:
-        idle = 0
-        while True:
-            ready = services.pipeline_advance(run_id=run_id, dispatch=False)
-            run = PipelineRun.objects.get(id=run_id)
-            items = services._relevant_items(run)
-            done = sum(1 for i in items if i.status in services.TERMINAL)
-            bar.total = len(items)
-            bar.n = done
-            bar.refresh()
-            if run.status not in PipelineRun.ACTIVE_STATUSES:
-                return
-            if not ready:
-                waits = [
-                    i.not_before
-                    for i in items
-                    if i.status == WorkItem.Status.PENDING and i.not_before
-                ]
-                if waits:
-                    # A foreground command may sleep; workers never do.
-                    pause = max(1.0, (min(waits) - timezone.now()).total_seconds() + 1)
-                    bar.set_postfix_str(f"rate limited until {min(waits):%H:%M:%S}")
-                    time.sleep(min(pause, 60))
-                    continue
-                idle += 1
-                if idle > 3:
-                    raise CommandError("the run cannot make progress; see `progress`")
-                # Dispatched earlier but not run: take them now.
-                WorkItem.objects.filter(
-                    id__in=[i.id for i in items if i.status == WorkItem.Status.PENDING]
-                ).update(queued_at=None)
-                continue
-            idle = 0
-            for item_id in ready:
-                item = WorkItem.objects.get(id=item_id)
-                where = f" {item.repo.full_name}" if item.repo_id else ""
-                bar.set_postfix_str(f"{item.step}{where}")
-                while True:
-                    try:
-                        services.work_item_run(item_id=item_id, advance=False)
-                        break
-                    except services.RetryLater as exc:
-                        time.sleep(min(exc.countdown, 60))
-                bar.update(1)
+        if progress["state"] == "failed":
+            raise CommandError(f"run {run.id} failed: {progress.get('message') or 'see above'}")

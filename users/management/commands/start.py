@@ -1,5 +1,6 @@
 from users import services
 from users.management.commands._base import UserCommand
+from users.serializers import RunOutputSerializer
 
 
 class Command(UserCommand):
@@ -7,4 +8,4 @@ class Command(UserCommand):
 
     def handle(self, *args, **options):
         run = services.user_start(login=options["username"])
-        self.emit({"ok": True, "queued": True, "run_id": run.id, "status": run.status})
+        self.emit(RunOutputSerializer(run).data)

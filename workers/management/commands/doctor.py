@@ -11,6 +11,17 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         results: list[tuple[str, str, str]] = []
+        db_settings = connection.settings_dict
+        results.append(
+            (
+                "environment",
+                "ok",
+                f"read from {', '.join(settings.ENV_SOURCES)}; database "
+                f"{db_settings['NAME']} on {db_settings.get('HOST') or 'localhost'}:"
+                f"{db_settings.get('PORT') or 5432}, redis "
+                f"{settings.REDIS_URL.rsplit('@', 1)[-1]}, GitHub {settings.GITHUB_API_URL}",
+            )
+        )
 
         db = health.database_check()
         results.append(

@@ -1,19 +1,18 @@
 """The repo gallery API: `GET|POST|DELETE|PATCH /users/<u>/repos/<owner>/<repo>/gallery`.
 
-One view class serves the four methods because they share one URL (DRF dispatches by
-method); each method validates its input with its own nested serializer and calls one
-service in `repos.gallery`.
+A gallery seen from one Gazer user's profile, so it lives with the users: the user must
+exist, its own token looks a new repo up on GitHub, and `link=true` links the repo to
+it. One view class serves the four methods because they share one URL (DRF dispatches
+by method); each method validates its input with its own nested serializer and calls
+one service in `repos.gallery`.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from datetime import UTC, datetime
+from dataclasses import asdict
 from typing import Any
-from urllib.parse import urlsplit
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
@@ -21,172 +20,28 @@ from drf_spectacular.utils import (
     OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
-    extend_schema_field,
     inline_serializer,
 )
 from rest_framework import serializers
-from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import BadRequest
 from repos import gallery
-from repos.errors import InvalidUrl, TooMany
+from repos.selectors import gallery_images, repo_get, repo_name_validate
+from repos.serializers import (
+    MAX_ITEMS,
+    BoundedListField,
+    DedupeField,
+    GalleryImageIn,
+    GalleryImageOut,
+    HttpUrlField,
+    TakenAtField,
+    gallery_input_validate,
+)
 from users.models import GitHubUser
-from users.services import user_get, username_validate
+from users.selectors import user_get, username_validate
 from users.tokens import token_decrypt
-
-MAX_ITEMS = 100
-MAX_TAKEN_AT = 2**63 - 1
-
-
-# --- fields ------------------------------------------------------------------------------
-
-
-class HttpUrlField(serializers.CharField):
-    """An absolute http(s) URL (the only kind a gallery stores)."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("max_length", 2000)
-        super().__init__(**kwargs)
-
-    def to_internal_value(self, data: Any) -> str:
-        if not isinstance(data, str):
-            raise serializers.ValidationError("Expected a URL string.", code="invalid")
-        value = super().to_internal_value(data)
-        parts = urlsplit(value)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in value:
-            raise serializers.ValidationError(
-                "Only absolute http(s) URLs are accepted.", code="invalid_url"
-            )
-        return value
-
-
-@extend_schema_field(
-    {
-        "oneOf": [{"type": "integer", "minimum": 0}, {"type": "string"}],
-        "description": "Epoch milliseconds, a string of digits, or an ISO 8601 date-time; "
-        "defaults to now.",
-        "nullable": True,
-    }
-)
-class TakenAtField(serializers.Field):
-    """Epoch ms from a number, a digit string or an ISO date-time (null: now)."""
-
-    def to_internal_value(self, data: Any) -> int:
-        value: int | None = None
-        if isinstance(data, bool):
-            value = None
-        elif isinstance(data, int | float):
-            value = int(data) if math.isfinite(data) else None
-        elif isinstance(data, str):
-            text = data.strip()
-            if text.isdigit():
-                value = int(text)
-            else:
-                try:
-                    moment = parse_datetime(text) or datetime.fromisoformat(text)
-                except ValueError:
-                    moment = None
-                if moment is not None:
-                    if moment.tzinfo is None:
-                        moment = moment.replace(tzinfo=UTC)
-                    value = int(moment.timestamp() * 1000)
-        if value is None or not 0 <= value <= MAX_TAKEN_AT:
-            raise serializers.ValidationError(
-                "taken_at must be epoch milliseconds, a digit string or an ISO date-time.",
-                code="invalid_taken_at",
-            )
-        return value
-
-    def to_representation(self, value: int) -> int:
-        return value
-
-
-@extend_schema_field(
-    {
-        "oneOf": [
-            {"type": "string", "enum": ["url", "original_url"]},
-            {"type": "boolean", "enum": [False]},
-        ],
-        "nullable": True,
-        "default": "url",
-        "description": '"url" (default): skip images whose URL is already in the gallery; '
-        '"original_url": skip those whose original_url is; false: no skipping, an image '
-        "whose URL is already there replaces that entry.",
-    }
-)
-class DedupeField(serializers.Field):
-    def to_internal_value(self, data: Any) -> str | None:
-        if data is False or data is None:
-            return None
-        if data in ("url", "original_url"):
-            return data
-        raise serializers.ValidationError(
-            'dedupe must be "url", "original_url" or false.', code="invalid_dedupe"
-        )
-
-    def to_representation(self, value: str | None) -> str | None:
-        return value
-
-
-class BoundedListField(serializers.ListField):
-    """A list refused with `too_many` before its items are validated."""
-
-    def to_internal_value(self, data: Any) -> list:
-        if isinstance(data, list) and self.max_length is not None and len(data) > self.max_length:
-            raise serializers.ValidationError(
-                f"At most {self.max_length} items per request.", code="too_many"
-            )
-        return super().to_internal_value(data)
-
-
-# --- input validation --------------------------------------------------------------------
-
-
-def _first_error(errors: Any, path: tuple = ()) -> tuple[tuple, ErrorDetail | None]:
-    if isinstance(errors, dict):
-        for key, value in errors.items():
-            found = _first_error(value, (*path, key))
-            if found[1] is not None:
-                return found
-    elif isinstance(errors, list):
-        for index, value in enumerate(errors):
-            if isinstance(value, ErrorDetail):
-                return path, value
-            found = _first_error(value, (*path, index) if not isinstance(value, str) else path)
-            if found[1] is not None:
-                return found
-    elif isinstance(errors, ErrorDetail):
-        return path, errors
-    return path, None
-
-
-def _validated(serializer_class: type[serializers.Serializer], data: Any) -> dict[str, Any]:
-    """Validated data, or the first error raised as a GazerError with a precise code."""
-    if not isinstance(data, dict):
-        raise BadRequest("The JSON body must be an object.", code="invalid_body")
-    serializer = serializer_class(data=data)
-    if serializer.is_valid():
-        return serializer.validated_data
-    path, detail = _first_error(serializer.errors)
-    field = ".".join(str(part) for part in path)
-    code = getattr(detail, "code", None) or "invalid"
-    message = f"{field}: {detail}" if field else str(detail)
-    details = {"field": field, "fields": serializer.errors}
-    if code == "invalid_url":
-        raise InvalidUrl(message, details=details)
-    if code == "too_many":
-        raise TooMany(message, details=details)
-    if code in ("invalid_dedupe", "invalid_taken_at"):
-        raise BadRequest(message, code=code, details=details)
-    if code in ("required", "null") and path and path[-1] in ("url", "urls"):
-        raise BadRequest(message, code="missing_url", details=details)
-    if code == "empty" and path and path[0] == "images":
-        raise BadRequest("images: give at least one image.", code="no_images", details=details)
-    if code == "empty":
-        raise BadRequest(message, code="missing_url", details=details)
-    raise BadRequest(message, code="invalid_input", details=details)
 
 
 class _Context:
@@ -194,7 +49,7 @@ class _Context:
 
     def __init__(self, username: str, owner: str, repo: str) -> None:
         username_validate(login=username)
-        self.full_name = gallery.repo_name_validate(owner=owner, name=repo)
+        self.full_name = repo_name_validate(owner=owner, name=repo)
         self.user: GitHubUser = user_get(login=username)
 
 
@@ -233,30 +88,6 @@ PATH_ERRORS = {
 }
 
 
-class GalleryImageOut(serializers.Serializer):
-    url = serializers.URLField()
-    alt = serializers.CharField()
-    original_url = serializers.CharField()
-    title = serializers.CharField()
-    caption = serializers.CharField()
-    is_highlight = serializers.BooleanField()
-    taken_at = serializers.IntegerField(help_text="Epoch milliseconds.")
-    width = serializers.IntegerField(required=False, help_text="Pixels, when known.")
-    height = serializers.IntegerField(required=False, help_text="Pixels, when known.")
-
-
-class GalleryImageIn(serializers.Serializer):
-    url = HttpUrlField()
-    alt = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
-    original_url = serializers.CharField(
-        max_length=2000, allow_blank=True, required=False, help_text="Defaults to url."
-    )
-    title = serializers.CharField(max_length=500, allow_blank=True, required=False, default="")
-    caption = serializers.CharField(max_length=5000, allow_blank=True, required=False, default="")
-    is_highlight = serializers.BooleanField(required=False, default=False)
-    taken_at = TakenAtField(required=False, allow_null=True, default=None)
-
-
 class RepoGalleryApi(APIView):
     """A repository's gallery, as seen from one Gazer user's profile."""
 
@@ -274,7 +105,7 @@ class RepoGalleryApi(APIView):
         )
 
     class GalleryAddOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         repo_id = serializers.IntegerField()
         added = serializers.IntegerField()
         skipped = serializers.IntegerField()
@@ -292,7 +123,7 @@ class RepoGalleryApi(APIView):
         url = serializers.URLField(required=False)
 
     class GalleryRemoveOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         removed = serializers.IntegerField()
         gallery_count = serializers.IntegerField()
 
@@ -306,12 +137,12 @@ class RepoGalleryApi(APIView):
         taken_at = TakenAtField(required=False, allow_null=True)
 
     class GalleryUpdateOut(serializers.Serializer):
-        ok = serializers.BooleanField()
-        updated = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
+        updated = serializers.BooleanField(default=True)
         image = GalleryImageOut()
 
     class GalleryListOut(serializers.Serializer):
-        ok = serializers.BooleanField()
+        ok = serializers.BooleanField(default=True)
         gallery = GalleryImageOut(many=True)
 
     @extend_schema(
@@ -326,8 +157,8 @@ class RepoGalleryApi(APIView):
     )
     def get(self, request, username: str, owner: str, repo: str):
         ctx = _Context(username, owner, repo)
-        target = gallery.repo_get(full_name=ctx.full_name)
-        return Response({"ok": True, "gallery": gallery.gallery_list(repo=target)})
+        target = repo_get(full_name=ctx.full_name)
+        return Response(self.GalleryListOut({"gallery": gallery_images(repo=target)}).data)
 
     @extend_schema(
         operation_id="repo_gallery_add",
@@ -381,10 +212,10 @@ class RepoGalleryApi(APIView):
         ctx = _Context(username, owner, repo)
         data = request.data
         if isinstance(data, dict) and "images" in data:
-            valid = _validated(self.GalleryAddManyIn, data)
+            valid = gallery_input_validate(self.GalleryAddManyIn, data)
             images = [dict(item) for item in valid["images"]]
         else:
-            valid = _validated(self.GalleryAddOneIn, data)
+            valid = gallery_input_validate(self.GalleryAddOneIn, data)
             images = [
                 {k: v for k, v in valid.items() if k not in ("dedupe", "link")},
             ]
@@ -396,17 +227,10 @@ class RepoGalleryApi(APIView):
             if image.get("taken_at") is None:
                 image["taken_at"] = now
         result = gallery.gallery_images_add(repo=target, images=images, dedupe=valid["dedupe"])
-        body: dict[str, Any] = {
-            "ok": True,
-            "repo_id": target.pk,
-            "added": result.added,
-            "skipped": result.skipped,
-            "replaced": result.replaced,
-            "gallery_count": result.gallery_count,
-        }
+        outcome: dict[str, Any] = {"repo_id": target.pk, **asdict(result)}
         if valid["link"]:
-            body["linked"] = gallery.user_repo_link_manual(user=ctx.user, repo=target)
-        return Response(body, status=201 if result.added else 200)
+            outcome["linked"] = gallery.user_repo_link_manual(user_id=ctx.user.id, repo=target)
+        return Response(self.GalleryAddOut(outcome).data, status=201 if result.added else 200)
 
     @extend_schema(
         operation_id="repo_gallery_remove",
@@ -441,10 +265,10 @@ class RepoGalleryApi(APIView):
                     'Give the URLs to remove: ?url=... or a body {"urls": [...]}.',
                     code="missing_url",
                 )
-        valid = _validated(self.GalleryRemoveIn, {"urls": urls})
-        target = gallery.repo_get(full_name=ctx.full_name)
+        valid = gallery_input_validate(self.GalleryRemoveIn, {"urls": urls})
+        target = repo_get(full_name=ctx.full_name)
         removed, count = gallery.gallery_images_remove(repo=target, urls=valid["urls"])
-        return Response({"ok": True, "removed": removed, "gallery_count": count})
+        return Response(self.GalleryRemoveOut({"removed": removed, "gallery_count": count}).data)
 
     @extend_schema(
         operation_id="repo_gallery_update",
@@ -460,7 +284,7 @@ class RepoGalleryApi(APIView):
     )
     def patch(self, request, username: str, owner: str, repo: str):
         ctx = _Context(username, owner, repo)
-        valid = dict(_validated(self.GalleryUpdateIn, request.data))
+        valid = dict(gallery_input_validate(self.GalleryUpdateIn, request.data))
         url = valid.pop("url")
         if not valid:
             raise BadRequest(
@@ -472,6 +296,6 @@ class RepoGalleryApi(APIView):
             valid["taken_at"] = int(time.time() * 1000)
         if "original_url" in valid and not valid["original_url"]:
             valid["original_url"] = url
-        target = gallery.repo_get(full_name=ctx.full_name)
+        target = repo_get(full_name=ctx.full_name)
         image = gallery.gallery_image_update(repo=target, url=url, changes=valid)
-        return Response({"ok": True, "updated": True, "image": gallery.image_as_dict(image)})
+        return Response(self.GalleryUpdateOut({"image": image}).data)

@@ -1,4 +1,5 @@
-"""Admin API for diagnostics history (Bearer ADMIN_API_KEY)."""
+"""Admin API for diagnostics history (Bearer ADMIN_API_KEY): the snapshots that
+workers.diagnostics records with the star graph's figures."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.auth import AdminApiKey
+from workers.diagnostics import diagnostics_record
 from workers.models import DiagnosticsSnapshot
 
 
@@ -42,7 +44,5 @@ class DiagnosticsListApi(APIView):
         responses={201: DiagnosticsSnapshotSerializer},
     )
     def post(self, request):
-        from workers.diagnostics import diagnostics_record
-
         snapshot = diagnostics_record()
         return Response(DiagnosticsSnapshotSerializer(snapshot).data, status=201)

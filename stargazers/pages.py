@@ -1,4 +1,7 @@
-"""The landing page: what Gazer holds and where an operator looks next."""
+"""The landing page: what Gazer holds and where an operator looks next.
+
+It counts profiles, repos and crawls, so it sits in the top app that knows all three
+(the web pages app takes it over once it lands)."""
 
 from django.shortcuts import render
 

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from config.celery import app
-from stargazers import autoscale
+from workers import autoscale
 
 
 class FakePool:
@@ -49,6 +49,6 @@ def test_autoscaler_with_headroom_grows_by_ten_percent_steps(monkeypatch):
 
 
 def test_celery_uses_the_resource_aware_autoscaler():
-    assert app.conf.worker_autoscaler == "stargazers.autoscale:ResourceAwareAutoscaler"
+    assert app.conf.worker_autoscaler == "workers.autoscale:ResourceAwareAutoscaler"
     route = app.amqp.router.route({}, "stargazers.stargazer_crawl")
     assert route["queue"].name == "low"

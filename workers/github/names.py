@@ -1,0 +1,24 @@
+"""GitHub's naming rules, in one place: usernames (and so owners) and repository names."""
+
+from __future__ import annotations
+
+import re
+
+# 1-39 characters, alphanumerics or single hyphens, no hyphen at either end.
+USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
+# 1-100 characters of letters, digits, '.', '-' or '_'; "." and ".." are refused.
+REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+
+
+def username_valid(value: object) -> bool:
+    """Whether `value` is a name GitHub accepts for a user or an organisation."""
+    return isinstance(value, str) and USERNAME_RE.match(value) is not None
+
+
+def repo_name_valid(value: object) -> bool:
+    """Whether `value` is a name GitHub accepts for a repository (without its owner)."""
+    return (
+        isinstance(value, str)
+        and REPO_NAME_RE.match(value) is not None
+        and value not in (".", "..")
+    )
