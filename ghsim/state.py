@@ -25,6 +25,8 @@ DEFAULT_CONFIG: dict = {
     "restrict_stargazers": False,
     "restricted_response": 404,  # 404 | 403 | "empty"
     "collaborators": {},  # {"owner/repo": ["login", ...]}
+    # Repos answering 451 "Repository access blocked" (REST and git), e.g. a DMCA takedown.
+    "blocked_repos": [],
     "faults": {
         "error_rate": 0.0,
         "error_status": 502,
@@ -80,6 +82,8 @@ class State:
         self.secondary_limited = 0
         self.faults = defaultdict(int)
         self.llm_calls: dict[str, int] = defaultdict(int)
+        self.git_bytes = 0  # bytes of git-upload-pack answers (what clones and fetches read)
+        self.git_upload_packs: dict[str, int] = defaultdict(int)  # per repo
 
     def configure(self, patch: dict) -> dict:
         merge(self.config, patch)
@@ -203,6 +207,8 @@ class State:
             "secondary_limited": self.secondary_limited,
             "faults": dict(self.faults),
             "llm_calls": dict(self.llm_calls),
+            "git_bytes": self.git_bytes,
+            "git_upload_packs": dict(self.git_upload_packs),
             "max_used": {k: dict(v) for k, v in self.max_used.items()},
             "budgets": budgets,
         }
