@@ -179,6 +179,21 @@ STARGAZER_RESTRICTED_RECHECK_SECONDS = _positive_int(
 # whose queue is empty) are re-sent by the dispatch sweep.
 STARGAZER_ENQUEUE_LEASE_SECONDS = _positive_int("STARGAZER_ENQUEUE_LEASE_SECONDS", 900)
 
+# --- Activity -----------------------------------------------------------------------
+# The heatmap's window (seed 000: two years) and what one user may cost.
+ACTIVITY_WINDOW_YEARS = _positive_int("ACTIVITY_WINDOW_YEARS", 2)
+ACTIVITY_BRANCHES_LIMIT = _positive_int("ACTIVITY_BRANCHES_LIMIT", 10)  # default branch + 9
+ACTIVITY_MAX_COMMITS_PER_REPO = _positive_int("ACTIVITY_MAX_COMMITS_PER_REPO", 5000)
+ACTIVITY_MAX_COMMITS_PER_USER = _positive_int("ACTIVITY_MAX_COMMITS_PER_USER", 20000)
+ACTIVITY_MAX_CLONE_BYTES = _positive_int("ACTIVITY_MAX_CLONE_BYTES", 256 * 1024 * 1024)
+# Seed 000's git timeouts: clone and each fetch 120 s.
+ACTIVITY_CLONE_TIMEOUT_SECONDS = _positive_int("ACTIVITY_CLONE_TIMEOUT_SECONDS", 120)
+ACTIVITY_FETCH_TIMEOUT_SECONDS = _positive_int("ACTIVITY_FETCH_TIMEOUT_SECONDS", 120)
+# A refresh re-reads commits this many days before the newest one it saw (pushes of
+# commits made earlier), and the step starts no new clone after this many seconds.
+ACTIVITY_REFRESH_OVERLAP_DAYS = _positive_int("ACTIVITY_REFRESH_OVERLAP_DAYS", 7)
+ACTIVITY_STEP_BUDGET_SECONDS = _positive_int("ACTIVITY_STEP_BUDGET_SECONDS", 180)
+
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",
