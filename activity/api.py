@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from activity.selectors import user_activity_envelope_json, user_activity_get
 from users.api import AUTH, INVALID, UNKNOWN
-from users.services import user_get
+from users.services import user_get, username_validate
 
 
 class DaySerializer(serializers.Serializer):
@@ -54,10 +54,11 @@ class UserActivityApi(APIView):
         },
     )
     def get(self, request, login: str):
-        user = user_get(login=login)
-        if getattr(request.accepted_renderer, "format", "json") == "api":
-            # The browsable page renders the parsed document.
-            return Response({"ok": True, **user_activity_get(user=user)})
-        # The stored JSON goes out as it is: decoding and encoding it again per request
-        # would cost more than the read.
-        return HttpResponse(user_activity_envelope_json(user=user), content_type="application/json")
+        if getattr(request.accepted_renderer, "format", "json") != "api":
+            # The stored JSON goes out as it is, in one query: decoding and encoding it
+            # again per request would cost more than the read.
+            body = user_activity_envelope_json(login=username_validate(login=login))
+            if body is not None:
+                return HttpResponse(body, content_type="application/json")
+        user = user_get(login=login)  # 400 / 404, or a user whose step has not run yet
+        return Response({"ok": True, **user_activity_get(user=user)})

@@ -22,11 +22,17 @@ def user_activity_get(*, user: GitHubUser) -> dict[str, Any]:
     return {"activity": json.loads(row["document"]), "coverage": row["coverage"] or None}
 
 
-def user_activity_envelope_json(*, user: GitHubUser) -> bytes:
+def user_activity_envelope_json(*, login: str) -> bytes | None:
     """The endpoint's body, `{"ok": true, "activity": ..., "coverage": ...}`, with the
-    stored document spliced in as it is (no decode and re-encode per request)."""
-    row = _row(user)
+    stored document spliced in as it is (no decode and re-encode per request), in one
+    query; None when no document is stored for `login` (the caller tells why)."""
+    row = (
+        UserActivity.objects.filter(user__login__iexact=login)
+        .exclude(user__state=GitHubUser.State.DISCOVERED)
+        .values("document", "coverage")
+        .first()
+    )
     if row is None:
-        return b'{"ok":true,"activity":null,"coverage":null}'
+        return None
     coverage = json.dumps(row["coverage"] or None, separators=(",", ":"))
     return f'{{"ok":true,"activity":{row["document"]},"coverage":{coverage}}}'.encode()
