@@ -275,6 +275,12 @@ def _git_scan(
                 files = git_changed_files(path, commit["sha"], token=token)
             scan.days.setdefault(day, set()).update(classifier.languages_of(files))
         scan.counted = len(mine)
+        previous = scan.row.newest_at if scan.incremental and scan.row is not None else None
+        if previous is not None:
+            # the overlap was counted by the last scan already
+            scan.counted = sum(
+                1 for _, _, c in mine if (_dt(c["committed_at"]) or previous) > previous
+            )
         # GitHub's list is the check: a commit it names that the clone did not match
         # still counts its day.
         for sha, stamp in scan.github_commits.items():

@@ -191,9 +191,12 @@ def _child(args) -> int:
     from django.conf import settings
 
     redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    from users.models import GitHubUser
+
     rows = []
     try:
         users = [u for u in args.users.split(",") if u]
+        GitHubUser.objects.filter(login__in=users).delete()  # every run starts cold
         for login in users:
             _run_step(login, "fetch_profile,fetch_repos")
             first = _measure(sim, lambda login=login: _run_step(login, "user_activity"))
