@@ -8,7 +8,7 @@ requests, bytes the simulator sent to git), and, in the same run on the same use
 seed 000's method (per branch, every page of the author-filtered commit list with no
 `since`, then a blobless clone, the SHAs fetched at depth 1 in chunks of 64 and one
 `git show --name-only` per SHA). Then the endpoint under wrk (gunicorn, 2 workers),
-beside a plain Django view that returns the same stored JSON.
+beside a plain Django view that returns the same stored JSON, in interleaved rounds.
 
 Uses its own database (`gazer_bench_activity`) and Redis database (`--redis-db`,
 default 12), never the development or test ones.
@@ -24,6 +24,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -43,7 +44,8 @@ def _args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="act-500c-1,act-5000c-1")
     parser.add_argument("--redis-db", type=int, default=12)
-    parser.add_argument("--wrk-seconds", type=int, default=10)
+    parser.add_argument("--wrk-seconds", type=int, default=4, help="seconds per wrk round")
+    parser.add_argument("--wrk-rounds", type=int, default=7, help="interleaved rounds per view")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -133,7 +135,7 @@ def _wrk(url: str, seconds: int) -> dict:
     return {"p50": ms("50"), "p99": ms("99"), "rps": float(rps.group(1)) if rps else 0.0}
 
 
-def _serve_and_wrk(login: str, seconds: int) -> tuple[dict, dict]:
+def _serve_and_wrk(login: str, seconds: int, rounds: int) -> tuple[dict, dict]:
     port = _free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.activity_urls_settings"}
     proc = subprocess.Popen(
@@ -164,10 +166,20 @@ def _serve_and_wrk(login: str, seconds: int) -> tuple[dict, dict]:
         api = requests.get(f"{base}/users/{login}/activity", timeout=10).json()
         plain = requests.get(f"{base}/bench-plain/{login}/activity", timeout=10).json()
         assert api == plain, "the plain view must return the same body"
-        _wrk(f"{base}/users/{login}/activity", 2)  # warm-up
-        return (
-            _wrk(f"{base}/users/{login}/activity", seconds),
-            _wrk(f"{base}/bench-plain/{login}/activity", seconds),
+        urls = {
+            "api": f"{base}/users/{login}/activity",
+            "plain": f"{base}/bench-plain/{login}/activity",
+        }
+        _wrk(urls["api"], 2)  # warm-up
+        # Interleaved rounds, medians: the machine is shared, so one long run of each
+        # would mostly measure whoever else was busy at the time.
+        runs: dict[str, list[dict]] = {"api": [], "plain": []}
+        for _ in range(rounds):
+            for name, url in urls.items():
+                runs[name].append(_wrk(url, seconds))
+        return tuple(
+            {key: statistics.median(r[key] for r in runs[name]) for key in ("p50", "p99", "rps")}
+            for name in ("api", "plain")
         )
     finally:
         proc.terminate()
@@ -208,7 +220,7 @@ def _child(args) -> int:
 
             row = UserActivity.objects.get(user__login__iexact=login)
             rows.append((login, first, refresh, seed, row.coverage))
-        api, plain = _serve_and_wrk(users[-1], args.wrk_seconds)
+        api, plain = _serve_and_wrk(users[-1], args.wrk_seconds, args.wrk_rounds)
     finally:
         sim.stop()
         shutil.rmtree(Path(sim.options.get("data_dir") or "/nonexistent"), ignore_errors=True)
@@ -250,7 +262,8 @@ def _table(rows, api: dict, plain: dict) -> str:
         f"(REST minus 304s) | "
         f"{(big[2]['rest'] - big[2]['not_modified']) / max(1, big[1]['rest']):.1%} |",
         "",
-        "| GET /users/<u>/activity (wrk -t2 -c16, gunicorn -w 2) | p50 ms | p99 ms | req/s |",
+        "| GET /users/<u>/activity (wrk -t2 -c16, gunicorn -w 2; medians of interleaved "
+        "rounds) | p50 ms | p99 ms | req/s |",
         "|---|---:|---:|---:|",
         f"| the API view | {api['p50']:.2f} | {api['p99']:.2f} | {api['rps']:.0f} |",
         f"| a plain Django view, same stored JSON | {plain['p50']:.2f} | {plain['p99']:.2f} | "
