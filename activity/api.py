@@ -10,7 +10,7 @@ from rest_framework.views import APIView
 
 from activity.selectors import user_activity_envelope_json, user_activity_get
 from users.api import AUTH, INVALID, UNKNOWN
-from users.services import user_get, username_validate
+from users.selectors import user_get, username_validate
 
 
 class DaySerializer(serializers.Serializer):

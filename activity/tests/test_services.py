@@ -144,3 +144,11 @@ def test_deleting_the_user_removes_their_activity(inproc):
     user_delete(login=login)
     assert not UserActivity.objects.filter(user__login__iexact=login).exists()
     assert not ActivityRepo.objects.filter(user__login__iexact=login).exists()
+
+
+def test_user_activity_is_a_registered_optional_step_after_fetch_repos():
+    from users import pipeline
+
+    step = pipeline.step_get("user_activity")
+    assert step.scope == "user" and step.depends_on == ("fetch_repos",) and not step.required
+    assert "user_activity" in pipeline.steps_from("fetch_repos")
