@@ -47,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 DOCUMENT_VERSION = 1
 FIRST_PAGE = 100  # GitHub's largest page
+DEFER_UNDER_SECONDS = 10  # no clone starts with less time than this before the deadline
 
 
 def window_for(today: date) -> tuple[date, date]:
@@ -217,15 +218,21 @@ def _git_scan(
     window: tuple[date, date],
     token: str | None,
     user_budget: int,
+    deadline: float,
 ) -> None:
     """Match the user's commits in the clone across the chosen branches."""
     lo, hi = window[0].isoformat(), window[1].isoformat()
+
+    def left(limit: float) -> float:
+        # the seed's timeouts, but never past the step's deadline
+        return max(1.0, min(float(limit), deadline - time.monotonic()))
+
     common = {
         "blobless": True,
         "branch": scan.default_branch,
         "no_checkout": True,
         "token": token,
-        "timeout": settings.ACTIVITY_CLONE_TIMEOUT_SECONDS,
+        "timeout": left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS),
         "max_bytes": settings.ACTIVITY_MAX_CLONE_BYTES,
     }
     try:
@@ -234,6 +241,7 @@ def _git_scan(
     except GitError as exc:
         if "shallow" not in str(exc):
             raise
+        common["timeout"] = left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS)
         cm = clone_repo(scan.full_name, depth=1, **common)
         path = cm.__enter__()
     try:
@@ -244,7 +252,7 @@ def _git_scan(
             others,
             shallow_since=scan.since,
             token=token,
-            timeout=settings.ACTIVITY_FETCH_TIMEOUT_SECONDS,
+            timeout=left(settings.ACTIVITY_FETCH_TIMEOUT_SECONDS),
         )
         revs = ["HEAD", *(f"refs/remotes/origin/{b}" for b in fetched)]
         commits = list(git_log_files(path, revs))
@@ -317,6 +325,8 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
     """Scan the user's linked repos (only what changed), store the document; returns
     the coverage."""
     started = time.monotonic()
+    # Past this no clone starts and none runs on: the step task's soft limit is 240 s.
+    deadline = started + settings.ACTIVITY_STEP_BUDGET_SECONDS
     user = GitHubUser.objects.filter(id=user_id).first()
     if user is None:
         raise UserGone()
@@ -350,7 +360,7 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
     for scan in scans:
         if scan.status != ActivityRepo.Status.OK or scan.unchanged:
             continue
-        if time.monotonic() - started > settings.ACTIVITY_STEP_BUDGET_SECONDS:
+        if deadline - time.monotonic() < DEFER_UNDER_SECONDS:
             scan.deferred = True  # the next refresh picks it up (its heads are not stored)
             continue
         if budget <= 0:
@@ -358,8 +368,19 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
             scan.deferred = True
             continue
         try:
-            _git_scan(scan, identities=identities, window=window, token=token, user_budget=budget)
+            _git_scan(
+                scan,
+                identities=identities,
+                window=window,
+                token=token,
+                user_budget=budget,
+                deadline=deadline,
+            )
         except GitError as exc:
+            if time.monotonic() >= deadline - 1:
+                # stopped by the deadline, not by the repo: try again next refresh
+                scan.deferred, scan.days, scan.counted, scan.cloned = True, {}, 0, False
+                continue
             scan.status = ActivityRepo.Status.NO_LANGUAGES
             scan.error = str(exc)[:300]
             scan.days = {}

@@ -190,9 +190,10 @@ ACTIVITY_MAX_CLONE_BYTES = _positive_int("ACTIVITY_MAX_CLONE_BYTES", 256 * 1024 
 ACTIVITY_CLONE_TIMEOUT_SECONDS = _positive_int("ACTIVITY_CLONE_TIMEOUT_SECONDS", 120)
 ACTIVITY_FETCH_TIMEOUT_SECONDS = _positive_int("ACTIVITY_FETCH_TIMEOUT_SECONDS", 120)
 # A refresh re-reads commits this many days before the newest one it saw (pushes of
-# commits made earlier), and the step starts no new clone after this many seconds.
+# commits made earlier). The step's git work ends by this many seconds (below the step
+# task's 240 s soft limit); repos left are scanned by the next refresh.
 ACTIVITY_REFRESH_OVERLAP_DAYS = _positive_int("ACTIVITY_REFRESH_OVERLAP_DAYS", 7)
-ACTIVITY_STEP_BUDGET_SECONDS = _positive_int("ACTIVITY_STEP_BUDGET_SECONDS", 180)
+ACTIVITY_STEP_BUDGET_SECONDS = _positive_int("ACTIVITY_STEP_BUDGET_SECONDS", 200)
 
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [

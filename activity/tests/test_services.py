@@ -152,3 +152,19 @@ def test_user_activity_is_a_registered_optional_step_after_fetch_repos():
     step = pipeline.step_get("user_activity")
     assert step.scope == "user" and step.depends_on == ("fetch_repos",) and not step.required
     assert "user_activity" in pipeline.steps_from("fetch_repos")
+
+
+def test_repos_past_the_step_budget_are_deferred_to_the_next_refresh(inproc, settings):
+    login = "kai-lindqvist"
+    settings.ACTIVITY_STEP_BUDGET_SECONDS = 1
+    run(login)
+    row = _doc(login)
+    assert set(row.coverage["repos_deferred"]) == linked(login)
+    assert row.coverage["repos_scanned"] == 0
+    settings.ACTIVITY_STEP_BUDGET_SECONDS = 200
+    run(login, select="user_activity")
+    row = _doc(login)
+    assert row.coverage["repos_deferred"] == [] and row.coverage["repos_scanned"] == len(
+        linked(login)
+    )
+    assert json.loads(row.document) == expected_document(inproc, login, linked(login))
