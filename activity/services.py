@@ -190,16 +190,7 @@ def _rest_scan(
     if scan.incremental and row is not None and row.newest_at:
         overlap = timedelta(days=settings.ACTIVITY_REFRESH_OVERLAP_DAYS)
         scan.since = max(window_start, (row.newest_at - overlap).date())
-    since_dt = datetime.combine(scan.since, datetime.min.time(), tzinfo=UTC)
-    page = _gateway_call(
-        gw.commits,
-        scan.full_name,
-        author=login,
-        since=since_dt,
-        limit=FIRST_PAGE,
-        token=token,
-        cache=True,
-    )
+    page = _author_commits(scan, login=login, limit=FIRST_PAGE, token=token)
     for item in page:
         info = (item.get("commit") or {}).get("author") or {}
         account = (item.get("author") or {}).get("login") or ""
@@ -300,19 +291,27 @@ def _git_scan(
         cm.__exit__(None, None, None)
 
 
+def _author_commits(scan: RepoScan, *, login: str, limit: int, token: str | None) -> list:
+    """GitHub's author-filtered list of the default branch since `scan.since`
+    (conditional requests: an unchanged page is a free 304)."""
+    assert scan.since is not None
+    return _gateway_call(
+        github().commits,
+        scan.full_name,
+        author=login,
+        since=datetime.combine(scan.since, datetime.min.time(), tzinfo=UTC),
+        limit=limit,
+        token=token,
+        cache=True,
+    )
+
+
 def _rest_days(scan: RepoScan, *, login: str, window: tuple[date, date], token: str | None):
     """Without a clone: days from GitHub's author-filtered list (default branch), no
     languages."""
     lo, hi = window[0].isoformat(), window[1].isoformat()
-    since_dt = datetime.combine(scan.since or window[0], datetime.min.time(), tzinfo=UTC)
-    items = _gateway_call(
-        github().commits,
-        scan.full_name,
-        author=login,
-        since=since_dt,
-        limit=settings.ACTIVITY_MAX_COMMITS_PER_REPO,
-        token=token,
-        cache=True,
+    items = _author_commits(
+        scan, login=login, limit=settings.ACTIVITY_MAX_COMMITS_PER_REPO, token=token
     )
     for item in items:
         day = _day(((item.get("commit") or {}).get("author") or {}).get("date") or "")

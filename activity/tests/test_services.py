@@ -168,3 +168,19 @@ def test_repos_past_the_step_budget_are_deferred_to_the_next_refresh(inproc, set
         linked(login)
     )
     assert json.loads(row.document) == expected_document(inproc, login, linked(login))
+
+
+def test_per_repo_commit_cap_keeps_the_newest_and_reports_what_it_left_out(inproc, settings):
+    login = "lena-fischer"
+    settings.ACTIVITY_MAX_COMMITS_PER_REPO = 2
+    run(login)
+    row = _doc(login)
+    assert row.coverage["commits_left_out"]["per_repo_cap"] > 0
+    assert row.coverage["caps"]["commits_per_repo"] == 2
+    for repo in ActivityRepo.objects.filter(user__login__iexact=login, status="ok"):
+        assert repo.commits_counted <= 2
+    expected = expected_document(inproc, login, linked(login))
+    doc = json.loads(row.document)
+    for repo, days in doc["repo_days"].items():
+        # the newest days are the ones kept
+        assert days == expected["repo_days"][repo][-len(days) :]
