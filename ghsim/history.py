@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .images import png
-from .util import DAY, day_of, git_blob_sha, rng
+from .util import DAY, day_of, git_blob_sha, h64, rng
 
 EXT = {
     "Python": "py",
@@ -242,11 +242,18 @@ class ContentSpec:
 
 
 # ------------------------------------------------------------------ plans
-def _identity(world, login: str | None, fallback: str) -> tuple[str | None, str, str]:
+def _identity(
+    world, login: str | None, fallback: str, when: int | None = None
+) -> tuple[str | None, str, str]:
+    """Who a commit is by. A user commits with the account's noreply address, and (about
+    one commit in three of the main histories, by `when`) with a personal address that
+    GitHub attributes to the account as well."""
     if login is None:
         nm = fallback
         return None, nm.title().replace("-", " "), f"{nm}@example.com"
     u = world.get_user(login)
+    if when is not None and h64(world.seed, "mail", u.login, when) % 3 == 0:
+        return u.login, u.name or u.login, f"{u.login.lower()}@mail.example"
     return u.login, u.name or u.login, f"{u.id}+{u.login}@users.noreply.github.com"
 
 
@@ -419,7 +426,7 @@ def build_plan(world, repo) -> tuple[History, ContentSpec]:
     tip = None
     present = dict(initial)
     for k, (t, lg, fb) in enumerate(events):
-        login, name, email = _identity(world, lg, fb)
+        login, name, email = _identity(world, lg, fb, when=t)
         idx = len(commits)
         if k == 0:
             changes = dict(initial)

@@ -36,6 +36,8 @@ def test_document_matches_simulator_truth_day_by_day(inproc):
     # other owners' repos count too
     assert any(not r.startswith(login + "/") for r in doc["repo_days"])
     assert row.coverage["repos_scanned"] >= 1 and row.coverage["repos_without_languages"] == []
+    # the personal address was learnt from GitHub's lists (the noreply ones are known)
+    assert f"{login}@mail.example" in row.identities
 
 
 def _kinds(sim) -> dict[str, int]:

@@ -79,3 +79,13 @@ def test_blocked_repo_answers_451(fresh, http, suffix):
     assert r.status_code == 451 and r.json()["message"] == "Repository access blocked"
     git = http.get(f"{fresh.web_url}/avery-lin/avery-scratch.git/info/refs?service=git-upload-pack")
     assert git.status_code == 451
+
+
+def test_users_commit_with_a_personal_address_github_attributes_to_them(fresh, http):
+    commits = http.get(
+        f"{fresh.api_url}/repos/act-500c-1/work-00/commits?author=act-500c-1&per_page=100"
+    ).json()
+    emails = {c["commit"]["author"]["email"] for c in commits}
+    assert "act-500c-1@mail.example" in emails
+    assert any(e.endswith("@users.noreply.github.com") for e in emails)
+    assert {c["author"]["login"] for c in commits} == {"act-500c-1"}

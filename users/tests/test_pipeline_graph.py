@@ -7,30 +7,7 @@ import pytest
 from users import engine, pipeline, selectors, services
 from users.models import PipelineRun, WorkItem
 from users.pipeline.graph import StepGraph
-
-BUILTIN = (
-    "fetch_profile",
-    "fetch_repos",
-    "select_highlights",
-    "repo_blurb",
-    "repo_emphasis",
-    "repo_keywords",
-    "repo_kind",
-    "repo_link",
-    "repo_media",
-    "user_theme",
-)
-
-
-@pytest.fixture
-def builtin_only():
-    """The built-in graph alone: steps the upper apps registered are put aside meanwhile."""
-    upper = [pipeline.step_get(n) for n in pipeline.steps_all() if n not in BUILTIN]
-    for step in upper:
-        pipeline.step_unregister(step.name)
-    yield
-    for step in upper:
-        pipeline.step_register(step)
+from users.tests.conftest import BUILTIN
 
 
 @pytest.fixture
