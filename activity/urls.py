@@ -1,3 +1,7 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from activity import api
+
+urlpatterns = [
+    path("users/<str:login>/activity", api.UserActivityApi.as_view(), name="user-activity"),
+]

@@ -233,6 +233,22 @@ STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 2000)
 # repo the account starred, about a second at a million edges); the sweep catches up.
 STAR_SIGNALS_MIN_INTERVAL_SECONDS = _positive_int("STAR_SIGNALS_MIN_INTERVAL_SECONDS", 3600)
 
+# --- Activity -----------------------------------------------------------------------
+# The heatmap's window (seed 000: two years) and what one user may cost.
+ACTIVITY_WINDOW_YEARS = _positive_int("ACTIVITY_WINDOW_YEARS", 2)
+ACTIVITY_BRANCHES_LIMIT = _positive_int("ACTIVITY_BRANCHES_LIMIT", 10)  # default branch + 9
+ACTIVITY_MAX_COMMITS_PER_REPO = _positive_int("ACTIVITY_MAX_COMMITS_PER_REPO", 5000)
+ACTIVITY_MAX_COMMITS_PER_USER = _positive_int("ACTIVITY_MAX_COMMITS_PER_USER", 20000)
+ACTIVITY_MAX_CLONE_BYTES = _positive_int("ACTIVITY_MAX_CLONE_BYTES", 256 * 1024 * 1024)
+# Seed 000's git timeouts: clone and each fetch 120 s.
+ACTIVITY_CLONE_TIMEOUT_SECONDS = _positive_int("ACTIVITY_CLONE_TIMEOUT_SECONDS", 120)
+ACTIVITY_FETCH_TIMEOUT_SECONDS = _positive_int("ACTIVITY_FETCH_TIMEOUT_SECONDS", 120)
+# A refresh re-reads commits this many days before the newest one it saw (pushes of
+# commits made earlier). The step's git work ends by this many seconds (below the step
+# task's 240 s soft limit); repos left are scanned by the next refresh.
+ACTIVITY_REFRESH_OVERLAP_DAYS = _positive_int("ACTIVITY_REFRESH_OVERLAP_DAYS", 7)
+ACTIVITY_STEP_BUDGET_SECONDS = _positive_int("ACTIVITY_STEP_BUDGET_SECONDS", 200)
+
 # --- Django -------------------------------------------------------------------------
 INSTALLED_APPS = [
     "django.contrib.admin",

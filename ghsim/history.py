@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 
 from .images import png
-from .util import DAY, day_of, git_blob_sha, rng
+from .util import DAY, day_of, git_blob_sha, h64, rng
 
 EXT = {
     "Python": "py",
@@ -50,7 +50,13 @@ LOCKFILES = {
     "Java": "gradle.lockfile",
 }
 VENDORED_DIRS = ("vendor/", "node_modules/", "dist/", "third_party/")
-DOC_DIRS = ("docs/",)
+DOC_DIRS = ("docs/", "examples/")
+# Linguist's path rule for generated code (Relay's output directory).
+GENERATED_DIRS = ("__generated__/",)
+# Extensions Linguist finds ambiguous among these (.h: C, C++, Objective-C; .rs:
+# Rust, RenderScript, XML; .ts: TypeScript, XML): only these are resolved with the
+# repository's /languages, as Gazer's activity does.
+AMBIGUOUS_EXTS = frozenset({"h", "rs", "ts"})
 COMMENT = {"py": "#", "rb": "#", "sh": "#"}
 MESSAGES = [
     "Add {x}",
@@ -89,6 +95,34 @@ def is_vendored(path: str) -> bool:
 def is_documentation(path: str) -> bool:
     p = path.lower()
     return p.startswith(DOC_DIRS) or p.endswith((".md", ".markdown", ".rst", ".txt"))
+
+
+def is_generated(path: str) -> bool:
+    p = path.lower()
+    return any(p.startswith(d) or f"/{d}" in p for d in GENERATED_DIRS)
+
+
+def is_ambiguous(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    return "." in name and name.rsplit(".", 1)[-1].lower() in AMBIGUOUS_EXTS
+
+
+def extra_paths(repo, k: int, idx: int) -> dict[str, int]:
+    """Files an owner commit also touches, without drawing from the plan's random
+    stream (so older histories keep their shape): code under docs/ (documentation),
+    a generated file, and a C header (an ambiguous extension)."""
+    primary = repo.language or ""
+    ext = EXT.get(primary)
+    if not ext or k == 0:
+        return {}
+    out: dict[str, int] = {}
+    if k % 7 == 3:
+        out[f"docs/examples/demo.{ext}"] = idx
+    if k % 11 == 5:
+        out[f"src/__generated__/schema.{ext}"] = idx
+    if primary == "C" and k % 5 == 2:
+        out["include/core.h"] = idx
+    return out
 
 
 @dataclass
@@ -208,11 +242,18 @@ class ContentSpec:
 
 
 # ------------------------------------------------------------------ plans
-def _identity(world, login: str | None, fallback: str) -> tuple[str | None, str, str]:
+def _identity(
+    world, login: str | None, fallback: str, when: int | None = None
+) -> tuple[str | None, str, str]:
+    """Who a commit is by. A user commits with the account's noreply address, and (about
+    one commit in three of the main histories, by `when`) with a personal address that
+    GitHub attributes to the account as well."""
     if login is None:
         nm = fallback
         return None, nm.title().replace("-", " "), f"{nm}@example.com"
     u = world.get_user(login)
+    if when is not None and h64(world.seed, "mail", u.login, when) % 3 == 0:
+        return u.login, u.name or u.login, f"{u.login.lower()}@mail.example"
     return u.login, u.name or u.login, f"{u.id}+{u.login}@users.noreply.github.com"
 
 
@@ -385,7 +426,7 @@ def build_plan(world, repo) -> tuple[History, ContentSpec]:
     tip = None
     present = dict(initial)
     for k, (t, lg, fb) in enumerate(events):
-        login, name, email = _identity(world, lg, fb)
+        login, name, email = _identity(world, lg, fb, when=t)
         idx = len(commits)
         if k == 0:
             changes = dict(initial)
@@ -415,6 +456,9 @@ def build_plan(world, repo) -> tuple[History, ContentSpec]:
                     changes[victim] = None
             first = next(iter(changes))
             msg = r.choice(MESSAGES).format(x=first.rsplit("/", 1)[-1])
+            if lg == owner:
+                for p, v in extra_paths(repo, k, idx).items():
+                    changes.setdefault(p, v)
         for p, v in changes.items():
             if v is None:
                 present.pop(p, None)
@@ -437,7 +481,7 @@ def build_plan(world, repo) -> tuple[History, ContentSpec]:
     hist.heads[repo.default_branch] = tip
 
     # ---- extra branches, on days the owner already has
-    names = ["feature/dark-mode", "dev", "experiment/async"]
+    names = ["feature/dark-mode", "dev", "experiment/async", "release/1.x", "fix/parser"]
     owner_commits = [c for c in commits if c.login == owner]
     for b in range(repo.extra_branches):
         if len(commits) < 4:
@@ -580,3 +624,60 @@ def fast_import_stream(hist: History, spec: ContentSpec) -> bytes:
     for br, idx in sorted(hist.heads.items()):
         out += b"reset refs/heads/" + br.encode() + b"\nfrom :%d\n\n" % (idx + 1)
     return bytes(out)
+
+
+def append_commit(
+    world,
+    repo,
+    hist: History,
+    spec: ContentSpec,
+    *,
+    branch: str,
+    login: str,
+    date: int,
+    paths: list[str],
+) -> str:
+    """Add one commit by ``login`` on ``branch`` (created from the default branch's head
+    when new), in the plan and in the bare repository; returns its SHA."""
+    path = ensure_git(world, repo, hist, spec)
+    with _lock_for(path):
+        parent = hist.heads.get(branch, hist.heads.get(hist.default_branch))
+        idx = len(hist.commits)
+        who_login, name, email = _identity(world, login, login)
+        c = Commit(
+            idx=idx,
+            parent=parent,
+            branch=branch,
+            login=who_login,
+            name=name,
+            email=email,
+            date=int(date),
+            message=f"Change {', '.join(p.rsplit('/', 1)[-1] for p in paths)}",
+            changes={p: idx for p in paths},
+        )
+        sub = History(repo_key=hist.repo_key, commits=[c], default_branch=hist.default_branch)
+        # marks and parents are the commit's own: the stream continues the repository
+        stream = fast_import_stream(sub, spec)
+        marks = path + ".marks"
+        _git(
+            ["fast-import", "--quiet", f"--import-marks={marks}", f"--export-marks={marks}"],
+            cwd=path,
+            input=stream,
+        )
+        sha = ""
+        with open(marks) as fh:
+            for line in fh:
+                m, value = line.split()
+                if int(m[1:]) == idx + 1:
+                    sha = value
+        tree = _git(["log", "-1", "--format=%T", sha], cwd=path).decode().strip()
+        hist.commits.append(c)
+        hist.heads[branch] = idx
+        assert hist.shas is not None and hist.trees is not None and hist.sha_index is not None
+        hist.shas.append(sha)
+        hist.trees.append(tree)
+        hist.sha_index[sha] = idx
+        hist._tree_cache.clear()
+        repo.pushed_at = max(repo.pushed_at, int(date))
+        repo.updated_at = max(repo.updated_at, int(date))
+        return sha

@@ -17,6 +17,7 @@ from .images import png
 from .readme import readme_images_truth
 from .server import (
     API,
+    STATE_KEY,
     WORLD_KEY,
     bases,
     jresp,
@@ -544,6 +545,10 @@ async def git_http(request: web.Request):
         env=env,
     )
     out, err = await proc.communicate(body)
+    if service_path == "git-upload-pack":
+        state = request.app[STATE_KEY]
+        state.git_bytes += len(out)
+        state.git_upload_packs[repo.full_name] += 1
     head, sep, payload = out.partition(b"\r\n\r\n")
     if not sep:
         head, sep, payload = out.partition(b"\n\n")
@@ -562,6 +567,41 @@ async def git_http(request: web.Request):
     return web.Response(
         body=payload, status=status, headers=headers, content_type=ctype.split(";")[0]
     )
+
+
+# ------------------------------------------------------------------ control
+async def sim_push_commit(request: web.Request):
+    """POST /_sim/repos/{o}/{r}/commits {"login", "paths", "branch"?, "date"?}: a new
+    commit by ``login`` (date: ISO, default now), as if pushed; returns its SHA."""
+    import time
+
+    from .history import append_commit
+
+    world: World = request.app[WORLD_KEY]
+    try:
+        repo = await _repo(request)
+        body = await request.json()
+        login = str(body["login"])
+        paths = [str(p) for p in body["paths"]] or ["src/change.txt"]
+        branch = str(body.get("branch") or repo.default_branch)
+        date = parse_iso(body["date"]) if body.get("date") else int(time.time())
+        world.get_user(login)
+    except NotFound:
+        return jresp({"message": "Not Found"}, 404)
+    except (KeyError, TypeError, ValueError) as exc:
+        return jresp({"message": f"bad request: {exc}"}, 400)
+    if repo.empty or date is None:
+        return jresp({"message": "empty repository or bad date"}, 400)
+    hist = await _hist(request, repo)
+    spec = world.content_spec(repo)
+    loop = asyncio.get_running_loop()
+    sha = await loop.run_in_executor(
+        None,
+        lambda: append_commit(
+            world, repo, hist, spec, branch=branch, login=login, date=date, paths=paths
+        ),
+    )
+    return jresp({"sha": sha, "branch": branch, "date": iso(date)}, 201)
 
 
 # ------------------------------------------------------------------ truths
@@ -596,6 +636,7 @@ def register(app: web.Application) -> None:
     r.add_get("/_raw/{owner}/{repo}/{rest:.+}", raw, name="raw_content")
     r.add_get("/{owner}/{repo}/raw/{rest:.+}", raw, name="raw")
     r.add_get("/_sim/truth/repos/{owner}/{repo}/readme-images", truth_readme_images)
+    r.add_post("/_sim/repos/{owner}/{repo}/commits", sim_push_commit)
     r.add_route(
         "*",
         "/{owner}/{repo}/{tail:info/refs|git-upload-pack|HEAD|objects/.+}",

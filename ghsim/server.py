@@ -192,6 +192,29 @@ def _etag_match(inm: str, etag: str) -> bool:
     return False
 
 
+def _blocked(state: State, path: str, kind: str) -> web.Response | None:
+    """451 for a repo in `blocked_repos` (REST under /repos/{o}/{r}, git and raw)."""
+    names = state.config.get("blocked_repos") or []
+    if not names:
+        return None
+    parts = path.strip("/").split("/")
+    if kind == "api" and len(parts) >= 5 and parts[2] == "repos":
+        full = f"{parts[3]}/{parts[4]}"
+    elif kind == "web" and len(parts) >= 2:
+        full = f"{parts[0]}/{parts[1].removesuffix('.git')}"
+    else:
+        return None
+    if full.lower() not in {str(n).lower() for n in names}:
+        return None
+    return jresp(
+        {
+            "message": "Repository access blocked",
+            "block": {"reason": "dmca", "created_at": "2026-01-01T00:00:00Z"},
+        },
+        451,
+    )
+
+
 @web.middleware
 async def gh_middleware(request: web.Request, handler):
     state: State = request.app[STATE_KEY]
@@ -217,6 +240,11 @@ async def gh_middleware(request: web.Request, handler):
             state.by_status[str(st)] += 1
             return jresp({"message": "Server Error"}, st)
         await asyncio.sleep(float(state.config["faults"].get("slow_ms") or 0) / 1000.0)
+
+    blocked = _blocked(state, path, kind)
+    if blocked is not None:
+        state.by_status["451"] += 1
+        return blocked
 
     if kind not in ("api", "graphql"):
         resp = await _run(request, handler)

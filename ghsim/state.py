@@ -25,6 +25,8 @@ DEFAULT_CONFIG: dict = {
     "restrict_stargazers": False,
     "restricted_response": 404,  # 404 | 403 | "empty"
     "collaborators": {},  # {"owner/repo": ["login", ...]}
+    # Repos answering 451 "Repository access blocked" (REST and git), e.g. a DMCA takedown.
+    "blocked_repos": [],
     "faults": {
         "error_rate": 0.0,
         "error_status": 502,
@@ -83,6 +85,8 @@ class State:
         # Items per call ("id: X" lines), the last 1,000 calls of each task: shows how
         # many candidates a batched prompt really carried.
         self.llm_items: dict[str, deque] = defaultdict(lambda: deque(maxlen=1000))
+        self.git_bytes = 0  # bytes of git-upload-pack answers (what clones and fetches read)
+        self.git_upload_packs: dict[str, int] = defaultdict(int)  # per repo
 
     def configure(self, patch: dict) -> dict:
         merge(self.config, patch)
@@ -207,6 +211,8 @@ class State:
             "faults": dict(self.faults),
             "llm_calls": dict(self.llm_calls),
             "llm_items": {task: list(items) for task, items in self.llm_items.items()},
+            "git_bytes": self.git_bytes,
+            "git_upload_packs": dict(self.git_upload_packs),
             "max_used": {k: dict(v) for k, v in self.max_used.items()},
             "budgets": budgets,
         }

@@ -83,6 +83,11 @@ class _Client:
         q = ("?" + urlencode(params)) if params else ""
         return self._call("GET", "/_sim/truth/" + path.lstrip("/") + q)
 
+    def push_commit(self, full_name: str, *, login: str, paths: list[str], **extra) -> dict:
+        """A new commit in ``full_name`` (``branch``, ``date`` ISO optional)."""
+        body = {"login": login, "paths": paths, **extra}
+        return self._call("POST", f"/_sim/repos/{full_name}/commits", body)
+
     def bench_repos(self, total_edges: int) -> dict:
         return self._call("GET", f"/_sim/bench-repos?total_edges={int(total_edges)}")
 

@@ -223,6 +223,11 @@ class Repo:
         return f"{self.owner}/{self.name}"
 
 
+# Activity users: `act-<commits>c-<k>` own ACTIVITY_REPOS repos (benchmarks).
+ACTIVITY_USER = re.compile(r"act-(\d{1,6})c-(\d{1,6})")
+ACTIVITY_REPOS = 20
+
+
 class NotFound(Exception):
     pass
 
@@ -325,6 +330,8 @@ class World:
         m = re.fullmatch(r"load-(\d{1,4})r-(\d{1,6})", low)
         if m:
             return self._load_user(low)
+        if ACTIVITY_USER.fullmatch(low):
+            return self._load_user(low)
         m = re.fullmatch(r"ghsim-server-([0-9a-f]{8})", low)
         if m:
             return User(
@@ -385,6 +392,8 @@ class World:
             return list(self._world_repos_by_owner[u.login])
         if u.kind == "pool":
             return [self.catalog[i] for i in self._catalog_by_owner.get(u.login, [])]
+        if u.kind == "load" and ACTIVITY_USER.fullmatch(u.login):
+            return self._activity_user_repos(u.login)
         if u.kind == "load":
             return self._load_repos(u.login)
         if u.kind == "org":
@@ -791,6 +800,49 @@ class World:
             out.append(repo)
         return out
 
+    @lru_cache(maxsize=64)  # noqa: B019
+    def _activity_user_repos(self, login: str) -> list[Repo]:
+        """`act-<C>c-<k>`: 20 repos holding about C commits by the user over two years
+        (plus a few older ones), each with 3-5 branches and two other authors."""
+        m = ACTIVITY_USER.fullmatch(login)
+        assert m
+        total = int(m.group(1))
+        uid = 60_000_000 + (h64(self.seed, "actrepos", login) % 100_000) * 100
+        langs = ["Python", "TypeScript", "Go", "Rust", "C", "JavaScript", "Java", "Ruby"]
+        # build_plan writes 1.45 commits per owner day on average
+        days = max(3, min(600, round(total / ACTIVITY_REPOS / 1.45)))
+        out = []
+        for j in range(ACTIVITY_REPOS):
+            r = rng(self.seed, "actrepo", login, j)
+            lang = langs[j % len(langs)]
+            lang2 = langs[(j + 3) % len(langs)]
+            created = self.now - (900 + r.randint(0, 200)) * DAY
+            pushed = self.now - r.randint(1, 20) * DAY - r.randint(0, DAY - 1)
+            out.append(
+                Repo(
+                    owner=login,
+                    name=f"work-{j:02d}",
+                    id=uid + j,
+                    kind="load",
+                    language=lang,
+                    langs=[lang, lang2, "Shell"],
+                    description=f"Activity project {j}",
+                    created_at=created,
+                    pushed_at=pushed,
+                    updated_at=pushed,
+                    homepage=None,
+                    topics=[],
+                    default_branch="main",
+                    stars=j,
+                    owner_days=days,
+                    owner_old_days=3,
+                    extra_branches=2 + j % 3,
+                    other_authors=2,
+                    template="activity",
+                )
+            )
+        return out
+
     # ------------------------------------------------------------ bench repos
     @lru_cache(maxsize=1)  # noqa: B019
     def _bench_sizes(self) -> list[int]:
@@ -860,6 +912,11 @@ class World:
             m = re.fullmatch(r"bench-(\d{5})", name)
             if m and int(m.group(1)) < BENCH_N:
                 return self._bench_repo(int(m.group(1)))
+            return None
+        if ACTIVITY_USER.fullmatch(owner):
+            for repo in self._activity_user_repos(owner):
+                if repo.name.lower() == name:
+                    return repo
             return None
         if owner.startswith("load-") and re.fullmatch(r"load-(\d{1,4})r-(\d{1,6})", owner):
             for repo in self._load_repos(owner):
@@ -1070,7 +1127,7 @@ class World:
         return hist
 
     def languages(self, repo: Repo) -> dict[str, int]:
-        from .history import is_documentation, is_vendored, language_of
+        from .history import is_documentation, is_generated, is_vendored, language_of
 
         hist, spec = self._plan(repo)
         head = hist.heads.get(repo.default_branch)
@@ -1079,7 +1136,7 @@ class World:
         sizes: dict[str, int] = {}
         for path, v in hist.tree(head).items():
             lang = language_of(path)
-            if lang and not is_vendored(path) and not is_documentation(path):
+            if lang and not (is_vendored(path) or is_documentation(path) or is_generated(path)):
                 sizes[lang] = sizes.get(lang, 0) + len(spec.content(path, v))
         return dict(sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0])))
 
@@ -1105,12 +1162,19 @@ class World:
         """The user's true commit days (all branches) per repo, with languages by file.
 
         Default window: the last 730 days up to the real current time.  Languages
-        come from each commit's files (Linguist names), skipping vendored and
-        documentation paths, intersected with the repository's languages.
+        come from each commit's files (Linguist names), skipping vendored,
+        documentation and generated paths; a path with an extension Linguist finds
+        ambiguous counts only when its language is among the repository's languages.
         """
         import time as _time
 
-        from .history import is_documentation, is_vendored, language_of
+        from .history import (
+            is_ambiguous,
+            is_documentation,
+            is_generated,
+            is_vendored,
+            language_of,
+        )
 
         u = self.get_user(login)
         until = int(_time.time()) if until is None else until
@@ -1131,11 +1195,18 @@ class World:
                 langs = set()
                 for path in sorted(c.changes):
                     lang = language_of(path)
-                    vend, doc = is_vendored(path), is_documentation(path)
+                    vend, doc, gen = is_vendored(path), is_documentation(path), is_generated(path)
                     files.append(
-                        {"path": path, "language": lang, "vendored": vend, "documentation": doc}
+                        {
+                            "path": path,
+                            "language": lang,
+                            "vendored": vend,
+                            "documentation": doc,
+                            "generated": gen,
+                        }
                     )
-                    if lang and not vend and not doc and (not repo_langs or lang in repo_langs):
+                    known = not is_ambiguous(path) or not repo_langs or lang in repo_langs
+                    if lang and not (vend or doc or gen) and known:
                         langs.add(lang)
                 entry = days.setdefault(d, {"repos": set(), "languages": set()})
                 entry["repos"].add(repo.full_name)

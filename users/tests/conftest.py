@@ -8,6 +8,7 @@ import uuid
 import pytest
 from rest_framework.test import APIClient
 
+from users import pipeline
 from users.models import GitHubUser
 from workers.testing import wait_until
 
@@ -58,3 +59,28 @@ def wait_finished(api: APIClient, login: str, *, timeout: float = 120, sweep: bo
 
 def user_row(login: str) -> GitHubUser:
     return GitHubUser.objects.get(login__iexact=login)
+
+
+BUILTIN = (
+    "fetch_profile",
+    "fetch_repos",
+    "select_highlights",
+    "repo_blurb",
+    "repo_emphasis",
+    "repo_keywords",
+    "repo_kind",
+    "repo_link",
+    "repo_media",
+    "user_theme",
+)
+
+
+@pytest.fixture
+def builtin_only():
+    """The built-in graph alone: steps the upper apps registered are put aside meanwhile."""
+    upper = [pipeline.step_get(n) for n in pipeline.steps_all() if n not in BUILTIN]
+    for step in upper:
+        pipeline.step_unregister(step.name)
+    yield
+    for step in upper:
+        pipeline.step_register(step)

@@ -102,6 +102,7 @@ def test_progress_and_data_before_any_step(api):
         "fetch_repos",
         "select_highlights",
         "user_theme",
+        "user_activity",
     }
     assert all(i["status"] == "pending" and i["scope"] == "user" for i in progress["items"])
     data = api.get("/users/fresh/data").json()

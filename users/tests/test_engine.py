@@ -93,7 +93,7 @@ def test_advance_creates_repo_steps_once_highlights_exist():
         ),
     ],
 )
-def test_advance_settles_the_run(statuses, expected):
+def test_advance_settles_the_run(builtin_only, statuses, expected):
     run = _run_with(statuses)
     engine.pipeline_advance(run_id=run.id, dispatch=False)
     assert PipelineRun.objects.get(id=run.id).status == expected

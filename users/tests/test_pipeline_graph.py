@@ -7,10 +7,11 @@ import pytest
 from users import engine, pipeline, selectors, services
 from users.models import PipelineRun, WorkItem
 from users.pipeline.graph import StepGraph
+from users.tests.conftest import BUILTIN
 
 
 @pytest.fixture
-def activity_step():
+def activity_step(builtin_only):
     """What an upper app does in its AppConfig.ready(): a user step after fetch_repos."""
     step = pipeline.Step(
         name="user_activity",
@@ -23,19 +24,8 @@ def activity_step():
     pipeline.step_unregister(step.name)
 
 
-def test_builtin_steps_in_progress_order():
-    assert pipeline.steps_all() == (
-        "fetch_profile",
-        "fetch_repos",
-        "select_highlights",
-        "repo_blurb",
-        "repo_emphasis",
-        "repo_keywords",
-        "repo_kind",
-        "repo_link",
-        "repo_media",
-        "user_theme",
-    )
+def test_builtin_steps_in_progress_order(builtin_only):
+    assert pipeline.steps_all() == BUILTIN
     assert pipeline.steps_required() == {"fetch_profile", "fetch_repos"}
 
 

@@ -375,7 +375,9 @@ class GitHubGateway:
         path: str | None = None,
         limit: int | None = None,
         token: str | None = None,
+        cache: bool = False,
     ) -> list[dict]:
+        """Commits, newest first; `cache=True` sends conditional requests (a 304 is free)."""
         params = {
             "author": author,
             "sha": sha,
@@ -384,7 +386,7 @@ class GitHubGateway:
             "path": path,
         }
         return self.paginate(
-            self._repo_path(full_name) + "/commits", params, token=token, limit=limit, cache=False
+            self._repo_path(full_name) + "/commits", params, token=token, limit=limit, cache=cache
         )
 
     def commit(self, full_name: str, sha: str, *, token: str | None = None) -> dict:

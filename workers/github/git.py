@@ -39,6 +39,7 @@ STALE_AFTER_SECONDS = 3 * 3600  # a clone dir this old belongs to a dead process
 FETCH_CHUNK = 50
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,250}$")
 
 
 class GitError(Exception):
@@ -245,6 +246,85 @@ def git_fetch_shas(
         )
 
 
+def git_fetch_branches(
+    path: Path,
+    branches: Sequence[str],
+    *,
+    shallow_since: date | datetime,
+    token: str | None = None,
+    timeout: float = FETCH_TIMEOUT_SECONDS,
+) -> list[str]:
+    """Fetch other branches into `refs/remotes/origin/<name>`, shallow since a date (a
+    blobless clone's filter applies). Returns the branches fetched: one with no commit
+    since the date cannot be fetched shallow and is left out."""
+    names = [b for b in dict.fromkeys(branches) if _BRANCH.match(b) and ".." not in b]
+    if not names:
+        return []
+    args = ["fetch", "--quiet", "--no-tags", f"--shallow-since={shallow_since.isoformat()}"]
+
+    def fetch(batch: Sequence[str]) -> None:
+        specs = [f"+refs/heads/{b}:refs/remotes/origin/{b}" for b in batch]
+        _run([*args, "origin", *specs], cwd=path, token=token, timeout=timeout)
+
+    try:
+        fetch(names)
+        return names
+    except GitError:
+        if len(names) == 1:
+            return []
+    fetched = []
+    for name in names:
+        with contextlib.suppress(GitError):
+            fetch([name])
+            fetched.append(name)
+    return fetched
+
+
+def git_log_files(path: Path, revs: Sequence[str]) -> Iterator[dict]:
+    """Every commit reachable from `revs` once, with the files it changed (merges: none):
+    sha, author email, author date and committer date (ISO), parents, files."""
+    args = [
+        "-c",
+        "core.quotePath=false",
+        "log",
+        "--no-renames",
+        "--name-only",
+        "--format=%x1e%H%x1f%ae%x1f%aI%x1f%cI%x1f%P",
+        *revs,
+        "--",
+    ]
+    out = _run(args, cwd=path, timeout=FETCH_TIMEOUT_SECONDS)
+    for block in out.split("\x1e"):
+        if not block.strip():
+            continue
+        head, _, rest = block.partition("\n")
+        parts = head.split("\x1f")
+        if len(parts) != 5:
+            continue
+        sha, email, authored, committed, parents = parts
+        yield {
+            "sha": sha,
+            "author_email": email,
+            "authored_at": authored,
+            "committed_at": committed,
+            "parents": parents.split(),
+            "files": [line for line in rest.splitlines() if line.strip()],
+        }
+
+
+def git_dir_bytes(path: Path) -> int:
+    """Bytes a clone takes on disk."""
+    return _size(path)
+
+
+def git_shallow_shas(path: Path) -> set[str]:
+    """Commits at the shallow boundary (their parents were not fetched)."""
+    shallow = path / ".git" / "shallow"
+    with contextlib.suppress(OSError):
+        return set(shallow.read_text().split())
+    return set()
+
+
 def git_changed_files(path: Path, sha: str, *, token: str | None = None) -> list[str]:
     """File names a commit changed (like `git show --name-only`; merges: none)."""
     if not _SHA.match(sha):
@@ -299,6 +379,10 @@ __all__ = [
     "clone_repo",
     "clone_url",
     "git_changed_files",
+    "git_dir_bytes",
+    "git_fetch_branches",
     "git_fetch_shas",
     "git_log",
+    "git_log_files",
+    "git_shallow_shas",
 ]

@@ -1,0 +1,48 @@
+"""`manage.py linguist [--repo-languages Python,C] PATH... | -`: how each path counts."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+
+from activity.linguist import Classifier
+
+
+class Command(BaseCommand):
+    help = (
+        "Classify file paths as GitHub Linguist does (language, type, vendored, "
+        "documentation, generated, counted): one JSON object per path, in input order. "
+        "'-' reads paths from stdin, one per line."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("paths", nargs="+", metavar="PATH", help="paths, or - for stdin")
+        parser.add_argument(
+            "--repo-languages",
+            default="",
+            help="the repository's languages (GitHub's /languages names, most bytes first), "
+            "comma-separated: they resolve ambiguous extensions such as .h or .rs",
+        )
+
+    def handle(self, *args, **options):
+        names = [n.strip() for n in options["repo_languages"].split(",") if n.strip()]
+        classifier = Classifier(names)
+        paths: list[str] = []
+        for arg in options["paths"]:
+            if arg == "-":
+                paths.extend(line.rstrip("\r\n") for line in sys.stdin if line.strip())
+            else:
+                paths.append(arg)
+        if not paths:
+            raise CommandError("no paths given")
+        out = self.stdout
+        lines = []
+        for path in paths:
+            lines.append(json.dumps(classifier.classify(path).as_dict(), ensure_ascii=False))
+            if len(lines) >= 2000:
+                out.write("\n".join(lines))
+                lines = []
+        if lines:
+            out.write("\n".join(lines))

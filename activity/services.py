@@ -1,0 +1,569 @@
+"""Writes of the activity app: two years of a user's authored commits, as seed 000's
+heatmap document.
+
+Cost grows with repositories, not commits. Per linked repository the REST cost is at
+most three conditional requests: its branches (whose heads tell whether anything
+changed since the last scan), the first page of GitHub's author-filtered commit list
+(which teaches the user's author emails and checks the clone), and its `/languages`
+(which resolve ambiguous extensions). Everything else comes from git: a blobless
+clone shallow to the window start (or, on a refresh, to just before the newest commit
+seen), the other branches fetched as shallow, and one `git log --name-only` over all
+of them, so each commit counts once however many branches carry it. An unchanged
+repository costs one 304 (free at GitHub) and no clone.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from activity.linguist import Classifier
+from activity.models import ActivityRepo, UserActivity
+from repos.selectors import user_links_list
+from users.models import GitHubUser
+from users.pipeline import UserGone
+from workers.github import errors as gh_errors
+from workers.github import github
+from workers.github.git import (
+    GitError,
+    clone_repo,
+    git_changed_files,
+    git_dir_bytes,
+    git_fetch_branches,
+    git_fetch_shas,
+    git_log_files,
+    git_shallow_shas,
+)
+
+logger = logging.getLogger(__name__)
+
+DOCUMENT_VERSION = 1
+FIRST_PAGE = 100  # GitHub's largest page
+DEFER_UNDER_SECONDS = 10  # no clone starts with less time than this before the deadline
+
+
+def window_for(today: date) -> tuple[date, date]:
+    """Seed 000's window: the last `ACTIVITY_WINDOW_YEARS` × 365 days, up to today."""
+    return today - timedelta(days=365 * settings.ACTIVITY_WINDOW_YEARS), today
+
+
+def document_build(
+    *, repo_days: dict[str, dict[str, list[str]]], window_start: date, window_end: date
+) -> dict[str, Any]:
+    """Seed 000's document from each repo's {day: [languages]}: presence only, lists
+    sorted and deduplicated, `repo_days` and `language_days` the reverse indexes of
+    `days`, nothing outside the window."""
+    lo, hi = window_start.isoformat(), window_end.isoformat()
+    merged: dict[str, tuple[set[str], set[str]]] = {}
+    for repo, per_day in repo_days.items():
+        for day, languages in per_day.items():
+            if not lo <= day <= hi:
+                continue
+            repos, langs = merged.setdefault(day, (set(), set()))
+            repos.add(repo)
+            langs.update(languages)
+    days = {
+        day: {"repos": sorted(repos), "languages": sorted(langs)}
+        for day, (repos, langs) in sorted(merged.items())
+    }
+    by_repo: dict[str, list[str]] = {}
+    by_language: dict[str, list[str]] = {}
+    for day, entry in days.items():
+        for repo in entry["repos"]:
+            by_repo.setdefault(repo, []).append(day)
+        for language in entry["languages"]:
+            by_language.setdefault(language, []).append(day)
+    return {
+        "version": DOCUMENT_VERSION,
+        "window_years": settings.ACTIVITY_WINDOW_YEARS,
+        "days": days,
+        "repo_days": dict(sorted(by_repo.items())),
+        "language_days": dict(sorted(by_language.items())),
+    }
+
+
+def _day(stamp: str) -> str | None:
+    """The UTC date of a commit's author date."""
+    when = _dt(stamp)
+    return when.date().isoformat() if when else None
+
+
+def _dt(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, AttributeError):
+        return None
+
+
+def noreply_identities(user: GitHubUser) -> set[str]:
+    """The account's noreply addresses: GitHub attributes them to it by construction."""
+    login = user.login.lower()
+    out = {f"{login}@users.noreply.github.com"}
+    if user.github_id:
+        out.add(f"{user.github_id}+{login}@users.noreply.github.com")
+    return out
+
+
+@dataclass
+class RepoScan:
+    """One linked repository during a scan."""
+
+    full_name: str
+    default_branch: str
+    row: ActivityRepo | None
+    status: str = ActivityRepo.Status.OK
+    error: str = ""
+    heads: dict[str, str] = field(default_factory=dict)
+    unchanged: bool = False
+    incremental: bool = False  # adds to the stored days instead of replacing them
+    since: date | None = None
+    github_commits: dict[str, str] = field(default_factory=dict)  # sha -> author date
+    github_complete: bool = False
+    languages: dict[str, int] = field(default_factory=dict)
+    days: dict[str, set[str]] = field(default_factory=dict)
+    newest_sha: str = ""
+    newest_at: datetime | None = None
+    counted: int = 0
+    left_out: int = 0
+    clone_bytes: int = 0
+    cloned: bool = False
+    deferred: bool = False
+    github_only: int = 0
+
+
+class _Skip(Exception):
+    def __init__(self, status: str, error: str):
+        self.status, self.error = status, error
+        super().__init__(error)
+
+
+def _gateway_call(fn, *args, **kwargs):
+    """A REST call whose 409/404/451 mean the repo is skipped, not that the step failed."""
+    try:
+        return fn(*args, **kwargs)
+    except gh_errors.EmptyRepository as exc:
+        raise _Skip(ActivityRepo.Status.EMPTY, str(exc)[:300]) from None
+    except gh_errors.Blocked as exc:
+        raise _Skip(ActivityRepo.Status.BLOCKED, str(exc)[:300]) from None
+    except gh_errors.NotFound as exc:
+        raise _Skip(ActivityRepo.Status.NOT_FOUND, str(exc)[:300]) from None
+
+
+def _rest_scan(
+    scan: RepoScan, *, login: str, window_start: date, token: str | None, identities: set[str]
+) -> None:
+    """Branch heads; when they moved, GitHub's first author-filtered page and /languages."""
+    gw = github()
+    branches = _gateway_call(gw.branches, scan.full_name, limit=100, token=token)
+    if not branches:
+        raise _Skip(ActivityRepo.Status.EMPTY, "no branches")
+    names = [b["name"] for b in branches if b.get("name")]
+    chosen = [scan.default_branch] if scan.default_branch in names else []
+    room = settings.ACTIVITY_BRANCHES_LIMIT - len(chosen)
+    chosen += [n for n in names if n not in chosen][:room]
+    heads = {b["name"]: (b.get("commit") or {}).get("sha", "") for b in branches}
+    scan.heads = {name: heads[name] for name in chosen}
+    if not scan.default_branch or scan.default_branch not in names:
+        scan.default_branch = chosen[0]
+    row = scan.row
+    if (
+        row is not None
+        and row.status in (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
+        and row.heads == scan.heads
+    ):
+        scan.unchanged = True
+        return
+    scan.incremental = bool(
+        row is not None and row.status == ActivityRepo.Status.OK and row.newest_at
+    )
+    scan.since = window_start
+    if scan.incremental and row is not None and row.newest_at:
+        overlap = timedelta(days=settings.ACTIVITY_REFRESH_OVERLAP_DAYS)
+        scan.since = max(window_start, (row.newest_at - overlap).date())
+    page = _author_commits(scan, login=login, limit=FIRST_PAGE, token=token)
+    for item in page:
+        info = (item.get("commit") or {}).get("author") or {}
+        account = (item.get("author") or {}).get("login") or ""
+        if account.lower() == login.lower() and info.get("email"):
+            identities.add(info["email"].lower())
+        if item.get("sha") and info.get("date"):
+            scan.github_commits[item["sha"]] = info["date"]
+    scan.github_complete = len(page) < FIRST_PAGE
+    scan.languages = _gateway_call(gw.languages, scan.full_name, token=token) or {}
+
+
+def _git_scan(
+    scan: RepoScan,
+    *,
+    identities: set[str],
+    window: tuple[date, date],
+    token: str | None,
+    user_budget: int,
+    deadline: float,
+) -> None:
+    """Match the user's commits in the clone across the chosen branches."""
+    lo, hi = window[0].isoformat(), window[1].isoformat()
+
+    def left(limit: float) -> float:
+        # the seed's timeouts, but never past the step's deadline
+        return max(1.0, min(float(limit), deadline - time.monotonic()))
+
+    common = {
+        "blobless": True,
+        "branch": scan.default_branch,
+        "no_checkout": True,
+        "token": token,
+        "timeout": left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS),
+        "max_bytes": settings.ACTIVITY_MAX_CLONE_BYTES,
+    }
+    try:
+        cm = clone_repo(scan.full_name, shallow_since=scan.since, **common)
+        path = cm.__enter__()
+    except GitError as exc:
+        if "shallow" not in str(exc):
+            raise
+        common["timeout"] = left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS)
+        cm = clone_repo(scan.full_name, depth=1, **common)
+        path = cm.__enter__()
+    try:
+        scan.cloned = True
+        others = [b for b in scan.heads if b != scan.default_branch]
+        fetched = git_fetch_branches(
+            path,
+            others,
+            shallow_since=scan.since,
+            token=token,
+            timeout=left(settings.ACTIVITY_FETCH_TIMEOUT_SECONDS),
+        )
+        revs = ["HEAD", *(f"refs/remotes/origin/{b}" for b in fetched)]
+        commits = list(git_log_files(path, revs))
+        scan.clone_bytes = git_dir_bytes(path)
+        for commit in commits:
+            when = _dt(commit["committed_at"])
+            if when and (scan.newest_at is None or when > scan.newest_at):
+                scan.newest_at, scan.newest_sha = when, commit["sha"]
+        mine = []
+        for commit in commits:
+            if commit["author_email"].lower() in identities or commit["sha"] in scan.github_commits:
+                day = _day(commit["authored_at"])
+                if day and lo <= day <= hi:
+                    mine.append((commit["authored_at"], day, commit))
+        seen = {c["sha"] for _, _, c in mine}
+        mine.sort(key=lambda m: m[0], reverse=True)
+        cap = max(0, min(settings.ACTIVITY_MAX_COMMITS_PER_REPO, user_budget))
+        scan.left_out = max(0, len(mine) - cap)
+        mine = mine[:cap]
+        boundary = git_shallow_shas(path) & {c["sha"] for _, _, c in mine}
+        if boundary:
+            # A commit at the shallow edge would list its whole tree: fetch its parent.
+            git_fetch_shas(path, sorted(boundary), depth=2, token=token)
+        classifier = Classifier(scan.languages)
+        for _, day, commit in mine:
+            files = commit["files"]
+            if commit["sha"] in boundary:
+                files = git_changed_files(path, commit["sha"], token=token)
+            scan.days.setdefault(day, set()).update(classifier.languages_of(files))
+        scan.counted = len(mine)
+        previous = scan.row.newest_at if scan.incremental and scan.row is not None else None
+        if previous is not None:
+            # the overlap was counted by the last scan already
+            scan.counted = sum(
+                1 for _, _, c in mine if (_dt(c["committed_at"]) or previous) > previous
+            )
+        # GitHub's list is the check: a commit it names that the clone did not match
+        # still counts its day.
+        for sha, stamp in scan.github_commits.items():
+            day = _day(stamp)
+            if sha not in seen and day and lo <= day <= hi:
+                scan.days.setdefault(day, set())
+                scan.github_only += 1
+    finally:
+        cm.__exit__(None, None, None)
+
+
+def _author_commits(scan: RepoScan, *, login: str, limit: int, token: str | None) -> list:
+    """GitHub's author-filtered list of the default branch since `scan.since`
+    (conditional requests: an unchanged page is a free 304)."""
+    assert scan.since is not None
+    return _gateway_call(
+        github().commits,
+        scan.full_name,
+        author=login,
+        since=datetime.combine(scan.since, datetime.min.time(), tzinfo=UTC),
+        limit=limit,
+        token=token,
+        cache=True,
+    )
+
+
+def _rest_days(scan: RepoScan, *, login: str, window: tuple[date, date], token: str | None):
+    """Without a clone: days from GitHub's author-filtered list (default branch), no
+    languages."""
+    lo, hi = window[0].isoformat(), window[1].isoformat()
+    items = _author_commits(
+        scan, login=login, limit=settings.ACTIVITY_MAX_COMMITS_PER_REPO, token=token
+    )
+    for item in items:
+        day = _day(((item.get("commit") or {}).get("author") or {}).get("date") or "")
+        if day and lo <= day <= hi:
+            scan.days.setdefault(day, set())
+    scan.counted = len(items)
+
+
+def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str, Any]:
+    """Scan the user's linked repos (only what changed), store the document; returns
+    the coverage."""
+    started = time.monotonic()
+    # Past this no clone starts and none runs on: the step task's soft limit is 240 s.
+    deadline = started + settings.ACTIVITY_STEP_BUDGET_SECONDS
+    user = GitHubUser.objects.filter(id=user_id).first()
+    if user is None:
+        raise UserGone()
+    login = user.login
+    window = window_for(timezone.now().astimezone(UTC).date())
+    links = user_links_list(user_id=user_id)
+    rows = {r.full_name.lower(): r for r in ActivityRepo.objects.filter(user_id=user_id)}
+    stored = UserActivity.objects.filter(user_id=user_id).only("identities").first()
+    identities = set(stored.identities if stored else []) | noreply_identities(user)
+    scans: list[RepoScan] = []
+    for link in links:
+        repo = link.repo
+        scan = RepoScan(
+            full_name=repo.full_name,
+            default_branch=repo.default_branch,
+            row=rows.get(repo.full_name.lower()),
+        )
+        try:
+            _rest_scan(
+                scan, login=login, window_start=window[0], token=token, identities=identities
+            )
+        except _Skip as skip:
+            scan.status, scan.error = skip.status, skip.error
+        scans.append(scan)
+
+    budget = settings.ACTIVITY_MAX_COMMITS_PER_USER
+    for scan in scans:
+        if scan.unchanged and scan.row is not None:
+            budget -= scan.row.commits_counted
+    user_cap_left_out = 0
+    for scan in scans:
+        if scan.status != ActivityRepo.Status.OK or scan.unchanged:
+            continue
+        if deadline - time.monotonic() < DEFER_UNDER_SECONDS:
+            scan.deferred = True  # the next refresh picks it up (its heads are not stored)
+            continue
+        if budget <= 0:
+            user_cap_left_out += len(scan.github_commits)
+            scan.deferred = True
+            continue
+        try:
+            _git_scan(
+                scan,
+                identities=identities,
+                window=window,
+                token=token,
+                user_budget=budget,
+                deadline=deadline,
+            )
+        except GitError as exc:
+            if time.monotonic() >= deadline - 1:
+                # stopped by the deadline, not by the repo: try again next refresh
+                scan.deferred, scan.days, scan.counted, scan.cloned = True, {}, 0, False
+                continue
+            scan.status = ActivityRepo.Status.NO_LANGUAGES
+            scan.error = str(exc)[:300]
+            scan.days = {}
+            try:
+                _rest_days(scan, login=login, window=window, token=token)
+            except _Skip as skip:
+                scan.status, scan.error = skip.status, skip.error
+        budget -= scan.counted
+        if scan.counted and scan.left_out and budget <= 0:
+            user_cap_left_out += scan.left_out
+
+    return _store(
+        user_id=user_id,
+        scans=scans,
+        identities=identities,
+        window=window,
+        user_cap_left_out=user_cap_left_out,
+        seconds=time.monotonic() - started,
+    )
+
+
+def _row_days(scan: RepoScan, window: tuple[date, date]) -> dict[str, list[str]]:
+    lo = window[0].isoformat()
+    days: dict[str, set[str]] = {}
+    if scan.incremental and scan.row is not None:
+        for day, langs in (scan.row.days or {}).items():
+            if day >= lo:
+                days.setdefault(day, set()).update(langs)
+    for day, langs in scan.days.items():
+        days.setdefault(day, set()).update(langs)
+    return {day: sorted(langs) for day, langs in sorted(days.items())}
+
+
+def _store(
+    *,
+    user_id: int,
+    scans: list[RepoScan],
+    identities: set[str],
+    window: tuple[date, date],
+    user_cap_left_out: int,
+    seconds: float,
+) -> dict[str, Any]:
+    now = timezone.now()
+    counted = (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
+    with transaction.atomic():
+        if not GitHubUser.objects.select_for_update(no_key=True).filter(id=user_id).exists():
+            raise UserGone()
+        keep = {s.full_name.lower() for s in scans}
+        for row in ActivityRepo.objects.filter(user_id=user_id):
+            if row.full_name.lower() not in keep:
+                row.delete()
+        repo_days: dict[str, dict[str, list[str]]] = {}
+        for scan in scans:
+            if scan.deferred or scan.unchanged:
+                row = scan.row
+                if row is not None and row.status in counted:
+                    repo_days[scan.full_name] = row.days
+                continue
+            values = {
+                "full_name": scan.full_name,
+                "status": scan.status,
+                "error": scan.error,
+                "heads": scan.heads,
+                "scanned_at": now,
+            }
+            if scan.status in counted:
+                days = _row_days(scan, window)
+                newest_at, newest_sha = scan.newest_at, scan.newest_sha
+                if (
+                    scan.row is not None
+                    and scan.row.newest_at
+                    and (newest_at is None or scan.row.newest_at > newest_at)
+                ):
+                    newest_at, newest_sha = scan.row.newest_at, scan.row.newest_sha
+                values.update(
+                    days=days,
+                    newest_at=newest_at,
+                    newest_sha=newest_sha,
+                    commits_counted=scan.counted
+                    + (scan.row.commits_counted if scan.row and scan.incremental else 0),
+                    commits_left_out=scan.left_out,
+                    clone_bytes=scan.clone_bytes,
+                )
+                repo_days[scan.full_name] = days
+            else:
+                values.update(days={}, commits_counted=0, commits_left_out=0)
+            if scan.row is not None:
+                ActivityRepo.objects.filter(id=scan.row.id).update(**values)
+            else:
+                ActivityRepo.objects.create(user_id=user_id, **values)
+        document = document_build(repo_days=repo_days, window_start=window[0], window_end=window[1])
+        coverage = _coverage(
+            scans=scans,
+            window=window,
+            now=now,
+            user_cap_left_out=user_cap_left_out,
+            identities=identities,
+            seconds=seconds,
+        )
+        UserActivity.objects.update_or_create(
+            user_id=user_id,
+            defaults={
+                "document": json.dumps(document, separators=(",", ":"), ensure_ascii=False),
+                "coverage": coverage,
+                "identities": sorted(identities),
+                "window_start": window[0],
+                "window_end": window[1],
+                "active_days": len(document["days"]),
+            },
+        )
+    logger.info(
+        "activity.computed",
+        extra={"user_id": user_id, "days": len(document["days"]), "repos": len(scans)},
+    )
+    return coverage
+
+
+def _coverage(
+    *,
+    scans: list[RepoScan],
+    window: tuple[date, date],
+    now: datetime,
+    user_cap_left_out: int,
+    identities: set[str],
+    seconds: float,
+) -> dict[str, Any]:
+    def named(status: str) -> list[dict[str, str]]:
+        return [
+            {"repo": s.full_name, "reason": s.error or status}
+            for s in scans
+            if s.status == status and not s.unchanged
+        ] + [
+            {"repo": s.full_name, "reason": (s.row.error if s.row else "") or status}
+            for s in scans
+            if s.unchanged and s.row is not None and s.row.status == status
+        ]
+
+    return {
+        "computed_at": now.isoformat(),
+        "window_start": window[0].isoformat(),
+        "window_end": window[1].isoformat(),
+        "repos": len(scans),
+        "repos_scanned": sum(1 for s in scans if s.cloned),
+        "repos_unchanged": sum(1 for s in scans if s.unchanged),
+        "repos_without_languages": named(ActivityRepo.Status.NO_LANGUAGES),
+        "repos_skipped": [
+            {"repo": s.full_name, "reason": status}
+            for status in (
+                ActivityRepo.Status.EMPTY,
+                ActivityRepo.Status.NOT_FOUND,
+                ActivityRepo.Status.BLOCKED,
+            )
+            for s in scans
+            if s.status == status
+        ],
+        "repos_deferred": [s.full_name for s in scans if s.deferred],
+        "commits_counted": sum(s.counted for s in scans if not s.unchanged)
+        + sum(s.row.commits_counted for s in scans if s.unchanged and s.row),
+        "commits_left_out": {
+            "per_repo_cap": sum(s.left_out for s in scans),
+            "per_user_cap": user_cap_left_out,
+        },
+        "github_only_commits": sum(s.github_only for s in scans),
+        "clone_bytes": sum(s.clone_bytes for s in scans),
+        "author_identities": len(identities),
+        "caps": {
+            "branches": settings.ACTIVITY_BRANCHES_LIMIT,
+            "commits_per_repo": settings.ACTIVITY_MAX_COMMITS_PER_REPO,
+            "commits_per_user": settings.ACTIVITY_MAX_COMMITS_PER_USER,
+            "clone_bytes": settings.ACTIVITY_MAX_CLONE_BYTES,
+        },
+        "seconds": round(seconds, 3),
+    }
+
+
+def user_activity_step(ctx) -> dict[str, Any]:
+    """The `user_activity` pipeline step: compute, and record a summary as its output."""
+    coverage = user_activity_compute(user_id=ctx.user.id, token=ctx.token)
+    return {
+        "repos": coverage["repos"],
+        "repos_scanned": coverage["repos_scanned"],
+        "repos_unchanged": coverage["repos_unchanged"],
+        "repos_without_languages": len(coverage["repos_without_languages"]),
+        "repos_skipped": len(coverage["repos_skipped"]),
+        "repos_deferred": len(coverage["repos_deferred"]),
+        "commits_counted": coverage["commits_counted"],
+    }
