@@ -17,5 +17,6 @@ class ActivityConfig(AppConfig):
                 depends_on=(FETCH_REPOS,),
                 run=user_activity_step,
                 required=False,
+                refresh=True,
             )
         )

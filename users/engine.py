@@ -87,6 +87,14 @@ def run_start(
     redo.update(
         status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, updated_at=now
     )
+    if not from_step and not selected_steps:
+        # Incremental steps refresh in every whole run (unchanged, they cost only 304s); a
+        # restart ?from= or a --select reruns just what it names.
+        WorkItem.objects.filter(
+            user_id=user_id, step__in=pipeline.steps_refreshing(), status=WorkItem.Status.SUCCEEDED
+        ).update(
+            status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, updated_at=now
+        )
     if selected_steps:
         WorkItem.objects.filter(user_id=user_id, step__in=selected_steps).update(
             status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, error=""

@@ -38,6 +38,7 @@ from users.pipeline.graph import (
     steps_all,
     steps_from,
     steps_of_scope,
+    steps_refreshing,
     steps_required,
 )
 
@@ -67,5 +68,6 @@ __all__ = [
     "steps_all",
     "steps_from",
     "steps_of_scope",
+    "steps_refreshing",
     "steps_required",
 ]

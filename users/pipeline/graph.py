@@ -85,6 +85,9 @@ class Step:
     run: Callable[[StepContext], dict[str, Any]]
     depends_on: tuple[str, ...] = ()
     required: bool = False
+    # Runs again in every run even after it succeeded (an incremental step whose refresh
+    # is cheap, e.g. activity's conditional requests); other succeeded steps are skipped.
+    refresh: bool = False
 
 
 class StepGraph:
@@ -173,6 +176,11 @@ def steps_all() -> tuple[str, ...]:
 
 def steps_of_scope(scope: Scope) -> tuple[str, ...]:
     return tuple(name for name in _graph.order() if _graph.get(name).scope == scope)
+
+
+def steps_refreshing() -> tuple[str, ...]:
+    """The steps that run again in every run (`Step.refresh`)."""
+    return tuple(name for name in steps_all() if _graph.get(name).refresh)
 
 
 def steps_required() -> frozenset[str]:

@@ -87,14 +87,24 @@ def test_world_user_end_to_end_then_refresh_costs_nothing(api, sim, pipe_worker)
             assert repo["link"].startswith("https://") or repo["link"].startswith("http://")
     assert any(repo["gallery"] for repo in highlights)
 
-    # A refresh of the unchanged user: every step already succeeded, nothing is asked.
+    # A refresh of the unchanged user: every step already succeeded and is skipped, but
+    # the activity step refreshes, with conditional requests that all answer 304 (free).
     requests_before = _pipeline_requests(sim)
+    not_modified_before = sim.stats()["not_modified"]
     llm_before = sum(sim.stats()["llm_calls"].values())
     again = _login(api, login)
     assert again["status"] == "existing" and again["data_ready"] is True
-    assert wait_finished(api, login)["state"] == "ready"
+    refreshed = wait_finished(api, login)
+    assert refreshed["state"] == "ready"
     assert PipelineRun.objects.filter(user__login=login).count() == 2
-    assert _pipeline_requests(sim) == requests_before
+    requests_after = _pipeline_requests(sim)
+    changed = {k: requests_after[k] - requests_before[k] for k in PIPELINE_KINDS}
+    assert {k for k, n in changed.items() if n} == {"branches"}, changed
+    # Every one a 304 (the sign-in's starred-list sync may add its own 304).
+    assert sim.stats()["not_modified"] - not_modified_before >= changed["branches"]
+    activity_item = next(i for i in refreshed["items"] if i["step"] == "user_activity")
+    assert activity_item["status"] == "succeeded"
+    assert activity_item["output"]["repos_unchanged"] == changed["branches"]
     assert sum(sim.stats()["llm_calls"].values()) == llm_before
 
 
