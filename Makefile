@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 
-.PHONY: setup run demo test bench lint format clean
+.PHONY: setup run demo test bench lint format clean browser-setup
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,11 +30,14 @@ demo: setup  ## the whole system against the GitHub simulator (:9100): no tokens
 manage: $(VENV)/.installed  ## a management command on the running system: make manage ARGS="doctor" (the demo's while it runs)
 	$(if $(wildcard .env.demo),GAZER_ENV_FILE=.env.demo )$(MANAGE) $(ARGS)
 
-test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
+browser-setup:  ## Debian's chromium and wrk (browser tests, page bench): apt-get as root, else the command
+	bash scripts/browser-setup.sh
+
+test: $(VENV)/.installed browser-setup  ## the whole suite against real Postgres, Redis and Celery workers
 	$(MANAGE) ensure_database
 	$(BIN)/python -m pytest
 
-bench: $(VENV)/.installed  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
+bench: $(VENV)/.installed browser-setup  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(VENV)/.installed  ## ruff, and the app graph's import contracts (pyproject.toml)

@@ -267,6 +267,7 @@ INSTALLED_APPS = [
     "activity",
     "feed",
     "stargazers",
+    "web",
 ]
 
 MIDDLEWARE = [

@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("activity.urls")),
     path("", include("feed.urls")),
     path("", include("stargazers.urls")),
+    path("", include("web.urls")),
 ]
 
 handler400 = "config.errors.handler400"

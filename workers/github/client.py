@@ -573,6 +573,11 @@ class GitHubGateway:
         self._repo_path(full_name)
         return f"{self.web_url}/{full_name}.git"
 
+    def repo_html_url(self, full_name: str) -> str:
+        """The repo's page on GitHub, for links on Gazer's own pages."""
+        self._repo_path(full_name)
+        return f"{self.web_url}/{full_name}"
+
 
 def _iso(value: datetime | date | str | None) -> str | None:
     if value is None or isinstance(value, str):

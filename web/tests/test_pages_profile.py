@@ -1,0 +1,146 @@
+"""The profile page and its fragments through Django's test client."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from stargazers.tests.factories import user_make
+from users.models import PipelineRun, WorkItem
+from web import adapters
+from web.tests.factories import activity_document, profile_make
+
+pytestmark = pytest.mark.django_db
+
+
+def test_profile_ready_shows_everything_the_data_endpoint_holds(client):
+    user, repos, kindred = profile_make()
+    response = client.get(f"/u/{user.login}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Octo Developer" in html and "Builds small fast things." in html
+    assert "Tools for people who ship" in html
+    for repo in repos:
+        assert repo.full_name in html and repo.blurb in html
+    assert html.count('loading="lazy"') >= 2 and 'alt="Screenshot 1"' in html
+    assert "web service" in html and "api design" in html and "Django" in html
+    assert 'href="https://project-1.example.org"' in html
+    # Star history: cumulative 3+4+…+8 = 33 stars, drawn as an SVG with a label.
+    assert 'aria-label="Star history of octo-dev/project-1: 33 stars' in html
+    # Kindred developers link to their pages.
+    assert f'href="/u/{kindred.login}"' in html
+    assert 'id="progress"' not in html  # finished: no progress panel
+
+
+def test_profile_unknown_user_is_an_html_404(client):
+    response = client.get("/u/nobody-here")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert "Gazer has no profile for" in response.content.decode()
+
+
+def test_profile_invalid_login_is_an_html_404(client):
+    response = client.get("/u/-bad--name-")
+    assert response.status_code == 404
+    assert "Not found" in response.content.decode()
+
+
+def test_profile_user_github_does_not_know_says_so(client):
+    user = user_make(login="ghost-of-nothing")
+    run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
+    WorkItem.objects.create(
+        user=user, run=run, step="fetch_profile", status="failed", error="no such GitHub user"
+    )
+    response = client.get("/u/ghost-of-nothing")
+    assert response.status_code == 404
+    assert "GitHub does not know ghost-of-nothing" in response.content.decode()
+
+
+def test_profile_discovered_stargazer_has_a_page_not_a_404(client):
+    _, _, kindred = profile_make()
+    response = client.get(f"/u/{kindred.login}")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "from the star graph only" in html and 'href="/u/octo-dev"' in html
+
+
+def test_profile_while_running_shows_progress_and_polls(client):
+    user, _, _ = profile_make(run_status="running")
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert 'id="progress"' in html and f'data-poll="/u/{user.login}/progress"' in html
+    assert "This page updates by itself." in html
+    assert '<meta http-equiv="refresh" content="5">' in html  # without JavaScript too
+    fragment = client.get(f"/u/{user.login}/progress")
+    assert fragment.status_code == 200 and fragment["Cache-Control"] == "no-store"
+    body = fragment.content.decode()
+    assert 'data-state="running"' in body and "Repositories" in body and "running" in body
+
+
+def test_progress_fragment_says_ready_when_the_run_finished(client):
+    user, _, _ = profile_make()
+    body = client.get(f"/u/{user.login}/progress").content.decode()
+    assert 'data-state="ready"' in body and "data-poll" not in body
+
+
+def test_profile_waiting_names_the_rate_limit(client):
+    user, _, _ = profile_make(run_status="running")
+    PipelineRun.objects.filter(user=user).update(status="waiting", not_before=timezone.now())
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert "Waiting for GitHub's rate limit" in html
+
+
+def test_profile_activity_without_the_selector_says_not_computed(client, monkeypatch):
+    monkeypatch.setattr(adapters, "_contract", lambda module, name: None)
+    user, _, _ = profile_make()
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert "Activity not computed yet" in html
+
+
+def test_profile_activity_null_document_says_not_computed(client, monkeypatch):
+    monkeypatch.setattr(adapters, "user_activity", lambda user: {"activity": None})
+    user, _, _ = profile_make()
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert "Activity not computed yet" in html
+
+
+def test_profile_heatmap_default_view_and_get_form_filter(client, monkeypatch):
+    today = timezone.now().date()
+    document = activity_document(today=today)
+    monkeypatch.setattr(adapters, "user_activity", lambda user: {"activity": document})
+    user, _, _ = profile_make()
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert 'class="hm hm-repos"' in html and "2 active days" in html
+    assert "<option selected>" not in html
+    # The same form, without JavaScript: a GET with the filter renders the filtered map.
+    html = client.get(f"/u/{user.login}?language=Rust").content.decode()
+    assert 'class="hm hm-filter"' in html and "1 day with Rust commits" in html
+    assert "<option selected>Rust</option>" in html
+    fragment = client.get(f"/u/{user.login}/heatmap?mode=languages").content.decode()
+    assert fragment.startswith('<div id="hm-figure"') and 'class="hm hm-languages"' in fragment
+
+
+def test_profile_star_history_missing_is_requested_once(client, monkeypatch):
+    from stargazers.models import StarHistoryDay
+    from web import views
+
+    user, repos, _ = profile_make(highlights=1)
+    StarHistoryDay.objects.all().delete()
+    asked = []
+    monkeypatch.setattr(
+        views.star_services, "star_history_request", lambda repo_id: asked.append(repo_id)
+    )
+    views.cache.clear()
+    for _ in range(3):
+        html = client.get(f"/u/{user.login}").content.decode()
+    assert "Star history is being fetched" in html
+    assert asked == [repos[0].pk]
+
+
+def test_profile_page_weight_under_100_kb(client, monkeypatch):
+    today = timezone.now().date()
+    monkeypatch.setattr(
+        adapters, "user_activity", lambda user: {"activity": activity_document(today=today)}
+    )
+    user, _, _ = profile_make(highlights=5)
+    response = client.get(f"/u/{user.login}")
+    assert len(response.content) < 100_000

@@ -1,0 +1,288 @@
+"""Server-rendered pages. Thin: look the subject up, call the selectors and services the
+API calls, shape nothing the API does not already shape, render.
+
+Every page works without JavaScript; `static/web/gazer.js` only adds the progress
+polling and the heatmap's in-place view changes (both also plain GET requests).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.cache import cache
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST, require_safe
+
+from config.errors import GazerError
+from stargazers import selectors as star_selectors
+from stargazers import services as star_services
+from users import selectors as user_selectors
+from users import services as user_services
+from web import adapters, charts, heatmap, ops
+from workers.github import github
+
+ACTIVE_STATES = ("queued", "running", "waiting")
+KINDRED_LIMIT = 12
+# A repo without stored star history is asked for at most this often per process
+# (the API asks on every GET; a page under load must not flood the queue).
+STAR_HISTORY_REQUEST_EVERY = 600
+STEP_LABELS = {
+    "fetch_profile": "Profile",
+    "fetch_repos": "Repositories",
+    "select_highlights": "Highlights",
+    "repo_blurb": "Blurb",
+    "repo_emphasis": "Technologies",
+    "repo_keywords": "Keywords",
+    "repo_kind": "Kind",
+    "repo_link": "Link",
+    "repo_media": "Gallery",
+    "user_theme": "Theme",
+    "user_activity": "Activity",
+}
+STATUS_LABELS = {
+    "pending": "queued",
+    "running": "running",
+    "succeeded": "done",
+    "failed": "failed",
+    "skipped": "skipped",
+}
+
+
+# ----------------------------------------------------------------------------- lookups
+def _user_or_none(login: str):
+    """The user with a profile (active or ghost), or None (invalid or unknown login)."""
+    try:
+        return user_services.user_get(login=login)
+    except GazerError:
+        return None
+
+
+def _discovered_or_none(login: str):
+    """A user Gazer knows only from the star graph (no profile pipeline of its own)."""
+    try:
+        user = star_selectors.user_get(login=login)
+    except GazerError:
+        return None
+    return user if user.state == user.State.DISCOVERED else None
+
+
+def not_found(request: HttpRequest, login: str | None = None) -> HttpResponse:
+    return render(request, "web/404.html", {"login": login}, status=404)
+
+
+# ---------------------------------------------------------------------------- profile
+@require_safe
+def profile(request: HttpRequest, login: str) -> HttpResponse:
+    user = _user_or_none(login)
+    if user is None:
+        discovered = _discovered_or_none(login)
+        if discovered is None:
+            return not_found(request, login)
+        return render(
+            request,
+            "web/discovered.html",
+            {"person": discovered, "kindred": _kindred(discovered.login)},
+        )
+    progress = user_selectors.user_progress(user=user)
+    if _unknown_to_github(progress):
+        return render(request, "web/unknown_on_github.html", {"login": user.login}, status=404)
+    data = user_selectors.user_data(user=user)
+    context = {
+        "person": data["user"],
+        "theme": data["theme"],
+        "highlights": [_highlight(repo) for repo in data["highlighted_repos"]],
+        "repos_known": data["repos"] is not None,
+        "progress": _progress_view(progress),
+        "kindred": _kindred(user.login),
+        "heatmap": _heatmap_view(request, user),
+        "feed_available": adapters.feed_available(),
+    }
+    return render(request, "web/profile.html", context)
+
+
+@require_safe
+def profile_progress(request: HttpRequest, login: str) -> HttpResponse:
+    """The progress panel alone, polled by the profile page while the pipeline runs."""
+    user = _user_or_none(login)
+    if user is None:
+        return not_found(request, login)
+    progress = _progress_view(user_selectors.user_progress(user=user))
+    response = render(request, "web/_progress.html", {"progress": progress, "login": user.login})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@require_safe
+def profile_heatmap(request: HttpRequest, login: str) -> HttpResponse:
+    """The heatmap figure alone, for the page's in-place view changes."""
+    user = _user_or_none(login)
+    if user is None:
+        return not_found(request, login)
+    return render(
+        request,
+        "web/_heatmap.html",
+        {"heatmap": _heatmap_view(request, user), "login": user.login},
+    )
+
+
+def _unknown_to_github(progress: dict[str, Any]) -> bool:
+    return progress["state"] == "failed" and progress["message"] == user_services.NO_SUCH_USER
+
+
+def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
+    items = progress["items"]
+    done = sum(1 for i in items if i["status"] in ("succeeded", "failed", "skipped"))
+    user_steps, repos = [], {}
+    for item in items:
+        row = {
+            "step": item["step"],
+            "label": STEP_LABELS.get(item["step"], item["step"].replace("_", " ").capitalize()),
+            "status": item["status"],
+            "status_label": STATUS_LABELS.get(item["status"], item["status"]),
+            "error": item["error"],
+        }
+        if item["repo"]:
+            repos.setdefault(item["repo"], []).append(row)
+        else:
+            user_steps.append(row)
+    return {
+        "state": progress["state"],
+        "active": progress["state"] in ACTIVE_STATES,
+        "message": progress["message"],
+        "rate_limited_until": progress["rate_limited_until"],
+        "done": done,
+        "total": len(items),
+        "user_steps": user_steps,
+        "repos": sorted(repos.items(), key=lambda pair: pair[0].lower()),
+    }
+
+
+def _highlight(repo: dict[str, Any]) -> dict[str, Any]:
+    owner, name = repo["owner"], repo["name"]
+    history = _star_history(owner, name, repo["full_name"])
+    gallery = [
+        {**image, "alt": image["alt"] or image["title"] or f"Image {n} of {repo['full_name']}"}
+        for n, image in enumerate(repo["gallery"], start=1)
+    ]
+    return {
+        **repo,
+        "gallery": gallery,
+        "history": history,
+        "html_url": github().repo_html_url(repo["full_name"]),
+    }
+
+
+def _star_history(owner: str, name: str, full_name: str) -> dict[str, Any]:
+    try:
+        found, days = star_selectors.repo_star_history(owner=owner, name=name)
+    except GazerError:
+        return {"status": "missing"}
+    if not days:
+        if cache.add(f"web:star-history-requested:{found.pk}", 1, STAR_HISTORY_REQUEST_EVERY):
+            star_services.star_history_request(repo_id=found.pk)
+        return {"status": "fetching"}
+    drawn = charts.star_history_svg(days, repo=full_name)
+    if drawn is None:
+        return {"status": "fetching"}
+    svg, figures = drawn
+    return {"status": "ready", "svg": mark_safe(svg), **figures}  # noqa: S308 - escaped
+
+
+def _kindred(login: str) -> list[dict[str, Any]]:
+    try:
+        return star_selectors.kindred(login=login, limit=KINDRED_LIMIT)["kindred"]
+    except GazerError:
+        return []
+
+
+def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
+    """The activity section: the document (through the adapter) and the view asked for."""
+    envelope = adapters.user_activity(user=user)
+    if envelope is None:
+        return {"status": "unavailable"}
+    document = envelope.get("activity")
+    if not document:
+        return {"status": "pending", "coverage": envelope.get("coverage")}
+    drawn = heatmap.heatmap_render(
+        document,
+        today=timezone.now().date(),
+        mode=request.GET.get("mode") or "repos",
+        repo=request.GET.get("repo") or None,
+        language=request.GET.get("language") or None,
+    )
+    return {
+        "status": "ready",
+        "map": drawn,
+        "svg": mark_safe(drawn.svg),  # noqa: S308 - built from escaped parts
+        "coverage": envelope.get("coverage"),
+    }
+
+
+# ------------------------------------------------------------------------------ feed
+@require_safe
+def for_you(request: HttpRequest, login: str) -> HttpResponse:
+    user = _user_or_none(login)
+    if user is None:
+        return not_found(request, login)
+    items = adapters.feed_items(viewer=user, limit=30)
+    return render(
+        request,
+        "web/for_you.html",
+        {
+            "person": user,
+            "items": items,
+            "available": items is not None,
+            "can_rebuild": _may_rebuild(request),
+        },
+    )
+
+
+@require_POST
+def for_you_rebuild(request: HttpRequest, login: str) -> HttpResponse:
+    user = _user_or_none(login)
+    if user is None:
+        return not_found(request, login)
+    if not _may_rebuild(request):
+        messages.error(request, "Rebuilding needs a staff login while API_KEY is set.")
+    elif adapters.feed_rebuild(viewer=user) is None:
+        messages.error(request, "The feed cannot be rebuilt yet.")
+    else:
+        messages.success(request, "Rebuild queued: the feed updates when the judgments land.")
+    return redirect(reverse("web-for-you", args=[user.login]))
+
+
+def _may_rebuild(request: HttpRequest) -> bool:
+    # The API's POST needs the API key when one is set; the page's button then needs a
+    # staff session, so the page is no way around the key.
+    return not settings.API_KEY or bool(request.user.is_authenticated and request.user.is_staff)
+
+
+# ------------------------------------------------------------------------------- ops
+@staff_member_required
+@require_safe
+def ops_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/ops.html", ops.ops_context())
+
+
+@staff_member_required
+@require_POST
+def ops_pause(request: HttpRequest) -> HttpResponse:
+    reason = (request.POST.get("reason") or "").strip()[:200] or f"paused by {request.user}"
+    created = star_services.stargazers_pause(reason=reason)
+    messages.success(request, "Star-graph processing paused." if created else "Already paused.")
+    return redirect("web-ops")
+
+
+@staff_member_required
+@require_POST
+def ops_resume(request: HttpRequest) -> HttpResponse:
+    enqueued = star_services.stargazers_resume()
+    messages.success(request, f"Star-graph processing resumed; {enqueued} repo(s) enqueued.")
+    return redirect("web-ops")
