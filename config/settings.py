@@ -163,6 +163,8 @@ LLM_QUEUE_WAIT_SECONDS = _positive_int("LLM_QUEUE_WAIT_SECONDS", 30)
 
 # --- Access -------------------------------------------------------------------------
 API_KEY = env.str("API_KEY", default="")
+# Where the operations page links for Celery's Flower (`make run` starts it there).
+FLOWER_URL = env.str("FLOWER_URL", default="http://127.0.0.1:5555/")
 ADMIN_API_KEY = env.str("ADMIN_API_KEY", default="")
 ALLOWED_ORIGINS = _csv("ALLOWED_ORIGINS")
 for _origin in ALLOWED_ORIGINS:

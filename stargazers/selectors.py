@@ -174,6 +174,7 @@ def diagnostics_history(*, limit: int = 24) -> list[dict[str, Any]]:
         "memory_percent",
         "repos_by_status",
         "stargazers_found",
+        "github_budget",
     ]
     return list(DiagnosticsSnapshot.objects.order_by("-taken_at").values(*fields)[:limit])
 

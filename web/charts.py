@@ -70,8 +70,8 @@ def star_history_svg(
 def line_chart_svg(
     series: list[Series],
     *,
-    width: int = 560,
-    height: int = 160,
+    width: int = 420,
+    height: int = 150,
     label: str,
     area: bool = False,
     axes: bool = True,

@@ -57,6 +57,11 @@ def diagnostics_record() -> DiagnosticsSnapshot:
         logger.warning("diagnostics.broker_unreachable", exc_info=True)
         workers, depths = {"total": 0, "active": 0, "idle": 0}, {}
     usage = health.system_usage()
+    try:
+        budget = github_budget_summary()
+    except Exception:
+        logger.warning("diagnostics.github_budget_unreadable", exc_info=True)
+        budget = {}
 
     snapshot = DiagnosticsSnapshot.objects.create(
         period_seconds=period_seconds,
@@ -74,6 +79,7 @@ def diagnostics_record() -> DiagnosticsSnapshot:
         repos_by_status=repos_by_status,
         stargazers_found=stargazers_found,
         deadline_seconds=settings.STARGAZER_TASK_DEADLINE_SECONDS,
+        github_budget=budget,
     )
     figures = {
         "hours_since_last": round(hours, 2),
@@ -86,6 +92,7 @@ def diagnostics_record() -> DiagnosticsSnapshot:
         **usage,
         "repos_by_status": repos_by_status,
         "stargazers_found": stargazers_found,
+        "github_budget": budget,
     }
     # One structured line whatever the log formatter: the figures as JSON in the message.
     logger.info(
@@ -94,3 +101,29 @@ def diagnostics_record() -> DiagnosticsSnapshot:
         extra={"diagnostics": figures},
     )
     return snapshot
+
+
+def github_budget_summary() -> dict:
+    """The server pool's GitHub budget, summed over its tokens, from what Redis knows.
+
+    `{"tokens", "sent_last_hour", "core": {"limit", "remaining", "used", "known"},
+    "graphql": {...}}`; `known` counts the tokens GitHub has reported on.
+    """
+    from workers.github import github
+
+    rows = github().pool_budgets()
+    out: dict = {"tokens": len({row["token"] for row in rows})}
+    sent: dict[str, int] = {}
+    for row in rows:
+        resource = out.setdefault(
+            row["resource"], {"limit": 0, "remaining": 0, "used": 0, "known": 0}
+        )
+        if row["limit"] is not None:
+            resource["limit"] += row["limit"]
+            resource["remaining"] += row["remaining"] or 0
+            resource["used"] += row["used"] or 0
+            resource["known"] += 1
+        # Our own ceiling counts every request of a token, whatever the resource.
+        sent[row["token"]] = row["sent_last_hour"]
+    out["sent_last_hour"] = sum(sent.values())
+    return out

@@ -24,6 +24,8 @@ class DiagnosticsSnapshot(models.Model):
     repos_by_status = models.JSONField(default=dict)
     stargazers_found = models.BigIntegerField(default=0)
     deadline_seconds = models.PositiveIntegerField(default=0)
+    # The server pool's GitHub budget summed over its tokens (workers.diagnostics).
+    github_budget = models.JSONField(default=dict, blank=True)
 
     class Meta:
         db_table = "gazer_diagnostics_snapshot"
