@@ -6,6 +6,7 @@ urlpatterns = [
     path("u/<str:login>", views.profile, name="web-profile"),
     path("u/<str:login>/progress", views.profile_progress, name="web-profile-progress"),
     path("u/<str:login>/heatmap", views.profile_heatmap, name="web-profile-heatmap"),
+    path("u/<str:login>/kindred", views.profile_kindred, name="web-profile-kindred"),
     path("u/<str:login>/for-you", views.for_you, name="web-for-you"),
     path("u/<str:login>/for-you/rebuild", views.for_you_rebuild, name="web-for-you-rebuild"),
     path("ops", views.ops_page, name="web-ops"),

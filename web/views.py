@@ -85,11 +85,7 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
         discovered = _discovered_or_none(login)
         if discovered is None:
             return not_found(request, login)
-        return render(
-            request,
-            "web/discovered.html",
-            {"person": discovered, "kindred": _kindred(discovered.login)},
-        )
+        return render(request, "web/discovered.html", {"person": discovered})
     progress = user_selectors.user_progress(user=user)
     if _unknown_to_github(progress):
         return render(request, "web/unknown_on_github.html", {"login": user.login}, status=404)
@@ -100,11 +96,23 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
         "highlights": [_highlight(repo) for repo in data["highlighted_repos"]],
         "repos_known": data["repos"] is not None,
         "progress": _progress_view(progress),
-        "kindred": _kindred(user.login),
         "heatmap": _heatmap_view(request, user),
         "feed_available": adapters.feed_available(),
     }
     return render(request, "web/profile.html", context)
+
+
+@require_safe
+def profile_kindred(request: HttpRequest, login: str) -> HttpResponse:
+    """Kindred developers on a page of their own; the profile's script pulls the list in.
+
+    The star-graph aggregate behind it is the slowest read a profile makes (seconds on a
+    large graph), so the profile itself never waits for it.
+    """
+    user = _user_or_none(login) or _discovered_or_none(login)
+    if user is None:
+        return not_found(request, login)
+    return render(request, "web/kindred.html", {"person": user, "kindred": _kindred(user.login)})
 
 
 @require_safe
@@ -232,6 +240,8 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
     if user is None:
         return not_found(request, login)
     items = adapters.feed_items(viewer=user, limit=30)
+    if items is not None:
+        items = [_feed_item(item) for item in items]
     return render(
         request,
         "web/for_you.html",
@@ -242,6 +252,24 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
             "can_rebuild": _may_rebuild(request),
         },
     )
+
+
+def _feed_item(item: dict[str, Any]) -> dict[str, Any]:
+    """The served item plus what the template needs: the repo's link and reason texts."""
+    reasons = []
+    for reason in item.get("reasons") or []:
+        if isinstance(reason, dict):
+            text = reason.get("label") or reason.get("text") or reason.get("signal") or ""
+            reasons.append(str(text))
+        else:
+            reasons.append(str(reason))
+    gallery = item.get("gallery") or []
+    return {
+        **item,
+        "reason_texts": [r for r in reasons if r],
+        "html_url": github().repo_html_url(item["full_name"]),
+        "shot": gallery[0] if gallery else None,
+    }
 
 
 @require_POST

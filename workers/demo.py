@@ -213,6 +213,7 @@ def links() -> list[tuple[str, str, str]]:
     admin_key = os.environ.get("ADMIN_API_KEY", DEMO_ADMIN_KEY)
     return [
         ("web and landing page", f"{WEB}/", ""),
+        ("operations page", f"{WEB}/ops", "staff login: make manage ARGS=createsuperuser"),
         ("API docs (Swagger)", f"{WEB}/api/docs/", ""),
         ("health", f"{WEB}/health", ""),
         ("admin API", f"{WEB}/admin-api/stats", f"Authorization: Bearer {admin_key}"),
@@ -225,8 +226,10 @@ def links() -> list[tuple[str, str, str]]:
 def profile_links(login: str) -> list[tuple[str, str]]:
     """(label, URL) of one demo profile: its pages and its API reads."""
     return [
-        ("progress", f"{WEB}/users/{login}/progress"),
-        ("data", f"{WEB}/users/{login}/data"),
+        ("profile page", f"{WEB}/u/{login}"),
+        ("For You page", f"{WEB}/u/{login}/for-you"),
+        ("progress (API)", f"{WEB}/users/{login}/progress"),
+        ("data (API)", f"{WEB}/users/{login}/data"),
     ]
 
 

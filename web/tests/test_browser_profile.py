@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
 from users.models import GitHubUser
 from web import adapters
@@ -126,9 +127,20 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
         timeout=60,
         message="no star history stored",
     )
+    # Kindred developers: the star-graph crawls the login started must have met someone.
+    wait_until(
+        lambda: star_selectors.kindred(login=LOGIN, limit=1)["kindred"],
+        timeout=120,
+        message="no kindred developer found",
+    )
     page.goto(f"{live_server.url}/u/{LOGIN}")
     page.wait_for_load_state("networkidle")
     assert page.locator("svg.spark").count() >= 1
+
+    # Kindred developers arrive after the page, each linked to their own page.
+    page.wait_for_selector("#kindred .kindred-list", timeout=30_000)
+    links = page.eval_on_selector_all("#kindred .people a", "as => as.map(a => a.pathname)")
+    assert links and all(link.startswith("/u/") for link in links)
 
     violations = harness.axe_check(page)
     assert not violations, violations

@@ -27,9 +27,13 @@ def test_profile_ready_shows_everything_the_data_endpoint_holds(client):
     assert 'href="https://project-1.example.org"' in html
     # Star history: cumulative 3+4+…+8 = 33 stars, drawn as an SVG with a label.
     assert 'aria-label="Star history of octo-dev/project-1: 33 stars' in html
-    # Kindred developers link to their pages.
-    assert f'href="/u/{kindred.login}"' in html
     assert 'id="progress"' not in html  # finished: no progress panel
+    # Kindred developers (the slowest read) come from their own page, pulled in by the
+    # script; each links to their page.
+    assert f'data-fragment="/u/{user.login}/kindred"' in html
+    kindred_page = client.get(f"/u/{user.login}/kindred").content.decode()
+    assert f'href="/u/{kindred.login}"' in kindred_page
+    assert "2 starred repos in common" in kindred_page
 
 
 def test_profile_unknown_user_is_an_html_404(client):
@@ -60,8 +64,10 @@ def test_profile_discovered_stargazer_has_a_page_not_a_404(client):
     _, _, kindred = profile_make()
     response = client.get(f"/u/{kindred.login}")
     assert response.status_code == 200
-    html = response.content.decode()
-    assert "from the star graph only" in html and 'href="/u/octo-dev"' in html
+    assert "from the star graph only" in response.content.decode()
+    kindred_page = client.get(f"/u/{kindred.login}/kindred").content.decode()
+    assert 'href="/u/octo-dev"' in kindred_page
+    assert client.get("/u/nobody-here/kindred").status_code == 404
 
 
 def test_profile_while_running_shows_progress_and_polls(client):
@@ -144,3 +150,11 @@ def test_profile_page_weight_under_100_kb(client, monkeypatch):
     user, _, _ = profile_make(highlights=5)
     response = client.get(f"/u/{user.login}")
     assert len(response.content) < 100_000
+
+
+def test_demo_banner_prints_the_page_urls_beside_the_api_ones():
+    from workers import demo
+
+    text = demo.banner(["avery-lin"], states={"avery-lin": "ready"})
+    for url in ("/u/avery-lin", "/u/avery-lin/for-you", "/users/avery-lin/data", "/ops"):
+        assert f"{demo.WEB}{url}" in text

@@ -1,7 +1,8 @@
-// Gazer's pages work without this file. It adds two things, both plain GET requests
-// to fragments the server renders: the profile's progress panel polls until the
-// pipeline is done and then the finished profile replaces the page's content; the
-// heatmap's form redraws the map in place instead of reloading the page.
+// Gazer's pages work without this file. It adds three things, all plain GET requests
+// to pages or fragments the server renders: the profile's progress panel polls until
+// the pipeline is done and then the finished profile replaces the page's content; the
+// heatmap's form redraws the map in place instead of reloading the page; the kindred
+// developers (the slowest read) are pulled in after the page has loaded.
 (function () {
   "use strict";
   var POLL_MS = 2000;
@@ -99,7 +100,26 @@
     if (box) box.scrollLeft = box.scrollWidth;
   }
 
+  // ------------------------------------------------------------------ kindred
+  function loadKindred() {
+    var section = document.getElementById("kindred");
+    if (!section || !section.dataset.fragment || section.dataset.loaded) return;
+    section.dataset.loaded = "1";
+    section.setAttribute("aria-busy", "true");
+    get(section.dataset.fragment)
+      .then(function (html) {
+        var list = parse(html).querySelector(".kindred-list");
+        var wait = section.querySelector(".kindred-wait");
+        if (list && wait) wait.replaceWith(document.importNode(list, true));
+      })
+      .catch(function () {})
+      .then(function () {
+        section.removeAttribute("aria-busy");
+      });
+  }
+
   function init() {
+    loadKindred();
     bindHeatmap();
     scrollToEnd();
     pollProgress();

@@ -1,0 +1,381 @@
+"""Benchmark the web pages against the JSON endpoints that feed them, under wrk.
+
+Simulated users are signed in and processed end to end by a real Celery worker (and
+the LLM worker) against the GitHub simulator; their star histories are fetched and
+the star-graph crawls their logins started are let finish, then the workers stop so
+they take no CPU from the measurement. One gunicorn (the Procfile's `-w 2 --threads
+4`) serves; each URL gets `wrk --latency` for a fixed time on the same connections, one
+URL after the other, in one run: the profile page beside `/users/<u>/data` (and the
+`/kindred` and `/star-history` reads it also makes), the progress fragment beside
+`/users/<u>/progress`, the heatmap fragment beside `/users/<u>/activity` and For You
+beside `/for-you/<u>` when those endpoints exist. Page weight is the HTML plus the CSS
+and JS it links, raw and gzip-compressed, before images.
+
+Uses its own database (`gazer_bench_pages`, created and migrated here) and Redis
+database (`--redis-db`, default 11, flushed), never the development or test ones.
+
+    .venv/bin/python bench/bench_pages.py [--users avery-lin,bram-okafor] [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+BENCH_DB = "gazer_bench_pages"
+COMMAND = ".venv/bin/python bench/bench_pages.py"
+GOAL_KB = 100
+GOAL_RATIO = 2.0
+
+
+def _args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", default="avery-lin,bram-okafor,chen-wei")
+    parser.add_argument("--seconds", type=int, default=5, help="wrk duration per URL")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--redis-db", type=int, default=11)
+    parser.add_argument("--timeout", type=float, default=300, help="seconds per pipeline run")
+    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    """Run in a child process pointed at the bench's own database and Redis database."""
+    from bench.isolation import run_isolated
+
+    argv = list(argv if argv is not None else sys.argv[1:])
+    if not shutil.which("wrk"):
+        print("bench pages: wrk is missing; `make browser-setup` (as root) installs it")
+        return 1
+    return run_isolated(
+        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
+    """(status, body); status 0 when nothing answers."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def _wait(predicate, *, timeout: float, interval: float = 0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def _prepare(args, sim, env, settings) -> list[str]:
+    """Sign the users in, let the workers finish their profiles and star graph."""
+    from stargazers.models import StargazerCrawl
+    from stargazers.services import star_history_refresh
+    from users import services
+    from users.models import PipelineRun
+    from workers.testing import CeleryWorkerProcess
+
+    workers = [
+        CeleryWorkerProcess(env=env, concurrency=4).start(),
+        CeleryWorkerProcess.llm(env=env, concurrency=8).start(),
+    ]
+    ready = []
+    try:
+        logins = [u.strip() for u in args.users.split(",") if u.strip()]
+        runs = {
+            login: services.user_login(login=login, github_token=f"sim_{login}_bench").run_id
+            for login in logins
+        }
+        for login, run_id in runs.items():
+            status = _wait(
+                lambda run_id=run_id: (
+                    PipelineRun.objects.filter(pk=run_id, status__in=["succeeded", "failed"])
+                    .values_list("status", flat=True)
+                    .first()
+                ),
+                timeout=args.timeout,
+            )
+            print(f"  {login}: pipeline {status}", flush=True)
+            if status == "succeeded":
+                ready.append(login)
+        from repos.models import UserRepo
+
+        for repo_id in UserRepo.objects.filter(highlight_rank__isnull=False).values_list(
+            "repo_id", flat=True
+        ):
+            star_history_refresh(repo_id=repo_id)
+        open_crawls = _wait(
+            lambda: (
+                not StargazerCrawl.objects.filter(status__in=["pending", "processing"]).exists()
+            ),
+            timeout=180,
+            interval=1.0,
+        )
+        print(f"  star-graph crawls settled: {bool(open_crawls)}", flush=True)
+    finally:
+        for worker in workers:
+            worker.stop()
+    return ready
+
+
+def _gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
+    command = [
+        str(ROOT / ".venv" / "bin" / "gunicorn"),
+        "config.wsgi",
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "2",
+        "--threads",
+        "4",
+        "--timeout",
+        "60",
+    ]
+    log = open(Path("/tmp") / f"gazer-bench-pages-gunicorn-{port}.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if not _wait(lambda: _get(f"http://127.0.0.1:{port}/livez", timeout=2)[0] == 200, timeout=30):
+        process.kill()
+        raise RuntimeError(f"gunicorn did not answer /livez; see {log.name}")
+    return process
+
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    found = re.match(r"([\d.]+)(us|ms|s)", text)
+    return float(found.group(1)) * _UNITS[found.group(2)] if found else float("nan")
+
+
+def _wrk(url: str, args) -> dict:
+    out = subprocess.run(
+        [
+            "wrk",
+            f"-t{args.threads}",
+            f"-c{args.connections}",
+            f"-d{args.seconds}s",
+            "--timeout",
+            "10s",
+            "--latency",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=args.seconds + 60,
+    ).stdout
+    latency = dict(re.findall(r"^\s+(50|99)(?:\.000)?%\s+(\S+)", out, re.M))
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    return {
+        "p50": _ms(latency.get("50", "")),
+        "p99": _ms(latency.get("99", "")),
+        "rps": float(rps.group(1)) if rps else 0.0,
+        "non_2xx": int(errors.group(1)) if errors else 0,
+    }
+
+
+def _weight(base: str, path: str) -> dict:
+    """HTML plus the CSS and JS it links (each once), raw and gzip -6, before images."""
+    status, html = _get(base + path)
+    assets = re.findall(rb'<link rel="stylesheet" href="([^"]+)"|<script src="([^"]+)"', html)
+    total_raw, total_gz = len(html), len(gzip.compress(html, 6))
+    for css, js in assets:
+        _, body = _get(base + (css or js).decode())
+        total_raw += len(body)
+        total_gz += len(gzip.compress(body, 6))
+    return {"status": status, "html": len(html), "raw": total_raw, "gzip": total_gz}
+
+
+def _child(args) -> int:
+    import django
+
+    django.setup()
+    from django.conf import settings
+
+    assert settings.DATABASES["default"]["NAME"] == BENCH_DB, "bench must use its own DB"
+    import redis
+
+    from ghsim.testing import SimulatorProcess
+
+    redis.Redis.from_url(settings.REDIS_URL).flushdb()
+    sim = SimulatorProcess(seed=1)
+    sim.start()
+    gunicorn = None
+    try:
+        sim.configure(rate_limit=10**9, unauth_limit=10**9)
+        pool = "bench-pages-pool"
+        settings.GITHUB_API_URL = sim.api_url
+        settings.GITHUB_WEB_URL = sim.web_url
+        settings.GITHUB_TOKENS = [pool]
+        settings.LLM_API_BASE = sim.llm_base
+        settings.LLM_API_KEY = "bench-key"
+        settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+        db = settings.DATABASES["default"]
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "DJANGO_SETTINGS_MODULE": "config.settings",
+            "DATABASE_URL": (
+                f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+                f"{db.get('PORT') or 5432}/{db['NAME']}"
+            ),
+            "REDIS_URL": settings.REDIS_URL,
+            "GITHUB_API_URL": sim.api_url,
+            "GITHUB_WEB_URL": sim.web_url,
+            "GITHUB_TOKENS": pool,
+            "LLM_API_BASE": sim.llm_base,
+            "LLM_API_KEY": "bench-key",
+            "OPENROUTER_API_KEY": "",
+            "MEDIA_FETCH_ALLOW_PRIVATE": "true",
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "false",
+        }
+        print("processing users:", flush=True)
+        ready = _prepare(args, sim, env, settings)
+        if not ready:
+            print("no user finished its pipeline")
+            return 1
+        subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+            cwd=ROOT,
+            env={**env, "PATH": "/usr/bin:/bin"},
+            check=True,
+        )
+        port = _free_port()
+        gunicorn = _gunicorn(env, port)
+        base = f"http://127.0.0.1:{port}"
+        login = ready[0]
+        rows, weights = _measure(base, login, args)
+    finally:
+        if gunicorn is not None:
+            gunicorn.terminate()
+            gunicorn.wait(timeout=10)
+        sim.stop()
+    markdown = _report(rows, weights, login, args)
+    print(markdown)
+    if not args.no_write:
+        from bench.report import write_section
+
+        write_section("pages", markdown)
+    over_weight = [w for w in weights if w["status"] == 200 and w["raw"] > GOAL_KB * 1000]
+    return 0 if not over_weight else 1
+
+
+def _measure(base: str, login: str, args) -> tuple[list[dict], list[dict]]:
+    from repos.models import UserRepo
+
+    first = (
+        UserRepo.objects.filter(user__login__iexact=login, highlight_rank=1)
+        .select_related("repo")
+        .first()
+    )
+    pairs = [
+        ("profile", f"/u/{login}", f"/users/{login}/data"),
+        ("progress fragment", f"/u/{login}/progress", f"/users/{login}/progress"),
+        ("heatmap fragment", f"/u/{login}/heatmap?mode=languages", f"/users/{login}/activity"),
+        ("For You", f"/u/{login}/for-you", f"/for-you/{login}"),
+    ]
+    extra = [("kindred (read by the profile)", None, f"/users/{login}/kindred?limit=12")]
+    if first is not None:
+        name = first.repo.full_name
+        extra.append(("star history (per highlight)", None, f"/repos/{name}/star-history"))
+    rows = []
+    for label, page, api in pairs + extra:
+        row = {"label": label, "page": page, "api": api}
+        for key, path in (("page_result", page), ("api_result", api)):
+            if path is None:
+                continue
+            status, _ = _get(base + path)
+            if status != 200:
+                row[key] = {"status": status}
+                continue
+            _wrk(base + path, argparse.Namespace(**{**vars(args), "seconds": 1}))  # warm
+            row[key] = {"status": status, **_wrk(base + path, args)}
+            print(f"  {label}: {path} {row[key]}", flush=True)
+        rows.append(row)
+    weights = []
+    for label, page, _ in pairs:
+        weights.append({"label": label, "path": page, **_weight(base, page)})
+    return rows, weights
+
+
+def _cell(result: dict | None, key: str, fmt: str) -> str:
+    if not result:
+        return "—"
+    if result.get("status") != 200:
+        return f"({result.get('status')})"
+    return fmt.format(result[key])
+
+
+def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    lines = [
+        "## pages",
+        "",
+        "Server render time of the web pages beside the JSON endpoints that feed them, "
+        f"under `wrk -t{args.threads} -c{args.connections} -d{args.seconds}s --latency` "
+        "against one gunicorn (`-w 2 --threads 4`), for the simulated user "
+        f"`{login}` processed end to end. Goal: each page within {GOAL_RATIO:g}× its JSON "
+        f"endpoint's latency and under {GOAL_KB} KB before images. A `(404)` is an endpoint "
+        "this checkout does not have yet.",
+        "",
+        f"`{COMMAND}` (or `make bench ARGS=pages`); {when}.",
+        "",
+        "| what | page | p50 ms | p99 ms | req/s | JSON endpoint | p50 ms | p99 ms | req/s "
+        "| p99 page/JSON |",
+        "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    ]
+    for row in rows:
+        page, api = row.get("page_result"), row.get("api_result")
+        ratio = "—"
+        if page and api and page.get("status") == 200 and api.get("status") == 200:
+            ratio = f"{page['p99'] / api['p99']:.2f}×" if api["p99"] else "—"
+        lines.append(
+            f"| {row['label']} | {'`' + row['page'] + '`' if row['page'] else '—'} "
+            f"| {_cell(page, 'p50', '{:.1f}')} | {_cell(page, 'p99', '{:.1f}')} "
+            f"| {_cell(page, 'rps', '{:.0f}')} | `{row['api']}` "
+            f"| {_cell(api, 'p50', '{:.1f}')} | {_cell(api, 'p99', '{:.1f}')} "
+            f"| {_cell(api, 'rps', '{:.0f}')} | {ratio} |"
+        )
+    lines += [
+        "",
+        "| page weight | status | HTML bytes | HTML + CSS + JS | gzip -6 |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for w in weights:
+        lines.append(
+            f"| `{w['path']}` | {w['status']} | {w['html']:,} | {w['raw']:,} | {w['gzip']:,} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
