@@ -25,6 +25,7 @@ from stargazers import selectors as star_selectors
 from stargazers import services as star_services
 from users import selectors as user_selectors
 from users import services as user_services
+from users.models import PipelineRun
 from web import adapters, charts, heatmap, ops
 from workers.github import github
 
@@ -86,7 +87,7 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
         if discovered is None:
             return not_found(request, login)
         return render(request, "web/discovered.html", {"person": discovered})
-    progress = user_selectors.user_progress(user=user)
+    progress = _progress_unless_finished(user)
     if _unknown_to_github(progress):
         return render(request, "web/unknown_on_github.html", {"login": user.login}, status=404)
     data = user_selectors.user_data(user=user)
@@ -138,6 +139,24 @@ def profile_heatmap(request: HttpRequest, login: str) -> HttpResponse:
         "web/_heatmap.html",
         {"heatmap": _heatmap_view(request, user), "login": user.login},
     )
+
+
+def _progress_unless_finished(user) -> dict[str, Any]:
+    """Progress as the API reports it, or just "ready" when the latest run succeeded.
+
+    A succeeded run means every required step (the profile fetch first) succeeded, so
+    the full step list would show nothing the finished profile needs; skipping it saves
+    the page its second-largest read.
+    """
+    latest = (
+        PipelineRun.objects.filter(user=user)
+        .order_by("-created_at", "-id")
+        .values_list("status", flat=True)
+        .first()
+    )
+    if latest == PipelineRun.Status.SUCCEEDED:
+        return {"state": "ready", "message": None, "rate_limited_until": None, "items": []}
+    return user_selectors.user_progress(user=user)
 
 
 def _unknown_to_github(progress: dict[str, Any]) -> bool:
