@@ -24,7 +24,6 @@ from config.errors import GazerError
 from stargazers import selectors as star_selectors
 from stargazers import services as star_services
 from users import selectors as user_selectors
-from users import services as user_services
 from users.models import PipelineRun
 from web import adapters, charts, heatmap, ops
 from workers.github import github
@@ -60,7 +59,7 @@ STATUS_LABELS = {
 def _user_or_none(login: str):
     """The user with a profile (active or ghost), or None (invalid or unknown login)."""
     try:
-        return user_services.user_get(login=login)
+        return user_selectors.user_get(login=login)
     except GazerError:
         return None
 
@@ -68,7 +67,7 @@ def _user_or_none(login: str):
 def _discovered_or_none(login: str):
     """A user Gazer knows only from the star graph (no profile pipeline of its own)."""
     try:
-        user = star_selectors.user_get(login=login)
+        user = user_selectors.user_get(login=login, discovered=True)
     except GazerError:
         return None
     return user if user.state == user.State.DISCOVERED else None
@@ -160,7 +159,14 @@ def _progress_unless_finished(user) -> dict[str, Any]:
 
 
 def _unknown_to_github(progress: dict[str, Any]) -> bool:
-    return progress["state"] == "failed" and progress["message"] == user_services.NO_SUCH_USER
+    """The profile fetch failed because GitHub has no such user (its recorded output)."""
+    return progress["state"] == "failed" and any(
+        item["step"] == "fetch_profile"
+        and item["repo"] is None
+        and item["status"] == "failed"
+        and (item["output"] or {}).get("profile_found") is False
+        for item in progress["items"]
+    )
 
 
 def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:

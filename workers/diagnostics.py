@@ -19,6 +19,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from workers import health
+from workers.github import github
 from workers.models import DiagnosticsSnapshot
 
 logger = logging.getLogger(__name__)
@@ -109,8 +110,6 @@ def github_budget_summary() -> dict:
     `{"tokens", "sent_last_hour", "core": {"limit", "remaining", "used", "known"},
     "graphql": {...}}`; `known` counts the tokens GitHub has reported on.
     """
-    from workers.github import github
-
     rows = github().pool_budgets()
     out: dict = {"tokens": len({row["token"] for row in rows})}
     sent: dict[str, int] = {}

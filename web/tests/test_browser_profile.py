@@ -16,7 +16,7 @@ from rest_framework.test import APIClient
 
 from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
-from users.models import GitHubUser
+from users.models import GitHubUser, PipelineRun
 from web import adapters
 from web.tests import browser as harness
 from workers.testing import wait_until
@@ -169,9 +169,7 @@ def test_profile_heatmap_form_works_without_javascript(live_server, chromium, si
     context.close()
 
 
-def test_not_found_and_unknown_on_github_pages(live_server, watched):
-    from users.models import PipelineRun, WorkItem
-
+def test_not_found_and_unknown_on_github_pages(live_server, watched, sim, pipe_worker):
     page, watch = watched
     url = f"{live_server.url}/u/nobody-at-all"
     watch.expect(url, 404)
@@ -181,16 +179,19 @@ def test_not_found_and_unknown_on_github_pages(live_server, watched):
     assert not harness.axe_check(page)
     harness.screens(page, "not-found")
 
-    user = GitHubUser.objects.create(login="not-on-github", state="active")
-    run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
-    WorkItem.objects.create(
-        user=user, run=run, step="fetch_profile", status="failed", error="no such GitHub user"
+    # A login the simulator (GitHub) does not know, through the real pipeline.
+    login = "no-such-dev-here"
+    assert APIClient().post(f"/users/{login}/login", {}, format="json").status_code == 200
+    wait_until(
+        lambda: PipelineRun.objects.filter(user__login=login, status="failed").exists(),
+        timeout=60,
+        message="the run for an unknown user did not fail",
     )
-    url = f"{live_server.url}/u/not-on-github"
+    url = f"{live_server.url}/u/{login}"
     watch.expect(url, 404)
     response = page.goto(url)
     assert response.status == 404
-    assert "GitHub does not know not-on-github" in page.inner_text("h1")
+    assert f"GitHub does not know {login}" in page.inner_text("h1")
     assert not harness.axe_check(page)
     harness.screens(page, "unknown-on-github")
     watch.assert_clean()

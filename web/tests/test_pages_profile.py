@@ -53,7 +53,12 @@ def test_profile_user_github_does_not_know_says_so(client):
     user = user_make(login="ghost-of-nothing")
     run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
     WorkItem.objects.create(
-        user=user, run=run, step="fetch_profile", status="failed", error="no such GitHub user"
+        user=user,
+        run=run,
+        step="fetch_profile",
+        status="failed",
+        error="no such GitHub user",
+        output={"profile_found": False},
     )
     response = client.get("/u/ghost-of-nothing")
     assert response.status_code == 404
@@ -158,3 +163,15 @@ def test_demo_banner_prints_the_page_urls_beside_the_api_ones():
     text = demo.banner(["avery-lin"], states={"avery-lin": "ready"})
     for url in ("/u/avery-lin", "/u/avery-lin/for-you", "/users/avery-lin/data", "/ops"):
         assert f"{demo.WEB}{url}" in text
+
+
+def test_profile_failed_for_another_reason_shows_the_error(client):
+    user = user_make(login="broken-run")
+    run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
+    WorkItem.objects.create(
+        user=user, run=run, step="fetch_profile", status="failed", error="GitHub answered 502"
+    )
+    response = client.get("/u/broken-run")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "The last run failed" in html and "GitHub answered 502" in html
