@@ -1,9 +1,8 @@
 from django.urls import path
 
-from stargazers import api, pages
+from stargazers import api
 
 urlpatterns = [
-    path("", pages.home, name="home"),
     path(
         "users/<str:login>/stars/progress",
         api.AccountStarsProgressApi.as_view(),

@@ -3,6 +3,7 @@ from django.urls import path
 from web import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
     path("u/<str:login>", views.profile, name="web-profile"),
     path("u/<str:login>/progress", views.profile_progress, name="web-profile-progress"),
     path("u/<str:login>/heatmap", views.profile_heatmap, name="web-profile-heatmap"),

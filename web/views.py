@@ -13,6 +13,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.cache import cache
+from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,10 +22,12 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from config.errors import GazerError
+from repos.models import Repo
 from stargazers import selectors as star_selectors
 from stargazers import services as star_services
+from stargazers.models import StargazerCrawl
 from users import selectors as user_selectors
-from users.models import PipelineRun
+from users.models import GitHubUser, PipelineRun
 from web import adapters, charts, heatmap, ops
 from workers.github import github
 
@@ -75,6 +78,27 @@ def _discovered_or_none(login: str):
 
 def not_found(request: HttpRequest, login: str | None = None) -> HttpResponse:
     return render(request, "web/404.html", {"login": login}, status=404)
+
+
+# ------------------------------------------------------------------------------- home
+RECENT_PROFILES = 24
+
+
+@require_safe
+def home(request: HttpRequest) -> HttpResponse:
+    """The landing page: what Gazer holds, the latest profiles, where to look next."""
+    profiles = GitHubUser.objects.exclude(state=GitHubUser.State.DISCOVERED)
+    context = {
+        "profiles": profiles.count(),
+        "repos": Repo.objects.count(),
+        "crawls": StargazerCrawl.objects.count(),
+        "recent": list(
+            profiles.order_by(F("last_login_at").desc(nulls_last=True), "-updated_at")[
+                :RECENT_PROFILES
+            ]
+        ),
+    }
+    return render(request, "web/home.html", context)
 
 
 # ---------------------------------------------------------------------------- profile

@@ -195,3 +195,17 @@ def test_not_found_and_unknown_on_github_pages(live_server, watched, sim, pipe_w
     assert not harness.axe_check(page)
     harness.screens(page, "unknown-on-github")
     watch.assert_clean()
+
+
+def test_home_page_links_profiles(live_server, watched):
+    from web.tests.factories import profile_make
+
+    page, watch = watched
+    user, _, _ = profile_make()
+    page.goto(f"{live_server.url}/")
+    page.click(f"a[href='/u/{user.login}']")
+    page.wait_for_selector("#who-name")
+    page.goto(f"{live_server.url}/")
+    assert not harness.axe_check(page)
+    harness.screens(page, "home")
+    watch.assert_clean()

@@ -175,3 +175,12 @@ def test_profile_failed_for_another_reason_shows_the_error(client):
     assert response.status_code == 200
     html = response.content.decode()
     assert "The last run failed" in html and "GitHub answered 502" in html
+
+
+def test_home_lists_profiles_and_links_their_pages(client):
+    user, _, kindred = profile_make()
+    response = client.get("/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert f'href="/u/{user.login}"' in html and 'href="/ops"' in html
+    assert f'href="/u/{kindred.login}"' not in html  # discovered: no profile of its own
