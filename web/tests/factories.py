@@ -12,6 +12,14 @@ from stargazers.tests.factories import repo_make, user_make
 from users.models import PipelineRun, WorkItem
 
 
+def shot(n: int) -> str:
+    """An image URL that loads with no network (an inline SVG), distinct per `n`."""
+    return (
+        "data:image/svg+xml,%3Csvg xmlns='http://www.w3.org/2000/svg' width='320' "
+        f"height='200'%3E%3Crect width='320' height='200' fill='%2340c4{n:02d}'/%3E%3C/svg%3E"
+    )
+
+
 def profile_make(*, login: str = "octo-dev", run_status: str = "succeeded", highlights: int = 2):
     """A user with a finished run, `highlights` described repos with a gallery and a star
     history, and one kindred developer (a discovered stargazer sharing a star)."""
@@ -49,9 +57,7 @@ def profile_make(*, login: str = "octo-dev", run_status: str = "succeeded", high
         UserRepo.objects.create(
             user=user, repo=repo, include_reason="owned", commit_days=9, highlight_rank=rank
         )
-        GalleryImage.objects.create(
-            repo=repo, url=f"https://img.example.org/{rank}.png", alt=f"Screenshot {rank}"
-        )
+        GalleryImage.objects.create(repo=repo, url=shot(rank), alt=f"Screenshot {rank}")
         start = date(2025, 1, 1)
         StarHistoryDay.objects.bulk_create(
             [
