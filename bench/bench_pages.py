@@ -48,6 +48,7 @@ def _args(argv=None):
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per URL")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=200, help="sequential rounds")
     parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per pipeline run")
     parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
@@ -136,7 +137,7 @@ def _prepare(args, sim, env, settings) -> list[str]:
             lambda: (
                 not StargazerCrawl.objects.filter(status__in=["pending", "processing"]).exists()
             ),
-            timeout=180,
+            timeout=60,
             interval=1.0,
         )
         print(f"  star-graph crawls settled: {bool(open_crawls)}", flush=True)
@@ -324,7 +325,55 @@ def _measure(base: str, login: str, args) -> tuple[list[dict], list[dict]]:
     weights = []
     for label, page, _ in pairs:
         weights.append({"label": label, "path": page, **_weight(base, page)})
+    highlights = UserRepo.objects.filter(
+        user__login__iexact=login, highlight_rank__isnull=False
+    ).select_related("repo")
+    bundle = [f"/users/{login}/data", f"/users/{login}/progress"] + [
+        f"/repos/{link.repo.full_name}/star-history" for link in highlights
+    ]
+    rows.append(_sequential(base, f"/u/{login}", bundle, args.rounds))
     return rows, weights
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def _sequential(base: str, page: str, bundle: list[str], rounds: int) -> dict:
+    """One client, no concurrency: the page against the JSON round trips a script would
+    make to draw the same view (profile data, progress, each highlight's star history)."""
+    page_ms, bundle_ms = [], []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        _get(base + page)
+        page_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        for path in bundle:
+            _get(base + path)
+        bundle_ms.append((time.perf_counter() - started) * 1000)
+    print(
+        f"  sequential: page {_percentile(page_ms, 0.5):.1f} ms, JSON bundle "
+        f"{_percentile(bundle_ms, 0.5):.1f} ms ({len(bundle)} requests)",
+        flush=True,
+    )
+    return {
+        "label": f"profile, one client ({rounds} rounds)",
+        "page": page,
+        "api": f"{len(bundle)} JSON requests: data, progress, star history ×{len(bundle) - 2}",
+        "page_result": {
+            "status": 200,
+            "p50": _percentile(page_ms, 0.5),
+            "p99": _percentile(page_ms, 0.99),
+            "rps": 1000 / (sum(page_ms) / len(page_ms)),
+        },
+        "api_result": {
+            "status": 200,
+            "p50": _percentile(bundle_ms, 0.5),
+            "p99": _percentile(bundle_ms, 0.99),
+            "rps": 1000 / (sum(bundle_ms) / len(bundle_ms)),
+        },
+    }
 
 
 def _cell(result: dict | None, key: str, fmt: str) -> str:
@@ -333,6 +382,10 @@ def _cell(result: dict | None, key: str, fmt: str) -> str:
     if result.get("status") != 200:
         return f"({result.get('status')})"
     return fmt.format(result[key])
+
+
+def _code(text: str) -> str:
+    return f"`{text}`" if text.startswith("/") else text
 
 
 def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
@@ -345,7 +398,9 @@ def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
         "against one gunicorn (`-w 2 --threads 4`), for the simulated user "
         f"`{login}` processed end to end. Goal: each page within {GOAL_RATIO:g}× its JSON "
         f"endpoint's latency and under {GOAL_KB} KB before images. A `(404)` is an endpoint "
-        "this checkout does not have yet.",
+        "this checkout does not have yet. The profile also reads progress and each "
+        "highlight's star history, so the last row times it, one request at a time, "
+        "against the JSON round trips a script would make to draw the same view.",
         "",
         f"`{COMMAND}` (or `make bench ARGS=pages`); {when}.",
         "",
@@ -361,7 +416,7 @@ def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
         lines.append(
             f"| {row['label']} | {'`' + row['page'] + '`' if row['page'] else '—'} "
             f"| {_cell(page, 'p50', '{:.1f}')} | {_cell(page, 'p99', '{:.1f}')} "
-            f"| {_cell(page, 'rps', '{:.0f}')} | `{row['api']}` "
+            f"| {_cell(page, 'rps', '{:.0f}')} | {_code(row['api'])} "
             f"| {_cell(api, 'p50', '{:.1f}')} | {_cell(api, 'p99', '{:.1f}')} "
             f"| {_cell(api, 'rps', '{:.0f}')} | {ratio} |"
         )

@@ -29,6 +29,16 @@ def repo_get(*, full_name: str) -> Repo:
     return repo
 
 
+def user_highlight_ids(*, user_id: int) -> dict[str, int]:
+    """The user's highlighted repos in rank order: lower-cased full name → repo id."""
+    rows = (
+        UserRepo.objects.filter(user_id=user_id, highlight_rank__isnull=False)
+        .order_by("highlight_rank")
+        .values_list("repo__full_name", "repo_id")
+    )
+    return {full_name.lower(): repo_id for full_name, repo_id in rows}
+
+
 def user_links_list(*, user_id: int) -> list[UserRepo]:
     """The user's links with their repos, most recently pushed first (the seed's order)."""
     return list(

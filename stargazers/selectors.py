@@ -292,10 +292,28 @@ def _asc_nulls_last(name: str):
     return F(name).asc(nulls_last=True)
 
 
+def _history_day(day, stars: int) -> dict[str, Any]:
+    return {"date": day.isoformat(), "count": stars}
+
+
 def repo_star_history(*, owner: str, name: str) -> tuple[Any, list[dict[str, Any]]]:
     repo = repo_get(owner=owner, name=name)
-    days = list(StarHistoryDay.objects.filter(repo=repo).order_by("day").values("day", "stars"))
-    return repo, [{"date": d["day"].isoformat(), "count": d["stars"]} for d in days]
+    days = StarHistoryDay.objects.filter(repo=repo).order_by("day").values_list("day", "stars")
+    return repo, [_history_day(day, stars) for day, stars in days]
+
+
+def star_history_many(*, repo_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Several repos' stored daily star counts in one query (a profile draws every
+    highlight's history at once), each list shaped as `repo_star_history`'s."""
+    out: dict[int, list[dict[str, Any]]] = {repo_id: [] for repo_id in repo_ids}
+    rows = (
+        StarHistoryDay.objects.filter(repo_id__in=repo_ids)
+        .order_by("repo_id", "day")
+        .values_list("repo_id", "day", "stars")
+    )
+    for repo_id, day, stars in rows:
+        out[repo_id].append(_history_day(day, stars))
+    return out
 
 
 def kindred(*, login: str, limit: int) -> dict[str, Any]:

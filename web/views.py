@@ -2,7 +2,8 @@
 API calls, shape nothing the API does not already shape, render.
 
 Every page works without JavaScript; `static/web/gazer.js` only adds the progress
-polling and the heatmap's in-place view changes (both also plain GET requests).
+polling, the heatmap's in-place view changes and pulling in the kindred developers
+(all plain GET requests of pages or fragments rendered here).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
 from config.errors import GazerError
+from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import selectors as star_selectors
 from stargazers import services as star_services
@@ -117,7 +119,7 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
     context = {
         "person": data["user"],
         "theme": data["theme"],
-        "highlights": [_highlight(repo) for repo in data["highlighted_repos"]],
+        "highlights": _highlights(user, data["highlighted_repos"]),
         "repos_known": data["repos"] is not None,
         "progress": _progress_view(progress),
         "heatmap": _heatmap_view(request, user),
@@ -221,29 +223,36 @@ def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _highlight(repo: dict[str, Any]) -> dict[str, Any]:
-    owner, name = repo["owner"], repo["name"]
-    history = _star_history(owner, name, repo["full_name"])
-    gallery = [
-        {**image, "alt": image["alt"] or image["title"] or f"Image {n} of {repo['full_name']}"}
-        for n, image in enumerate(repo["gallery"], start=1)
-    ]
-    return {
-        **repo,
-        "gallery": gallery,
-        "history": history,
-        "html_url": github().repo_html_url(repo["full_name"]),
-    }
+def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The highlighted repos as `/data` shows them, each with its gallery's alt texts,
+    its link on GitHub and its star history (all histories in one query)."""
+    ids = repo_selectors.user_highlight_ids(user_id=user.id)
+    histories = star_selectors.star_history_many(repo_ids=list(ids.values()))
+    out = []
+    for repo in repos:
+        repo_id = ids.get(repo["full_name"].lower())
+        gallery = [
+            {**image, "alt": image["alt"] or image["title"] or f"Image {n} of {repo['full_name']}"}
+            for n, image in enumerate(repo["gallery"], start=1)
+        ]
+        out.append(
+            {
+                **repo,
+                "gallery": gallery,
+                "history": _star_history(repo_id, repo["full_name"], histories.get(repo_id)),
+                "html_url": github().repo_html_url(repo["full_name"]),
+            }
+        )
+    return out
 
 
-def _star_history(owner: str, name: str, full_name: str) -> dict[str, Any]:
-    try:
-        found, days = star_selectors.repo_star_history(owner=owner, name=name)
-    except GazerError:
+def _star_history(repo_id: int | None, full_name: str, days: list | None) -> dict[str, Any]:
+    if repo_id is None:
         return {"status": "missing"}
     if not days:
-        if cache.add(f"web:star-history-requested:{found.pk}", 1, STAR_HISTORY_REQUEST_EVERY):
-            star_services.star_history_request(repo_id=found.pk)
+        # As `GET /repos/<r>/star-history` does, ask for it (at most every 10 minutes).
+        if cache.add(f"web:star-history-requested:{repo_id}", 1, STAR_HISTORY_REQUEST_EVERY):
+            star_services.star_history_request(repo_id=repo_id)
         return {"status": "fetching"}
     drawn = charts.star_history_svg(days, repo=full_name)
     if drawn is None:
@@ -303,15 +312,31 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
     )
 
 
+# The feed's signal names (`reasons`), as a person reads them.
+REASON_LABELS = {
+    "llm": "judged a match for this profile",
+    "language": "in the languages of this profile's highlights",
+    "keywords": "shares skills with this profile",
+    "emphasis": "uses technologies this profile uses",
+    "kind": "the kind of project this profile builds",
+    "theme": "fits this profile's theme",
+    "recency": "recently active",
+    "starred_by_kindred": "starred by kindred developers",
+    "stargazer_overlap": "its stargazers star what this profile stars",
+    "author_starred_by_kindred": "its author's work is starred by kindred developers",
+}
+
+
+def _reason_text(reason: Any) -> str:
+    if isinstance(reason, dict):
+        reason = reason.get("label") or reason.get("signal") or ""
+    reason = str(reason)
+    return REASON_LABELS.get(reason, reason.replace("_", " "))
+
+
 def _feed_item(item: dict[str, Any]) -> dict[str, Any]:
     """The served item plus what the template needs: the repo's link and reason texts."""
-    reasons = []
-    for reason in item.get("reasons") or []:
-        if isinstance(reason, dict):
-            text = reason.get("label") or reason.get("text") or reason.get("signal") or ""
-            reasons.append(str(text))
-        else:
-            reasons.append(str(reason))
+    reasons = [_reason_text(reason) for reason in item.get("reasons") or []]
     gallery = item.get("gallery") or []
     return {
         **item,

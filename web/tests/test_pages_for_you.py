@@ -25,7 +25,7 @@ ITEM = {
     "username": "someone",
     "is_ghost": True,
     "score": 0.8731,
-    "reasons": ["same language as your highlights", "starred by kindred developers"],
+    "reasons": ["llm", "starred_by_kindred", "a_new_signal"],
 }
 
 
@@ -60,7 +60,8 @@ def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, f
     html = response.content.decode()
     assert "someone/neat-tool" in html and 'href="/u/someone"' in html
     assert ">ghost</span>" in html and "score 0.87" in html
-    assert "starred by kindred developers" in html
+    assert "starred by kindred developers" in html and "judged a match" in html
+    assert "a new signal" in html
     assert (
         'src="https://img.example.org/neat.png" alt="The neat tool at work" loading="lazy"' in html
     )
