@@ -68,6 +68,8 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
     assert panel.get_attribute("data-poll") == f"/u/{LOGIN}/progress"
     assert panel.get_attribute("data-state") in ("queued", "running")
     page.evaluate("window.__sameDocument = true")
+    assert not harness.axe_check(page)
+    harness.screens(page, "profile-building")
     sim.configure(faults={"slow_ms": 0})
 
     # Polling shows the steps moving, then the finished profile replaces the panel.
