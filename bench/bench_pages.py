@@ -275,12 +275,13 @@ def _child(args) -> int:
         base = f"http://127.0.0.1:{port}"
         login = ready[0]
         rows, weights = _measure(base, login, args)
+        heatmap_bytes = _heatmap_bytes(sim, login)
     finally:
         if gunicorn is not None:
             gunicorn.terminate()
             gunicorn.wait(timeout=10)
         sim.stop()
-    markdown = _report(rows, weights, login, args)
+    markdown = _report(rows, weights, login, args, heatmap_bytes)
     print(markdown)
     if not args.no_write:
         from bench.report import write_section
@@ -388,7 +389,24 @@ def _code(text: str) -> str:
     return f"`{text}`" if text.startswith("/") else text
 
 
-def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
+def _heatmap_bytes(sim, login: str) -> int:
+    """The heatmap SVG of the user's true two years (the simulator's truth, in the seed
+    document's shape), as the profile would draw it once the activity step has run."""
+    from django.utils import timezone
+
+    from web.heatmap import heatmap_render
+
+    truth = sim.truth(f"users/{login}/active-days")
+    document = {
+        "version": 1,
+        "window_years": 2,
+        **{k: truth[k] for k in ("days", "repo_days", "language_days")},
+    }
+    drawn = heatmap_render(document, today=timezone.now().date())
+    return len(drawn.svg.encode()) if drawn else 0
+
+
+def _report(rows: list[dict], weights: list[dict], login: str, args, heatmap_bytes: int = 0) -> str:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "## pages",
@@ -429,6 +447,13 @@ def _report(rows: list[dict], weights: list[dict], login: str, args) -> str:
         lines.append(
             f"| `{w['path']}` | {w['status']} | {w['html']:,} | {w['raw']:,} | {w['gzip']:,} |"
         )
+    if heatmap_bytes:
+        lines += [
+            "",
+            f"The heatmap of `{login}`'s true two years (the simulator's truth drawn by "
+            f"`web/heatmap.py`) adds {heatmap_bytes:,} bytes to the profile once the activity "
+            "step has stored the document.",
+        ]
     return "\n".join(lines)
 
 
