@@ -46,5 +46,11 @@ def sim(simulator):
 
 @pytest.fixture
 def pipe_worker(sim, worker_factory):
-    """A real worker with a token pool of its own (a fresh GitHub budget per test)."""
-    return worker_factory(env={"GITHUB_TOKENS": f"web-pool-{uuid.uuid4().hex[:8]}"}, concurrency=4)
+    """A real worker with a token pool of its own (a fresh GitHub budget per test), which
+    recomputes an account's star signals (kindred) as crawls store pages instead of at
+    most hourly, so a page can show kindred developers within the test."""
+    env = {
+        "GITHUB_TOKENS": f"web-pool-{uuid.uuid4().hex[:8]}",
+        "STAR_SIGNALS_MIN_INTERVAL_SECONDS": "1",
+    }
+    return worker_factory(env=env, concurrency=4)

@@ -149,6 +149,36 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
     harness.screens(page, "profile")
     page.set_viewport_size(harness.PHONE)
     assert harness.horizontal_overflow(page) == 0
+    page.set_viewport_size(harness.DESKTOP)
+
+    # For You, on real data: a second simulated developer profiled ahead of sign-in
+    # (a ghost) whose highlights become avery-lin's candidates.
+    if adapters.feed_available():
+        author = "bram-okafor"
+        assert api.post(f"/ghost-users/{author}?force=true").status_code == 201
+        wait_until(
+            lambda: PipelineRun.objects.filter(
+                user__login=author, status__in=["succeeded", "failed"]
+            ).exists(),
+            timeout=150,
+            message=f"{author}'s run did not finish",
+        )
+        page.click("nav a:has-text('For you')")
+        page.wait_for_selector("ol.feed")
+        page.wait_for_load_state("networkidle")
+        served = api.get(f"/users/{author}/data").json()["highlighted_repos"]
+        items = page.locator("ol.feed > li.item")
+        assert items.count() >= 1
+        shown = set(
+            page.eval_on_selector_all("ol.feed > li.item", "ls => ls.map(l => l.dataset.repo)")
+        )
+        assert shown & {repo["full_name"] for repo in served}
+        ghost_item = page.locator(f"ol.feed > li.item:has(a[href='/u/{author}'])").first
+        assert "ghost" in ghost_item.inner_text() and "score" in ghost_item.inner_text()
+        assert not harness.axe_check(page)
+        harness.screens(page, "for-you-real")
+        page.click("text=Rebuild my feed")
+        page.wait_for_selector(".flash li")
     watch.assert_clean()
 
 
