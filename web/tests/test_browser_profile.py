@@ -9,6 +9,7 @@ and failed requests, at desktop width and at 375 px, with screenshots.
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 from django.utils import timezone
@@ -99,6 +100,15 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
     assert svg.get_attribute("class") == "hm hm-repos"
     by_repos = _lit(page)
     assert by_repos
+    served = api.get(f"/users/{LOGIN}/activity")
+    if served.status_code == 200:  # the activity app's own document: day for day
+        today = timezone.now().date()
+        in_window = {
+            day
+            for day, entry in served.json()["activity"]["days"].items()
+            if entry["repos"] and 0 <= (today - date.fromisoformat(day)).days < 730
+        }
+        assert {title.split(":")[0] for title in by_repos} == in_window
     page.check("input[name=mode][value=languages]")
     page.wait_for_selector("#hm-figure svg.hm-languages")
     by_languages = _lit(page)
