@@ -450,9 +450,9 @@ def _report(rows: list[dict], weights: list[dict], login: str, args, heatmap_byt
     if heatmap_bytes:
         lines += [
             "",
-            f"The heatmap of `{login}`'s true two years (the simulator's truth drawn by "
-            f"`web/heatmap.py`) adds {heatmap_bytes:,} bytes to the profile once the activity "
-            "step has stored the document.",
+            f"The heatmap SVG alone, drawn by `web/heatmap.py` from the simulator's truth for "
+            f"`{login}`'s two years, is {heatmap_bytes:,} bytes; the page draws the activity "
+            "step's stored document (the heatmap fragment's row above).",
         ]
     return "\n".join(lines)
 
