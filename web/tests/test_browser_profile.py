@@ -247,6 +247,7 @@ def test_home_page_links_profiles(live_server, watched):
     page.goto(f"{live_server.url}/")
     page.click(f"a[href='/u/{user.login}']")
     page.wait_for_selector("#who-name")
+    page.wait_for_selector("#kindred .kindred-list")  # nothing left in flight
     page.goto(f"{live_server.url}/")
     assert not harness.axe_check(page)
     harness.screens(page, "home")
