@@ -24,4 +24,4 @@ RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only 
     python manage.py collectstatic --noinput
 USER gazer
 EXPOSE 8000
-CMD ["gunicorn", "config.wsgi", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4", "--timeout", "60"]
+CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn_conf.py", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4", "--timeout", "60"]

@@ -18,8 +18,12 @@ from rest_framework.response import Response
 logger = logging.getLogger(__name__)
 
 
-class GazerError(Exception):
-    """Base of every domain error: a stable code, a human message and an HTTP status."""
+class GazerError(drf_exceptions.APIException):
+    """Base of every domain error: a stable code, a human message and an HTTP status.
+
+    A DRF `APIException` too, so DRF's own checks that catch those (the browsable API's
+    permission checks while it renders a page) treat a refusal as a refusal, not a 500.
+    """
 
     code = "error"
     message = "Something went wrong."
@@ -37,7 +41,25 @@ class GazerError(Exception):
         self.code = code or self.code
         self.http_status = http_status or self.http_status
         self.details = details or {}
-        super().__init__(self.message)
+        Exception.__init__(self, self.message)
+
+    # DRF's view of the error (status and detail), kept equal to ours.
+    @property
+    def status_code(self) -> int:  # type: ignore[override]
+        return self.http_status
+
+    @property
+    def detail(self) -> str:  # type: ignore[override]
+        return self.message
+
+    def get_codes(self) -> str:
+        return self.code
+
+    def get_full_details(self) -> dict[str, str]:
+        return {"message": self.message, "code": self.code}
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class BadRequest(GazerError):
