@@ -20,8 +20,9 @@ RUN apt-get update \
 COPY --from=build /venv /venv
 WORKDIR /app
 COPY . .
+# Build time only (no secret exists yet): collectstatic needs settings, not the real keys.
 RUN DATABASE_URL=postgres://build@localhost/build SECRET_KEY=collectstatic-only \
-    python manage.py collectstatic --noinput
+    TOKEN_ENCRYPTION_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER gazer
 EXPOSE 8000
 CMD ["gunicorn", "config.wsgi", "-c", "config/gunicorn_conf.py", "-b", "0.0.0.0:8000", "-w", "2", "--threads", "4", "--timeout", "60"]

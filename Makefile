@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --progress-bar on -r requirements.txt
 	touch $@
 
-setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, periodic tasks
+setup: $(VENV)/.installed  ## venv, pinned install, .env secrets, database, migrations, periodic tasks
+	$(BIN)/python config/envfile.py
 	$(MANAGE) ensure_database
 	$(MANAGE) migrate --noinput
 	$(MANAGE) setup_periodic_tasks
@@ -35,6 +36,7 @@ test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Ce
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
+	$(BIN)/python config/envfile.py
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(VENV)/.installed  ## ruff, and the app graph's import contracts (pyproject.toml)

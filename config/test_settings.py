@@ -1,0 +1,26 @@
+"""Settings of the test suite: `config.settings` with the tests' own secrets and Redis
+databases, and no `.env` (a developer's file must not change what the tests see).
+
+The environment is set before `config.settings` reads it, and stays set, so the web
+servers and Celery workers the tests start as subprocesses see the same values.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["GAZER_DOTENV"] = "false"
+# Test-only values (public, like every default): DEBUG stays off in the tests, as in
+# production, and the settings refuse public defaults with DEBUG off.
+os.environ.setdefault("SECRET_KEY", "gazer-test-suite-secret-key-not-for-any-deployment-0123456789")
+os.environ.setdefault("TOKEN_ENCRYPTION_KEY", "gazer-test-suite-token-encryption-key")
+
+from config.settings import *  # noqa: F403
+
+# The Redis database every test uses (flushed by the suite; Celery's broker too), and one
+# where no worker of this run listens (for "no worker answers" checks).
+TEST_REDIS_DB = int(os.environ.get("GAZER_TEST_REDIS_DB", "15"))
+TEST_REDIS_QUIET_DB = int(os.environ.get("GAZER_TEST_REDIS_QUIET_DB", (TEST_REDIS_DB + 8) % 16))
+if TEST_REDIS_QUIET_DB == TEST_REDIS_DB:
+    raise ValueError("GAZER_TEST_REDIS_QUIET_DB must differ from GAZER_TEST_REDIS_DB")
+TEST_DB_NAME = "test_gazer" + os.environ.get("GAZER_TEST_DB_SUFFIX", "")
