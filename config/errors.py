@@ -8,6 +8,7 @@ oversized bodies, anything that escapes a view).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
@@ -149,8 +150,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf_exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "bad_request")
         message, details = _drf_message(exc)
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, drf_exceptions.Throttled):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
         if isinstance(exc, drf_exceptions.NotAuthenticated):
             headers["WWW-Authenticate"] = "Bearer"
         return Response(error_body(code, message, details), status=exc.status_code, headers=headers)

@@ -193,6 +193,37 @@ if PUBLIC_SECRETS and not DEBUG:
         "in the environment."
     )
 
+# --- Rate limits (per client; config/throttles.py) ------------------------------------
+_RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
+
+
+def _rate(name: str, default: str) -> str:
+    import re
+
+    value = env.str(name, default=default).strip()
+    if not re.match(_RATE, value):
+        raise ImproperlyConfigured(f"{name} must look like 30/hour (s, min, hour, day)")
+    return value
+
+
+THROTTLE_RATES = {
+    "pipeline": _rate("THROTTLE_RATE_PIPELINE", "30/hour"),
+    "write": _rate("THROTTLE_RATE_WRITE", "300/hour"),
+    "admin": _rate("THROTTLE_RATE_ADMIN", "120/min"),
+}
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+
+# The cache (throttle counters) is Redis, so every web process shares it.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "gazer",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+}
+
 # --- Deployment behind TLS ------------------------------------------------------------
 # SECURE_DEPLOYMENT=true: served over HTTPS (usually by a proxy that terminates TLS and
 # sets X-Forwarded-Proto): secure cookies, HSTS, HTTP redirected to HTTPS (health
@@ -308,6 +339,10 @@ REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PERMISSION_CLASSES": ["config.auth.ApiKeyForWrites"],
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
+    # Per-client rate limits (config/throttles.py); the rates are THROTTLE_RATES below.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.ClientRateThrottle"],
+    # Proxies in front whose X-Forwarded-For entry names the client (0: REMOTE_ADDR).
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 
