@@ -1,0 +1,36 @@
+"""Every Redis database a test touches comes from the test settings."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from django.conf import settings
+
+ROOT = Path(__file__).resolve().parent.parent
+# A Redis URL naming a real port and a database number, written out in a test.
+_HARD_CODED = re.compile(r"redis://[^\"'\s]*:(?!1/)\d+/\d+")
+
+
+def test_redis_users_are_on_the_test_database():
+    suffix = f"/{settings.TEST_REDIS_DB}"
+    assert settings.REDIS_URL.endswith(suffix)
+    assert settings.CELERY_BROKER_URL == settings.REDIS_URL
+    assert settings.CACHES["default"]["LOCATION"].endswith(suffix)
+    assert settings.TEST_REDIS_QUIET_DB != settings.TEST_REDIS_DB
+
+
+def test_quiet_database_comes_from_the_test_settings(quiet_redis_url):
+    assert quiet_redis_url.endswith(f"/{settings.TEST_REDIS_QUIET_DB}")
+
+
+def test_no_test_hard_codes_a_redis_database():
+    files = [ROOT / "conftest.py", *ROOT.glob("*/tests/**/*.py"), *ROOT.glob("tests/*.py")]
+    # test_settings.py asserts the settings' default URL; it connects to nothing.
+    files = [path for path in files if path.name != "test_settings.py"]
+    offenders = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in files
+        for match in _HARD_CODED.finditer(path.read_text())
+    ]
+    assert offenders == []
