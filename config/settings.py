@@ -344,7 +344,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["config.throttles.ClientRateThrottle"],
     # Proxies in front whose X-Forwarded-For entry names the client (0: REMOTE_ADDR).
     "NUM_PROXIES": NUM_PROXIES,
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "config.schema.GazerAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -358,6 +358,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # securitySchemes, path parameter rules and the shared error answers (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.postprocess",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Celery (every setting explicit; the reasons are in config/celery.py) -----------
