@@ -19,14 +19,10 @@ from rest_framework.permissions import SAFE_METHODS
 
 from config.auth import AdminApiKey, ApiKeyForWrites
 from config.throttles import throttle_scope
+from workers.github import names
 
-# GitHub's rules as the API applies them (users.services, repos.gallery, stargazers):
-# a login is 1-39 letters, digits and single inner hyphens; a repo name 1-100 of
-# letters, digits, `.`, `_` and `-`.
-LOGIN_PATTERN = r"^[A-Za-z0-9](?:-?[A-Za-z0-9])*$"
-LOGIN_MAX = 39
-REPO_PART_PATTERN = r"^[A-Za-z0-9._-]+$"
-REPO_PART_MAX = 100
+# The API's own path rules (workers/github/names.py; the repo key of the admin API is
+# `owner/name` or a numeric GitHub id, as its URL pattern says).
 REPO_KEY_PATTERN = r"^(?:[0-9]+|[A-Za-z0-9._-]+/[A-Za-z0-9._-]+)$"
 
 SECURITY_SCHEMES = {
@@ -92,13 +88,25 @@ class _PathOnly:
         self.resolver_match = None
 
 
-def _path_rules(path: str, name: str) -> dict[str, Any] | None:
-    if name in ("login", "username") or (name == "owner" and path.startswith("/users/")):
-        return {"pattern": LOGIN_PATTERN, "minLength": 1, "maxLength": LOGIN_MAX}
-    if name in ("owner", "repo"):
-        return {"pattern": REPO_PART_PATTERN, "minLength": 1, "maxLength": REPO_PART_MAX}
+def _path_rules(name: str) -> dict[str, Any] | None:
+    if name in ("login", "username", "owner"):
+        return {
+            "pattern": names.USERNAME_PATTERN,
+            "minLength": 1,
+            "maxLength": names.USERNAME_MAX_LENGTH,
+        }
+    if name == "repo":
+        return {
+            "pattern": names.REPO_NAME_PATTERN,
+            "minLength": 1,
+            "maxLength": names.REPO_NAME_MAX_LENGTH,
+        }
     if name == "repo_key":
-        return {"pattern": REPO_KEY_PATTERN, "minLength": 1, "maxLength": 2 * REPO_PART_MAX + 1}
+        return {
+            "pattern": REPO_KEY_PATTERN,
+            "minLength": 1,
+            "maxLength": names.USERNAME_MAX_LENGTH + 1 + names.REPO_NAME_MAX_LENGTH,
+        }
     return None
 
 
@@ -114,7 +122,7 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
             for parameter in operation.get("parameters", []):
                 if parameter.get("in") != "path":
                     continue
-                rules = _path_rules(path, parameter["name"])
+                rules = _path_rules(parameter["name"])
                 if rules:
                     parameter.setdefault("schema", {"type": "string"}).update(rules)
             responses = operation["responses"]
