@@ -14,7 +14,7 @@ import pytest
 import requests
 from rest_framework.test import APIClient
 
-from config.parsers import MAX_JSON_DEPTH, json_depth
+from config.parsers import MAX_JSON_DEPTH, json_depth, json_too_deep
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -46,7 +46,29 @@ def test_json_depth_counts_brackets_outside_strings():
     assert json_depth('{"a": [1, {"b": "[[[[{{{{"}]}') == 3
     assert json_depth(r'["\"[[[", []]') == 2
     assert json_depth("1") == 0
-    assert json_depth(nested(5000), limit=10) == 11  # stops counting past the limit
+    assert json_depth(r'{"a": "\\", "b": [[]]}') == 3
+    assert json_depth("[" * 5000) == 5000  # unclosed still nests (json would recurse)
+    assert json_too_deep(nested(MAX_JSON_DEPTH + 1))
+    assert not json_too_deep(nested(MAX_JSON_DEPTH))
+    assert not json_too_deep('["' + "[" * 5000 + '"]')
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[" + ",".join(["[]"] * 350_000) + "]",
+        '["' + "a" * 1_000_000 + '"]',
+        '["' + '\\"' * 500_000 + '"]',
+        "[" * 1_000_000,
+    ],
+    ids=["many-pairs", "long-string", "escapes", "unclosed"],
+)
+def test_depth_check_is_fast_on_a_full_size_body(body):
+    import time
+
+    started = time.process_time()
+    json_too_deep(body)
+    assert time.process_time() - started < 0.5
 
 
 DEEP_BODY_ENDPOINTS = [
