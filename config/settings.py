@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -198,8 +199,6 @@ _RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
 
 
 def _rate(name: str, default: str) -> str:
-    import re
-
     value = env.str(name, default=default).strip()
     if not re.match(_RATE, value):
         raise ImproperlyConfigured(f"{name} must look like 30/hour (s, min, hour, day)")
@@ -211,7 +210,12 @@ THROTTLE_RATES = {
     "write": _rate("THROTTLE_RATE_WRITE", "300/hour"),
     "admin": _rate("THROTTLE_RATE_ADMIN", "120/min"),
 }
-NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+try:
+    NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+except ValueError as exc:
+    raise ImproperlyConfigured("NUM_PROXIES must be an integer") from exc
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more")
 
 # The cache (throttle counters) is Redis, so every web process shares it.
 CACHES = {

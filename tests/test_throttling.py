@@ -134,3 +134,20 @@ def test_rates_are_named_settings(monkeypatch):
     ]
     with pytest.raises(ImproperlyConfigured):
         load_settings(monkeypatch, THROTTLE_RATE_ADMIN="lots")
+    assert load_settings(monkeypatch, NUM_PROXIES="1")["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+    for bad in ("one", "-1"):
+        with pytest.raises(ImproperlyConfigured):
+            load_settings(monkeypatch, NUM_PROXIES=bad)
+
+
+def test_behind_a_trusted_proxy_the_forwarded_client_counts(rates, settings):
+    from rest_framework.settings import api_settings
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    assert api_settings.NUM_PROXIES == 1
+    proxy = client_from("10.0.0.2")
+    for _ in range(3):
+        proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.20")
+    assert_throttled(proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.20"))
+    other = proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.21")
+    assert other.status_code == 200
