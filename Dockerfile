@@ -4,7 +4,7 @@
 FROM python:3.11-slim AS build
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
 COPY requirements.txt /tmp/requirements.txt
-RUN grep -v -E '^(pytest|pytest-django|pytest-timeout|factory-boy|faker|ruff|import-linter|grimp|rich|markdown-it-py|mdurl|pip-tools|build|pyproject-hooks|iniconfig|pluggy|pygments|wheel)==' \
+RUN grep -v -E '^(pytest|pytest-django|pytest-timeout|factory-boy|faker|ruff|import-linter|grimp|rich|markdown-it-py|mdurl|schemathesis|hypothesis|hypothesis-graphql|graphql-core|harfile|jsonschema-rs|pyrate-limiter|werkzeug|sortedcontainers|pip-tools|build|pyproject-hooks|iniconfig|pluggy|pygments|wheel)==' \
         /tmp/requirements.txt > /tmp/requirements-runtime.txt \
     && python -m venv /venv \
     && /venv/bin/pip install --no-cache-dir -r /tmp/requirements-runtime.txt

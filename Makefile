@@ -32,7 +32,7 @@ manage: $(VENV)/.installed  ## a management command on the running system: make 
 	$(if $(wildcard .env.demo),GAZER_ENV_FILE=.env.demo )$(MANAGE) $(ARGS)
 
 test: $(VENV)/.installed  ## the whole suite against real Postgres, Redis and Celery workers
-	$(MANAGE) ensure_database
+	DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) ensure_database
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
