@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from django.conf import settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -34,3 +35,33 @@ def test_no_test_hard_codes_a_redis_database():
         for match in _HARD_CODED.finditer(path.read_text())
     ]
     assert offenders == []
+
+
+def test_no_module_reads_a_developers_env_file_into_the_test_process():
+    """Modules that read `.env` themselves (the LLM worker's) leave it alone under the
+    test settings: whatever they set would leak into every worker the tests start."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from config.envfile import env_values
+
+    dotenv = ROOT / ".env"
+    if not dotenv.exists():
+        pytest.skip("no .env here (make setup writes one)")
+    names = sorted(set(env_values(dotenv.read_text())) - set(os.environ))
+    probe = (
+        "import json, os, sys; import workers.llm_worker; "
+        "print(json.dumps([n for n in sys.argv[1:] if n in os.environ]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *names],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert os.environ["GAZER_DOTENV"] == "false"
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
