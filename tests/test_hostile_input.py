@@ -194,9 +194,15 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def web_server():
-    """gunicorn as the Procfile starts it (same config file), on a free port."""
+def web_server(tmp_path_factory):
+    """gunicorn as the Procfile starts it (same config file), on a free port.
+
+    Its log goes to a file: a pipe nobody reads fills up with the long paths it logs and
+    blocks the server.
+    """
     port = _free_port()
+    log_path = tmp_path_factory.mktemp("gunicorn") / "web.log"
+    log = log_path.open("w")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "API_KEY": ""}
     procfile = (ROOT / "Procfile").read_text()
     assert "-c config/gunicorn_conf.py" in procfile
@@ -208,7 +214,7 @@ def web_server():
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -219,11 +225,12 @@ def web_server():
         except requests.RequestException:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"web server did not start: {server.stderr.read().decode()}")
+                pytest.fail(f"web server did not start: {log_path.read_text()[-3000:]}")
             time.sleep(0.2)
     yield base
     server.terminate()
     server.wait(timeout=30)
+    log.close()
 
 
 @pytest.mark.parametrize("length", [5_000, 8_000])

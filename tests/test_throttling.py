@@ -134,10 +134,12 @@ def test_rates_are_named_settings(monkeypatch):
     ]
     with pytest.raises(ImproperlyConfigured):
         load_settings(monkeypatch, THROTTLE_RATE_ADMIN="lots")
-    assert load_settings(monkeypatch, NUM_PROXIES="1")["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
+    good = {"THROTTLE_RATE_ADMIN": "120/min"}
+    proxies = load_settings(monkeypatch, NUM_PROXIES="1", **good)
+    assert proxies["REST_FRAMEWORK"]["NUM_PROXIES"] == 1
     for bad in ("one", "-1"):
-        with pytest.raises(ImproperlyConfigured):
-            load_settings(monkeypatch, NUM_PROXIES=bad)
+        with pytest.raises(ImproperlyConfigured, match="NUM_PROXIES"):
+            load_settings(monkeypatch, NUM_PROXIES=bad, **good)
 
 
 def test_behind_a_trusted_proxy_the_forwarded_client_counts(rates, settings):
