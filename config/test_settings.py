@@ -11,6 +11,9 @@ import os
 
 os.environ["GAZER_DOTENV"] = "false"
 os.environ.pop("GAZER_ENV_FILE", None)  # nor the file of a system that happens to run
+# litellm loads the working directory's `.env` on import unless told it is in production;
+# whatever it loaded would reach every worker the tests start.
+os.environ["LITELLM_MODE"] = "PRODUCTION"
 # Test-only values (public, like every default): DEBUG stays off in the tests, as in
 # production, and the settings refuse public defaults with DEBUG off.
 os.environ.setdefault("SECRET_KEY", "gazer-test-suite-secret-key-not-for-any-deployment-0123456789")

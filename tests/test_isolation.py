@@ -39,8 +39,9 @@ def test_no_test_hard_codes_a_redis_database():
 
 
 def test_no_module_reads_a_developers_env_file_into_the_test_process():
-    """Modules that read `.env` themselves (the LLM worker's) leave it alone under the
-    test settings: whatever they set would leak into every worker the tests start."""
+    """Modules that read `.env` themselves (the LLM worker's, litellm) leave it alone
+    under the test settings: whatever they set would leak into every worker the tests
+    start."""
     import json
     import os
     import subprocess
@@ -53,7 +54,7 @@ def test_no_module_reads_a_developers_env_file_into_the_test_process():
         pytest.skip("no .env here (make setup writes one)")
     names = sorted(set(env_values(dotenv.read_text())) - set(os.environ))
     probe = (
-        "import json, os, sys; import workers.llm_worker; "
+        "import json, os, sys; import workers.llm_worker, litellm; "
         "print(json.dumps([n for n in sys.argv[1:] if n in os.environ]))"
     )
     done = subprocess.run(
