@@ -14,7 +14,8 @@ $(VENV)/.installed: requirements.txt | $(BIN)/python
 	$(BIN)/pip install --progress-bar on -r requirements.txt
 	touch $@
 
-setup: $(VENV)/.installed  ## venv, pinned install, database, migrations, periodic tasks
+setup: $(VENV)/.installed  ## venv, pinned install, .env secrets, database, migrations, periodic tasks
+	$(BIN)/python config/envfile.py
 	$(MANAGE) ensure_database
 	$(MANAGE) migrate --noinput
 	$(MANAGE) setup_periodic_tasks
@@ -34,10 +35,11 @@ browser-setup:  ## Debian's chromium and wrk (browser tests, page bench): apt-ge
 	bash scripts/browser-setup.sh
 
 test: $(VENV)/.installed browser-setup  ## the whole suite against real Postgres, Redis and Celery workers
-	$(MANAGE) ensure_database
+	DJANGO_SETTINGS_MODULE=config.test_settings $(MANAGE) ensure_database
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed browser-setup  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
+	$(BIN)/python config/envfile.py
 	$(BIN)/python -m bench $(ARGS)
 
 lint: $(VENV)/.installed  ## ruff, and the app graph's import contracts (pyproject.toml)

@@ -2,21 +2,17 @@
 
 Each run uses its own Postgres test database (`test_gazer` + GAZER_TEST_DB_SUFFIX) and its
 own Redis database number (GAZER_TEST_REDIS_DB, default 15), which it flushes; the
-shared Redis database 0 and the development database are never touched.
+shared Redis database 0 and the development database are never touched. Both come from
+the test settings (`config/test_settings.py`).
 """
 
 from __future__ import annotations
 
-import os
-
 import pytest
 import redis
 
-TEST_REDIS_DB = int(os.environ.get("GAZER_TEST_REDIS_DB", "15"))
-TEST_DB_NAME = "test_gazer" + os.environ.get("GAZER_TEST_DB_SUFFIX", "")
 
-
-def _redis_url_with_db(url: str, db: int) -> str:
+def redis_url_with_db(url: str, db: int) -> str:
     base = url.rsplit("/", 1)[0] if url.count("/") >= 3 else url
     return f"{base}/{db}"
 
@@ -26,16 +22,24 @@ def pytest_configure(config):
 
     from config.celery import app
 
-    settings.REDIS_URL = _redis_url_with_db(settings.REDIS_URL, TEST_REDIS_DB)
+    settings.REDIS_URL = redis_url_with_db(settings.REDIS_URL, settings.TEST_REDIS_DB)
     settings.CELERY_BROKER_URL = settings.REDIS_URL
     app.conf.broker_url = settings.REDIS_URL
     app.conf.result_backend = settings.REDIS_URL
-    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = TEST_DB_NAME
+    settings.DATABASES["default"].setdefault("TEST", {})["NAME"] = settings.TEST_DB_NAME
     pool = settings.DATABASES["default"]["OPTIONS"].get("pool")
     if isinstance(pool, dict):
         # Some tests stand for fifty concurrent requests with fifty threads of one
         # process; in production those are spread over processes with a pool each.
         pool["max_size"] = max(pool["max_size"], 60)
+
+
+@pytest.fixture
+def quiet_redis_url():
+    """A Redis URL (the test settings' quiet database) where no worker of this run listens."""
+    from django.conf import settings
+
+    return redis_url_with_db(settings.REDIS_URL, settings.TEST_REDIS_QUIET_DB)
 
 
 @pytest.fixture(scope="session")
@@ -99,7 +103,10 @@ def worker_env(**overrides: str) -> dict[str, str]:
         "LLM_API_KEY": settings.LLM_API_KEY or "",
         "LLM_MODEL": settings.LLM_MODEL,
         "MEDIA_FETCH_ALLOW_PRIVATE": str(settings.MEDIA_FETCH_ALLOW_PRIVATE).lower(),
+        "SECRET_KEY": settings.SECRET_KEY,
         "TOKEN_ENCRYPTION_KEY": settings.TOKEN_ENCRYPTION_KEY,
+        "TOKEN_ENCRYPTION_KEYS_OLD": ",".join(settings.TOKEN_ENCRYPTION_KEYS_OLD),
+        "GAZER_DOTENV": "false",
         "ADMIN_API_KEY": settings.ADMIN_API_KEY,
         "API_KEY": settings.API_KEY,
         "OPENROUTER_API_KEY": "",

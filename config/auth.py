@@ -1,4 +1,5 @@
-"""Bearer-key permissions. Keys are compared in constant time and never logged."""
+"""Bearer-key permissions. Keys are compared in constant time and never logged; the
+rate limits are applied before any key is looked at."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from config.errors import Forbidden, Unauthorized
+from config.throttles import throttle_first
 
 
 def _bearer(request) -> str | None:
@@ -27,9 +29,13 @@ def _check(request, expected: str) -> None:
 
 
 class ApiKeyForWrites(BasePermission):
-    """Mutating public endpoints need `Bearer <API_KEY>` when API_KEY is set."""
+    """Mutating public endpoints need `Bearer <API_KEY>` when API_KEY is set.
+
+    Rate limits (config/throttles.py) apply first, so wrong keys count too.
+    """
 
     def has_permission(self, request, view) -> bool:
+        throttle_first(request, view)
         if request.method in SAFE_METHODS or not settings.API_KEY:
             return True
         _check(request, settings.API_KEY)
@@ -40,6 +46,7 @@ class AdminApiKey(BasePermission):
     """The admin API needs `Bearer <ADMIN_API_KEY>` and refuses everything when unset."""
 
     def has_permission(self, request, view) -> bool:
+        throttle_first(request, view)
         if not settings.ADMIN_API_KEY:
             raise Forbidden(
                 "The admin API is disabled: ADMIN_API_KEY is not set.", code="admin_api_disabled"

@@ -8,6 +8,7 @@ oversized bodies, anything that escapes a view).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, SuspiciousOperation
@@ -18,8 +19,12 @@ from rest_framework.response import Response
 logger = logging.getLogger(__name__)
 
 
-class GazerError(Exception):
-    """Base of every domain error: a stable code, a human message and an HTTP status."""
+class GazerError(drf_exceptions.APIException):
+    """Base of every domain error: a stable code, a human message and an HTTP status.
+
+    A DRF `APIException` too, so DRF's own checks that catch those (the browsable API's
+    permission checks while it renders a page) treat a refusal as a refusal, not a 500.
+    """
 
     code = "error"
     message = "Something went wrong."
@@ -37,7 +42,25 @@ class GazerError(Exception):
         self.code = code or self.code
         self.http_status = http_status or self.http_status
         self.details = details or {}
-        super().__init__(self.message)
+        Exception.__init__(self, self.message)
+
+    # DRF's view of the error (status and detail), kept equal to ours.
+    @property
+    def status_code(self) -> int:  # type: ignore[override]
+        return self.http_status
+
+    @property
+    def detail(self) -> str:  # type: ignore[override]
+        return self.message
+
+    def get_codes(self) -> str:
+        return self.code
+
+    def get_full_details(self) -> dict[str, str]:
+        return {"message": self.message, "code": self.code}
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class BadRequest(GazerError):
@@ -127,8 +150,8 @@ def exception_handler(exc: Exception, context: dict) -> Response:
     if isinstance(exc, drf_exceptions.APIException):
         code = next((c for cls, c in _DRF_CODES if isinstance(exc, cls)), "bad_request")
         message, details = _drf_message(exc)
-        if getattr(exc, "wait", None):
-            headers["Retry-After"] = str(int(exc.wait))
+        if isinstance(exc, drf_exceptions.Throttled):
+            headers["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
         if isinstance(exc, drf_exceptions.NotAuthenticated):
             headers["WWW-Authenticate"] = "Bearer"
         return Response(error_body(code, message, details), status=exc.status_code, headers=headers)

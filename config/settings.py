@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import environ
@@ -19,6 +20,7 @@ env = environ.Env()
 # GAZER_ENV_FILE names the environment file of the system a command should act on (e.g.
 # `.env.demo` while `make demo` runs, through `make manage`): its values win over the
 # shell's. `.env` then fills in what is left, under the shell's variables.
+# GAZER_DOTENV=false skips `.env` (the test settings do, so no developer's file leaks in).
 _ENV_FILE = os.environ.get("GAZER_ENV_FILE", "")
 ENV_SOURCES: list[str] = []
 if _ENV_FILE:
@@ -28,7 +30,8 @@ if _ENV_FILE:
     environ.Env.read_env(_path, overwrite=True)
     ENV_SOURCES.append(f"{_ENV_FILE} (GAZER_ENV_FILE)")
 ENV_SOURCES.append("the shell")
-if (BASE_DIR / ".env").exists():
+_read_dotenv = os.environ.get("GAZER_DOTENV", "true").lower() not in ("0", "false", "no", "off")
+if _read_dotenv and (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
     ENV_SOURCES.append(".env")
 
@@ -75,7 +78,9 @@ def _bool(name: str, default: bool) -> bool:
 
 
 DEBUG = _bool("DEBUG", False)
-SECRET_KEY = env.str("SECRET_KEY", default="gazer-dev-secret-key-change-me-in-production")
+# The public development default; refused with DEBUG off (see `public_secrets`).
+DEV_SECRET_KEY = "gazer-dev-secret-key-change-me-in-production"  # noqa: S105 - public on purpose
+SECRET_KEY = env.str("SECRET_KEY", default="") or DEV_SECRET_KEY
 ALLOWED_HOSTS = _csv("ALLOWED_HOSTS") or ["127.0.0.1", "localhost", "testserver", "[::1]"]
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
 VERSION = "0.1.0"
@@ -170,10 +175,93 @@ ALLOWED_ORIGINS = _csv("ALLOWED_ORIGINS")
 for _origin in ALLOWED_ORIGINS:
     if not _origin.startswith(("http://", "https://")):
         raise ImproperlyConfigured(f"ALLOWED_ORIGINS entries must be http(s) origins: {_origin!r}")
+# Stored account tokens are encrypted under TOKEN_ENCRYPTION_KEY (MultiFernet, see
+# users/tokens.py); keys listed in TOKEN_ENCRYPTION_KEYS_OLD still decrypt, so a key can
+# be rotated without losing tokens (then `manage.py tokens_rotate` re-encrypts them).
+TOKEN_ENCRYPTION_KEY_DERIVED = not env.str("TOKEN_ENCRYPTION_KEY", default="")
 TOKEN_ENCRYPTION_KEY = (
     env.str("TOKEN_ENCRYPTION_KEY", default="")
     or hashlib.sha256(f"gazer-token-encryption:{SECRET_KEY}".encode()).hexdigest()
 )
+TOKEN_ENCRYPTION_KEYS_OLD = _csv("TOKEN_ENCRYPTION_KEYS_OLD")
+
+
+def public_secrets(*, secret_key: str, token_key: str) -> list[str]:
+    """The names whose value is a known public default (from this file's source)."""
+    public = {DEV_SECRET_KEY, "", "change-me", "changeme"}
+    derived = hashlib.sha256(f"gazer-token-encryption:{DEV_SECRET_KEY}".encode()).hexdigest()
+    found = []
+    if secret_key in public:
+        found.append("SECRET_KEY")
+    if token_key in public or token_key == derived:
+        found.append("TOKEN_ENCRYPTION_KEY")
+    return found
+
+
+PUBLIC_SECRETS = public_secrets(secret_key=SECRET_KEY, token_key=TOKEN_ENCRYPTION_KEY)
+if PUBLIC_SECRETS and not DEBUG:
+    raise ImproperlyConfigured(
+        f"{' and '.join(PUBLIC_SECRETS)} must be set to a secret value when DEBUG is off "
+        "(the default is public). `make setup` writes fresh ones into .env; or set them "
+        "in the environment."
+    )
+
+# --- Rate limits (per client; config/throttles.py) ------------------------------------
+_RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
+
+
+def _rate(name: str, default: str) -> str:
+    value = env.str(name, default=default).strip()
+    if not re.match(_RATE, value):
+        raise ImproperlyConfigured(f"{name} must look like 30/hour (s, min, hour, day)")
+    return value
+
+
+THROTTLE_RATES = {
+    "pipeline": _rate("THROTTLE_RATE_PIPELINE", "30/hour"),
+    "write": _rate("THROTTLE_RATE_WRITE", "300/hour"),
+    "admin": _rate("THROTTLE_RATE_ADMIN", "120/min"),
+}
+try:
+    NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+except ValueError as exc:
+    raise ImproperlyConfigured("NUM_PROXIES must be an integer") from exc
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES must be 0 or more")
+
+# The cache (throttle counters) is Redis, so every web process shares it.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": "gazer",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"socket_timeout": 2, "socket_connect_timeout": 2},
+    }
+}
+
+# --- Deployment behind TLS ------------------------------------------------------------
+# SECURE_DEPLOYMENT=true: served over HTTPS (usually by a proxy that terminates TLS and
+# sets X-Forwarded-Proto): secure cookies, HSTS, HTTP redirected to HTTPS (health
+# checks exempt), and the proxy's header trusted for "is this request secure".
+# `manage.py check --deploy` passes with it on (and DEBUG off, a real SECRET_KEY and
+# ALLOWED_HOSTS).
+SECURE_DEPLOYMENT = _bool("SECURE_DEPLOYMENT", False)
+if SECURE_DEPLOYMENT:
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", True)
+    SECURE_REDIRECT_EXEMPT = [r"^livez$", r"^readyz$", r"^healthz?$"]
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_HSTS_SECONDS = _positive_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # Preloading is a commitment to browsers' lists: opt in with SECURE_HSTS_PRELOAD.
+    SECURE_HSTS_PRELOAD = _bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    SECURE_CONTENT_TYPE_NOSNIFF = True
+    SECURE_REFERRER_POLICY = "same-origin"
+    X_FRAME_OPTIONS = "DENY"
 
 # --- Star graph engine --------------------------------------------------------------
 # Seed 002's dead man's switch: a stargazer task alive this long is killed.
@@ -261,6 +349,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "corsheaders",
     "django_celery_beat",
     "workers",
@@ -322,13 +411,17 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["config.parsers.DepthLimitedJSONParser"],
     # Callers identify with bearer keys checked by permissions, not Django users.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
     "DEFAULT_PERMISSION_CLASSES": ["config.auth.ApiKeyForWrites"],
     "EXCEPTION_HANDLER": "config.errors.exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Per-client rate limits (config/throttles.py); the rates are THROTTLE_RATES below.
+    "DEFAULT_THROTTLE_CLASSES": ["config.throttles.ClientRateThrottle"],
+    # Proxies in front whose X-Forwarded-For entry names the client (0: REMOTE_ADDR).
+    "NUM_PROXIES": NUM_PROXIES,
+    "DEFAULT_SCHEMA_CLASS": "config.schema.GazerAutoSchema",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -337,6 +430,17 @@ SPECTACULAR_SETTINGS = {
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and ReDoc from the pinned drf-spectacular-sidecar package, served as our
+    # own static files: no CDN, works offline, no third-party script on this origin.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # securitySchemes, path parameter rules and the shared error answers (config/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "config.schema.postprocess",
+    ],
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": True},
 }
 
 # --- Celery (every setting explicit; the reasons are in config/celery.py) -----------

@@ -32,6 +32,41 @@ class AdminApi(APIView):
     permission_classes = [AdminApiKey]
 
 
+@extend_schema_serializer(component_name="AdminCrawlRow")
+class CrawlRowSerializer(serializers.Serializer):
+    """One processing row as `selectors.crawl_row` gives it (the schema of the answers)."""
+
+    repo = serializers.CharField()
+    github_id = serializers.IntegerField(allow_null=True)
+    status = serializers.ChoiceField(choices=StargazerCrawl.Status.values)
+    priority = serializers.CharField()
+    repo_stars = serializers.IntegerField()
+    account = serializers.CharField(allow_null=True)
+    last_page_processed = serializers.IntegerField()
+    total_pages = serializers.IntegerField()
+    pages_fetched = serializers.IntegerField()
+    total_stargazers = serializers.IntegerField(allow_null=True)
+    processed_stargazers = serializers.IntegerField()
+    claimed_by = serializers.CharField(allow_null=True)
+    claimed_at = serializers.DateTimeField(allow_null=True)
+    heartbeat_at = serializers.DateTimeField(allow_null=True)
+    started_at = serializers.DateTimeField(allow_null=True)
+    completed_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_null=True)
+    error_count = serializers.IntegerField()
+    next_retry_after = serializers.DateTimeField(allow_null=True)
+    enqueued_at = serializers.DateTimeField(allow_null=True)
+    notes = serializers.CharField(allow_null=True)
+    updated_at = serializers.DateTimeField()
+
+
+@extend_schema_serializer(component_name="AdminRepoReprocessOutput")
+class RepoReprocessOutputSerializer(serializers.Serializer):
+    success = serializers.BooleanField()
+    message = serializers.CharField()
+    repo = CrawlRowSerializer()
+
+
 class StatsApi(AdminApi):
     @extend_schema(
         summary="Processing, database and queue figures, with diagnostics history",
@@ -218,7 +253,7 @@ class ReposListApi(AdminApi):
         summary="Processing rows, newest started first",
         operation_id="admin_repos_list",
         parameters=[QuerySerializer],
-        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+        responses={200: CrawlRowSerializer(many=True), 400: ERROR, **AUTH_ERRORS},
     )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)
@@ -235,7 +270,7 @@ class RepoDetailApi(AdminApi):
     @extend_schema(
         summary="One repo's processing row",
         operation_id="admin_repo_retrieve",
-        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+        responses={200: CrawlRowSerializer, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
     )
     def get(self, request, repo_key: str):
         return Response(selectors.crawl_get(key=repo_key))
@@ -249,7 +284,12 @@ class RepoReprocessApi(AdminApi):
     @extend_schema(
         summary="Reset one repo to pending and enqueue it (`force`: from the first page)",
         request=InputSerializer,
-        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+        responses={
+            200: RepoReprocessOutputSerializer,
+            400: ERROR,
+            404: ERROR,
+            **AUTH_ERRORS,
+        },
     )
     def post(self, request, repo_key: str):
         body = self.InputSerializer(data=request.data or {})

@@ -25,10 +25,13 @@ class DiagnosticsListApi(APIView):
     class QuerySerializer(serializers.Serializer):
         limit = serializers.IntegerField(min_value=1, max_value=1000, default=24)
 
+    class DiagnosticsListOutputSerializer(serializers.Serializer):
+        snapshots = DiagnosticsSnapshotSerializer(many=True)
+
     @extend_schema(
         summary="Diagnostics history, newest first",
         parameters=[OpenApiParameter("limit", int, description="1–1000, default 24")],
-        responses=DiagnosticsSnapshotSerializer(many=True),
+        responses={200: DiagnosticsListOutputSerializer},
     )
     def get(self, request):
         query = self.QuerySerializer(data=request.query_params)

@@ -91,7 +91,7 @@ def test_health_is_degraded_when_cpu_is_above_90_percent(client, celery_worker, 
 
 
 @pytest.mark.django_db
-def test_health_is_unhealthy_without_workers(client, monkeypatch):
+def test_health_is_unhealthy_without_workers(client, monkeypatch, quiet_redis_url):
     from workers import health
 
     # Ask on a Redis database of our own where no worker listens.
@@ -99,7 +99,7 @@ def test_health_is_unhealthy_without_workers(client, monkeypatch):
     monkeypatch.setattr(
         health,
         "worker_snapshot",
-        lambda **kw: real_snapshot(broker_url="redis://127.0.0.1:6379/14", **kw),
+        lambda **kw: real_snapshot(broker_url=quiet_redis_url, **kw),
     )
     response = client.get("/health")
     body = response.json()
@@ -119,7 +119,7 @@ def test_health_reports_the_llm_worker(client, settings, llm_worker):
 
 
 @pytest.mark.django_db
-def test_health_is_degraded_without_an_llm_worker(client, settings, monkeypatch):
+def test_health_is_degraded_without_an_llm_worker(client, settings, monkeypatch, quiet_redis_url):
     from workers import health
 
     settings.LLM_API_KEY = "k"
@@ -129,7 +129,7 @@ def test_health_is_degraded_without_an_llm_worker(client, settings, monkeypatch)
     monkeypatch.setattr(
         health,
         "llm_consumers",
-        lambda **kw: real_consumers(broker_url="redis://127.0.0.1:6379/14", **kw),
+        lambda **kw: real_consumers(broker_url=quiet_redis_url, **kw),
     )
     check = client.get("/health").json()["checks"]["llm_worker"]
     assert check["status"] == "degraded"

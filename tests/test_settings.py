@@ -25,15 +25,23 @@ def load_settings(monkeypatch, **env: str) -> dict:
         "TOKEN_ENCRYPTION_KEY",
         "GITHUB_REQUESTS_PER_HOUR",
         "LLM_API_BASE",
+        "SECRET_KEY",
+        "TOKEN_ENCRYPTION_KEYS_OLD",
+        "DEBUG",
+        "SECURE_DEPLOYMENT",
     ):
         monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("GAZER_DOTENV", "false")
+    # A secret key unless the test says otherwise (SECRET_KEY="" means unset).
+    env.setdefault("SECRET_KEY", "a-test-secret-key-of-fifty-or-more-characters-0123456789")
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return runpy.run_path(str(SETTINGS_FILE))
 
 
 def test_settings_defaults_match_the_spec_table(monkeypatch):
-    s = load_settings(monkeypatch)
+    s = load_settings(monkeypatch, SECRET_KEY="", DEBUG="true")
+    assert s["PUBLIC_SECRETS"] == ["SECRET_KEY", "TOKEN_ENCRYPTION_KEY"]
     assert s["DATABASES"]["default"]["NAME"] == "gazer"
     assert s["DATABASES"]["default"]["HOST"] == "127.0.0.1"
     assert s["REDIS_URL"] == "redis://127.0.0.1:6379/0"

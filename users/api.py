@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.errors import BadRequest
 from users import pipeline, selectors, services
 from users.serializers import (
     GhostUserCreateOutputSerializer,
@@ -42,9 +43,18 @@ AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is miss
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
 
+class StrictCharField(serializers.CharField):
+    """A string, and only a string: numbers, lists and objects are refused, not coerced."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class UserLoginApi(APIView):
     class UserLoginInputSerializer(serializers.Serializer):
-        github_token = serializers.CharField(
+        github_token = StrictCharField(
             required=False,
             allow_blank=True,
             max_length=500,
@@ -59,7 +69,9 @@ class UserLoginApi(APIView):
     )
     def post(self, request, login: str):
         selectors.username_validate(login=login)
-        data = request.data if isinstance(request.data, dict) else {}
+        data = {} if request.data is None else request.data
+        if not isinstance(data, dict):
+            raise BadRequest("The JSON body must be an object.", code="invalid_body")
         serializer = self.UserLoginInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         result = services.user_login(

@@ -15,6 +15,7 @@ URL, temperature and timeout come with each call, so only the key lives here.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import environ
@@ -26,7 +27,10 @@ from workers.liveness import LivenessBeacon
 from workers.llm_provider import ProviderError, complete
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-if (BASE_DIR / ".env").exists():
+# As config.settings: GAZER_DOTENV=false (the test settings) leaves `.env` unread. Reading
+# it sets variables in this process, which every subprocess it starts would inherit.
+_read_dotenv = os.environ.get("GAZER_DOTENV", "true").lower() not in ("0", "false", "no", "off")
+if _read_dotenv and (BASE_DIR / ".env").exists():
     environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 env = environ.Env()
 

@@ -35,6 +35,24 @@ logger = logging.getLogger(__name__)
 REPROCESSABLE = (Status.FAILED, Status.COMPLETED, Status.PAGINATION_LIMITED, Status.RESTRICTED)
 
 
+def _crawls_lock(repo_ids: list[int]) -> list[int]:
+    """Lock these crawl rows in repo id order (inside the caller's transaction).
+
+    Every writer of several crawl rows takes their locks in this one order (the
+    accounts' upsert inserts `ORDER BY repo_id`, the dispatch skips locked rows), so two
+    of them wait for each other instead of deadlocking. A bare `UPDATE ... WHERE pk IN`
+    locks in whatever order its scan meets the rows.
+    """
+    if not repo_ids:
+        return []
+    return list(
+        StargazerCrawl.objects.filter(pk__in=repo_ids)
+        .order_by("pk")
+        .select_for_update()
+        .values_list("pk", flat=True)
+    )
+
+
 def _reset_fields(*, force: bool, priority: int) -> dict[str, Any]:
     fields: dict[str, Any] = {
         "status": Status.PENDING,
@@ -108,6 +126,7 @@ def user_crawls_reprocess(*, login: str, force: bool = False) -> int:
     user = user_selectors.user_get(login=login, discovered=True)
     repo_ids = list(StarEdge.objects.filter(user=user).values_list("repo_id", flat=True))
     with transaction.atomic():
+        _crawls_lock(repo_ids)
         qs = StargazerCrawl.objects.filter(pk__in=repo_ids)
         if not force:
             qs = qs.filter(status__in=REPROCESSABLE)
@@ -238,8 +257,10 @@ def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:
 def crawls_reprocess_by_status(*, status: str, force: bool = False) -> int:
     """Reset every row with `status` to pending and enqueue them (operator command)."""
     with transaction.atomic():
-        qs = StargazerCrawl.objects.filter(status=status)
-        ids = list(qs.values_list("pk", flat=True))
+        ids = _crawls_lock(
+            list(StargazerCrawl.objects.filter(status=status).values_list("pk", flat=True))
+        )
+        qs = StargazerCrawl.objects.filter(pk__in=ids, status=status)
         count = qs.update(**_reset_fields(force=force, priority=Priority.LOW))
         stargazer_crawls_dispatch(repo_ids=ids)
     logger.info("stargazers.status_reprocess", extra={"status": status, "count": count})

@@ -2,7 +2,8 @@
 
 `probe_image(url)` refuses non-http(s) URLs and, unless `MEDIA_FETCH_ALLOW_PRIVATE` is
 set, hosts that resolve to private, loopback, link-local or otherwise non-public
-addresses, checked before the first request and again on every redirect (followed by
+addresses (an IPv6 address that embeds an IPv4 one, e.g. NAT64 or 6to4, is judged by the
+IPv4 address), checked before the first request and again on every redirect (followed by
 hand, at most 5). It asks for the first 64 KB with a `Range` header and feeds them to
 Pillow's incremental `ImageFile.Parser`, which needs only the header for most formats;
 when that is not enough it reads on, bounded by `max_bytes` and a wall-clock deadline.
@@ -72,8 +73,38 @@ def _resolve(host: str, port: int) -> list[str]:
     return [info[4][0] for info in infos]
 
 
+# IPv6 prefixes whose low 32 bits are an IPv4 address a gateway delivers to.
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")  # RFC 6052 well-known prefix
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")  # RFC 4291, deprecated
+_IPV4_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # RFC 2765 (SIIT)
+# Local-use NAT64 (RFC 8215): the IPv4 address is split around reserved bits; never public.
+_NAT64_LOCAL = ipaddress.ip_network("64:ff9b:1::/48")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (mapped, compatible, translated,
+    NAT64, 6to4, Teredo's server and client); empty when it embeds none."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    if ip.sixtofour is not None:  # 2002::/16
+        return [ip.sixtofour]
+    if ip.teredo is not None:  # 2001::/32: (server, client)
+        return list(ip.teredo)
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip in _NAT64 or ip in _IPV4_COMPATIBLE or ip in _IPV4_TRANSLATED:
+        return [low32]
+    return []
+
+
 def _is_public(address: str) -> bool:
+    """A global unicast address; an IPv6 form of an IPv4 address is judged by that one."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in _NAT64_LOCAL:
+            return False
+        embedded = embedded_ipv4(ip)
+        if embedded:
+            return all(_is_public(str(v4)) for v4 in embedded)
     return ip.is_global and not ip.is_multicast
 
 

@@ -10,6 +10,17 @@ USERNAME_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9]|-(?=[A-Za-z0-9])){0,38}$")
 REPO_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
 
 
+# The same rules for JSON Schema (the OpenAPI path parameters): no look-arounds, the
+# lengths apart, so any schema tool can read and generate them.
+USERNAME_PATTERN = r"^[A-Za-z0-9](?:-?[A-Za-z0-9])*$"
+USERNAME_MAX_LENGTH = 39
+# Any run of the allowed characters except "." and "..".
+REPO_NAME_PATTERN = (
+    r"^(?:[A-Za-z0-9_-][A-Za-z0-9._-]*|\.[A-Za-z0-9_-][A-Za-z0-9._-]*|\.\.[A-Za-z0-9._-]+)$"
+)
+REPO_NAME_MAX_LENGTH = 100
+
+
 def username_valid(value: object) -> bool:
     """Whether `value` is a name GitHub accepts for a user or an organisation."""
     return isinstance(value, str) and USERNAME_RE.match(value) is not None

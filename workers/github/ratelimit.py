@@ -9,12 +9,12 @@ Two guards per token and resource (``core``, ``graphql``):
   requests (all resources) in the sorted set ``gh:log:<token-id>``. Taking a slot is one
   Lua script, so concurrent processes can never send more than the ceiling in any hour.
 
-Tokens appear in keys only as a hash (`token_id`), never in clear.
+Tokens appear in keys only as an HMAC under the server secret (`token_id`), never in
+clear.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import time
@@ -86,10 +86,16 @@ def redis_for(url: str) -> redis.Redis:
 
 
 def token_id(token: str | None) -> str:
-    """Stable, non-reversible identity of a token for Redis keys and logs."""
+    """Stable, non-reversible identity of a token for Redis keys and logs.
+
+    An HMAC keyed with the server's SECRET_KEY, not a bare hash: whoever reads the key
+    names cannot confirm a guessed token without that secret.
+    """
     if not token:
         return "anon"
-    return hashlib.sha256(token.encode()).hexdigest()[:16]
+    from django.utils.crypto import salted_hmac
+
+    return salted_hmac("gazer.github.token_id", token, algorithm="sha256").hexdigest()[:16]
 
 
 @dataclass(frozen=True)

@@ -150,3 +150,66 @@ def test_avatar_and_svg_sizes(sim, settings):
     assert avatar.width > 0 and avatar.width == avatar.height
     assert media._svg_size(b'<svg xmlns="x" width="120" height="20">') == (120, 20)
     assert media._svg_size(b'<svg viewBox="0 0 64 32"></svg>') == (64, 32)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "::ffff:127.0.0.1",  # IPv4-mapped
+        "::ffff:10.0.0.8",
+        "::127.0.0.1",  # IPv4-compatible
+        "::a9fe:a9fe",  # ::169.254.169.254
+        "::ffff:0:7f00:1",  # IPv4-translated (SIIT)
+        "64:ff9b::7f00:1",  # NAT64 well-known prefix
+        "64:ff9b::a9fe:a9fe",
+        "64:ff9b::c0a8:101",  # 192.168.1.1
+        "64:ff9b:1::a00:8",  # local-use NAT64
+        "2002:7f00:1::1",  # 6to4 of 127.0.0.1
+        "2002:a00:8::1",  # 6to4 of 10.0.0.8
+        "2002:a9fe:a9fe::1",
+        "2001:0:4136:e378:8000:63bf:8054:fefe",  # Teredo, client 127.171.1.1
+        "2001:0:7f00:1:8000:63bf:3fff:fdd2",  # Teredo, server 127.0.0.1
+    ],
+)
+def test_ipv6_forms_of_private_ipv4_addresses_are_not_public(address):
+    assert not media._is_public(address)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("::ffff:8.8.8.8", True),
+        ("64:ff9b::808:808", True),
+        ("2002:808:808::1", True),
+        ("2606:4700:4700::1111", True),
+        ("8.8.8.8", True),
+        ("::1", False),
+        ("::", False),
+        ("fe80::1%eth0", False),
+        ("fd00::1", False),
+        ("ff02::1", False),
+    ],
+)
+def test_embedded_public_addresses_and_plain_ones_keep_their_verdict(address, public):
+    assert media._is_public(address) is public
+
+
+def test_embedded_ipv4_reads_every_form():
+    import ipaddress
+
+    def embedded(text):
+        return [str(a) for a in media.embedded_ipv4(ipaddress.IPv6Address(text))]
+
+    assert embedded("::ffff:1.2.3.4") == ["1.2.3.4"]
+    assert embedded("::1.2.3.4") == ["1.2.3.4"]
+    assert embedded("64:ff9b::1.2.3.4") == ["1.2.3.4"]
+    assert embedded("2002:102:304::") == ["1.2.3.4"]
+    assert embedded("2001:0:4136:e378:8000:63bf:3fff:fdd2") == ["65.54.227.120", "192.0.2.45"]
+    assert embedded("2606:4700:4700::1111") == []
+
+
+@pytest.mark.parametrize("host", ["[64:ff9b::7f00:1]", "[2002:7f00:1::1]", "[::127.0.0.1]"])
+def test_probe_refuses_urls_with_embedded_private_ipv4(host, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = False
+    with pytest.raises(MediaRefused, match="non-public"):
+        probe_image(f"http://{host}/x.png")

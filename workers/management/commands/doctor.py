@@ -101,6 +101,8 @@ class Command(BaseCommand):
             )
         )
 
+        results.append(secrets_check())
+
         width = max(len(name) for name, _, _ in results)
         for name, verdict, detail in results:
             style = {"ok": self.style.SUCCESS, "WARN": self.style.WARNING}.get(
@@ -109,3 +111,30 @@ class Command(BaseCommand):
             self.stdout.write(f"{name.ljust(width)}  {style(verdict.ljust(4))}  {detail}")
         if any(verdict == "FAIL" for _, verdict, _ in results):
             raise SystemExit(1)
+
+
+def secrets_check() -> tuple[str, str, str]:
+    """Whether SECRET_KEY and TOKEN_ENCRYPTION_KEY are secret (the settings refuse public
+    defaults with DEBUG off, so a public one here means DEBUG is on)."""
+    public = list(settings.PUBLIC_SECRETS)
+    if public:
+        return (
+            "secrets",
+            "FAIL" if not settings.DEBUG else "WARN",
+            f"{' and '.join(public)} public default (allowed only with DEBUG on): "
+            "run `make setup` to write fresh ones into .env",
+        )
+    if settings.TOKEN_ENCRYPTION_KEY_DERIVED:
+        return (
+            "secrets",
+            "WARN",
+            "TOKEN_ENCRYPTION_KEY unset: derived from SECRET_KEY, so rotating SECRET_KEY "
+            "loses stored tokens; set it (`make setup` writes one)",
+        )
+    old = len(settings.TOKEN_ENCRYPTION_KEYS_OLD)
+    return (
+        "secrets",
+        "ok",
+        "SECRET_KEY and TOKEN_ENCRYPTION_KEY set"
+        + (f"; {old} old token key(s) still decrypt" if old else ""),
+    )
