@@ -144,3 +144,20 @@ class FeedRebuild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id}:{self.status}"
+
+
+class CandidateCount(models.Model):
+    """How many highlighted links all users have (the candidate count a rebuild row's
+    `candidates_seen` is compared with on every `GET`): one row, kept exact by statement
+    triggers on the links table (insert, update, delete, truncate) in the same
+    transaction as the change, so reading it costs one index probe instead of a count."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "gazer_feed_candidate_count"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="feed_candidate_count_one")]
+
+    def __str__(self) -> str:
+        return str(self.n)

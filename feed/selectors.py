@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from feed.models import FeedEntry, FeedExposure, FeedRebuild
+from feed.models import CandidateCount, FeedEntry, FeedExposure, FeedRebuild
 from repos.models import GalleryImage, Repo, UserRepo
 from users.models import GitHubUser
 
@@ -25,6 +25,7 @@ LINK = UserRepo._meta.db_table
 USER = GitHubUser._meta.db_table
 GALLERY = GalleryImage._meta.db_table
 REBUILD = FeedRebuild._meta.db_table
+COUNT = CandidateCount._meta.db_table
 
 # Entries ranked beyond the page, in case some lost their highlight since the last build.
 PAGE_SLACK = 20
@@ -83,8 +84,10 @@ def candidates_list(*, viewer: GitHubUser) -> list[dict[str, Any]]:
 
 
 def candidates_count() -> int:
-    """Highlighted links of all users (what "the candidate set grew" compares)."""
-    return UserRepo.objects.filter(highlight_rank__isnull=False).count()
+    """Highlighted links of all users (what "the candidate set grew" compares), as the
+    links table's triggers keep it (exact, in the writer's transaction)."""
+    row = CandidateCount.objects.filter(pk=1).values_list("n", flat=True).first()
+    return row or 0
 
 
 def viewer_profile_repos(*, viewer: GitHubUser) -> list[dict[str, Any]]:
@@ -275,7 +278,7 @@ def feed_state(*, viewer: GitHubUser) -> dict[str, Any]:
         cursor.execute(
             f"""
             SELECT EXISTS (SELECT 1 FROM {ENTRY} WHERE viewer_id = %(v)s),
-                   (SELECT count(*) FROM {LINK} WHERE highlight_rank IS NOT NULL),
+                   coalesce((SELECT n FROM {COUNT} WHERE id = 1), 0),
                    b.candidates_seen, b.queued_at, b.status
             FROM (SELECT 1) one LEFT JOIN {REBUILD} b ON b.viewer_id = %(v)s
             """,  # noqa: S608 - identifiers from model metadata; values are parameters

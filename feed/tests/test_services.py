@@ -299,3 +299,24 @@ def test_the_page_is_the_full_ranking_however_exposures_fall(world, settings):
         page = selectors.page_fetch(viewer=viewer, limit=limit, record=False, now=NOW)
         expected = [f"many/r{repos.index(e.repo):02d}" for e in entries[:limit]]
         assert names(page) == expected
+
+
+def test_the_candidate_count_follows_every_change_to_highlights(world):
+    from repos.models import UserRepo
+    from repos.services import user_highlights_set
+
+    def real():
+        return UserRepo.objects.filter(highlight_rank__isnull=False).count()
+
+    assert selectors.candidates_count() == real() > 0
+    extra = repo_make("cy/extra")
+    highlight(world["cy"], extra)  # insert
+    assert selectors.candidates_count() == real()
+    user_highlights_set(user_id=world["ada"].pk, repo_ids=[world["a1"].pk])  # updates
+    assert selectors.candidates_count() == real()
+    UserRepo.objects.filter(user=world["cy"]).update(include_reason="manual")  # no change
+    assert selectors.candidates_count() == real()
+    user_services.user_delete(login="bob")  # cascaded deletes
+    assert selectors.candidates_count() == real()
+    UserRepo.objects.all().delete()
+    assert selectors.candidates_count() == real() == 0
