@@ -310,6 +310,9 @@ FEED_FATIGUE_SHOWN_HOURS = _float("FEED_FATIGUE_SHOWN_HOURS", 18.0)
 FEED_FATIGUE_RECENT_HOURS = _float("FEED_FATIGUE_RECENT_HOURS", 24.0)
 FEED_FATIGUE_DECAY_HOURS = _float("FEED_FATIGUE_DECAY_HOURS", 24.0, minimum=0.001)
 FEED_FATIGUE_HOURS_PER_POINT = _float("FEED_FATIGUE_HOURS_PER_POINT", 500.0, minimum=0.001)
+# A served page's exposure bumps commit without waiting for the WAL flush (a Postgres
+# crash may lose the last fraction of a second of them; nothing else is affected).
+FEED_EXPOSURE_ASYNC_COMMIT = _bool("FEED_EXPOSURE_ASYNC_COMMIT", True)
 
 # --- Star-graph signals (precomputed per account when its stars change) ---------------
 # Kindred developers kept per account (what /kindred and the feed read).

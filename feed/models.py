@@ -4,7 +4,7 @@ has been shown, and the one rebuild row per viewer."""
 from __future__ import annotations
 
 from django.db import models
-from django.db.models import Q
+from django.db.models import Case, Q, Value, When
 
 
 class FeedJudgment(models.Model):
@@ -57,13 +57,27 @@ class FeedEntry(models.Model):
     reasons = models.JSONField(default=list)
     include = models.BooleanField(null=True)
     judged_by = models.CharField(max_length=10, choices=JudgedBy.choices, blank=True, default="")
+    # The ranking's first key, stored so the page reads the best never-shown entries off
+    # an index: 0 judged in, 1 not judged, 2 judged out.
+    tier = models.GeneratedField(
+        expression=Case(
+            When(include=True, then=Value(0)),
+            When(include__isnull=True, then=Value(1)),
+            default=Value(2),
+        ),
+        output_field=models.SmallIntegerField(),
+        db_persist=True,
+    )
 
     class Meta:
         db_table = "gazer_feed_entry"
         constraints = [
             models.UniqueConstraint(fields=["viewer", "repo"], name="feed_entry_unique"),
         ]
-        indexes = [models.Index(fields=["author"], name="feed_entry_author_idx")]
+        indexes = [
+            models.Index(fields=["author"], name="feed_entry_author_idx"),
+            models.Index(fields=["viewer", "tier", "-score", "repo"], name="feed_entry_rank_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.viewer_id}:{self.repo_id}:{self.score:.3f}"
@@ -130,3 +144,20 @@ class FeedRebuild(models.Model):
 
     def __str__(self) -> str:
         return f"{self.viewer_id}:{self.status}"
+
+
+class CandidateCount(models.Model):
+    """How many highlighted links all users have (the candidate count a rebuild row's
+    `candidates_seen` is compared with on every `GET`): one row, kept exact by statement
+    triggers on the links table (insert, update, delete, truncate) in the same
+    transaction as the change, so reading it costs one index probe instead of a count."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    n = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "gazer_feed_candidate_count"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="feed_candidate_count_one")]
+
+    def __str__(self) -> str:
+        return str(self.n)

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from feed.models import FeedEntry, FeedExposure, FeedRebuild
+from feed.models import CandidateCount, FeedEntry, FeedExposure, FeedRebuild
 from repos.models import GalleryImage, Repo, UserRepo
 from users.models import GitHubUser
 
@@ -25,6 +25,7 @@ LINK = UserRepo._meta.db_table
 USER = GitHubUser._meta.db_table
 GALLERY = GalleryImage._meta.db_table
 REBUILD = FeedRebuild._meta.db_table
+COUNT = CandidateCount._meta.db_table
 
 # Entries ranked beyond the page, in case some lost their highlight since the last build.
 PAGE_SLACK = 20
@@ -83,8 +84,10 @@ def candidates_list(*, viewer: GitHubUser) -> list[dict[str, Any]]:
 
 
 def candidates_count() -> int:
-    """Highlighted links of all users (what "the candidate set grew" compares)."""
-    return UserRepo.objects.filter(highlight_rank__isnull=False).count()
+    """Highlighted links of all users (what "the candidate set grew" compares), as the
+    links table's triggers keep it (exact, in the writer's transaction)."""
+    row = CandidateCount.objects.filter(pk=1).values_list("n", flat=True).first()
+    return row or 0
 
 
 def viewer_profile_repos(*, viewer: GitHubUser) -> list[dict[str, Any]]:
@@ -112,10 +115,25 @@ def _fatigue_params(now: datetime) -> dict[str, Any]:
 
 # Seed 000's fatigue in hours: 18 × times shown + 24 × e^(-hours since shown / 24), with
 # "never shown" as no penalty. exp() is clamped: Postgres raises on float underflow.
+#
+# Fatigue only lowers an item and a never-shown item has none, so the best entries by
+# (tier, score less fatigue) are among the best `limit + slack` never-shown entries by
+# (tier, score) — read off feed_entry_rank_idx, stopping there — together with every
+# entry the viewer was shown (their exposure rows, fatigue applied): exact, without
+# ranking all of the viewer's entries on every GET.
 _PAGE_CTE = f"""
-    ranked AS (
-        SELECT e.repo_id, e.author_id, e.reasons::text AS reasons, e.include,
-               CASE WHEN e.include THEN 0 WHEN e.include IS NULL THEN 1 ELSE 2 END AS tier,
+    fresh AS (
+        SELECT e.repo_id, e.author_id, e.reasons, e.include, e.tier, e.score AS ranked
+        FROM {ENTRY} e
+        WHERE e.viewer_id = %(viewer)s
+          AND NOT EXISTS (
+              SELECT 1 FROM {EXPOSURE} x WHERE x.viewer_id = e.viewer_id AND x.repo_id = e.repo_id
+          )
+        ORDER BY e.tier, e.score DESC, e.repo_id
+        LIMIT %(limit)s + %(slack)s
+    ),
+    shown AS (
+        SELECT e.repo_id, e.author_id, e.reasons, e.include, e.tier,
                e.score - (
                    %(shown)s::float8 * coalesce(x.times_shown, 0)
                    + CASE WHEN x.last_shown_at IS NULL THEN 0
@@ -124,38 +142,54 @@ _PAGE_CTE = f"""
                              / 3600.0 / %(decay)s::float8
                      )) END
                ) / %(per_point)s::float8 AS ranked
-        FROM {ENTRY} e
-        LEFT JOIN {EXPOSURE} x ON x.viewer_id = e.viewer_id AND x.repo_id = e.repo_id
-        WHERE e.viewer_id = %(viewer)s
-        ORDER BY tier, ranked DESC, e.repo_id
+        FROM {EXPOSURE} x
+        JOIN {ENTRY} e ON e.viewer_id = x.viewer_id AND e.repo_id = x.repo_id
+        WHERE x.viewer_id = %(viewer)s
+    ),
+    ranked AS (
+        SELECT * FROM fresh UNION ALL SELECT * FROM shown
+        ORDER BY tier, ranked DESC, repo_id
         LIMIT %(limit)s + %(slack)s
     ),
     -- Still highlighted by its author: a cleared highlight leaves the page at once (a
-    -- deleted author's entries are deleted with them). Checked on the best few only; the
-    -- rebuild a changed candidate set queues drops such entries for good.
+    -- deleted author's entries are deleted with them). Checked on the best few only, one
+    -- index probe each; the rebuild a changed candidate set queues drops such entries.
     page AS (
-        SELECT k.* FROM ranked k
-        JOIN {LINK} l ON l.user_id = k.author_id AND l.repo_id = k.repo_id
-                     AND l.highlight_rank IS NOT NULL
+        SELECT k.*, l.include_reason, l.commit_days FROM ranked k
+        CROSS JOIN LATERAL (
+            SELECT l.include_reason, l.commit_days FROM {LINK} l
+            WHERE l.user_id = k.author_id AND l.repo_id = k.repo_id
+              AND l.highlight_rank IS NOT NULL
+            LIMIT 1
+        ) l
         ORDER BY k.tier, k.ranked DESC, k.repo_id
         LIMIT %(limit)s
     )
 """  # noqa: S608 - identifiers from model metadata; values are parameters
 
+# The exposures are counters the ranking reads, not records anyone is owed: with
+# FEED_EXPOSURE_ASYNC_COMMIT the page's own transaction does not wait for its WAL flush
+# (a Postgres crash may lose the last fraction of a second of bumps, never consistency).
+# Only when the statement is its own transaction: `set_config(..., true)` would else
+# reach the caller's.
+_QUIET_CTE = """,
+    quiet AS (SELECT set_config('synchronous_commit', 'off', true))
+"""
+
 _BUMP_CTE = f""",
     bump AS (
         INSERT INTO {EXPOSURE} AS x (viewer_id, repo_id, times_shown, last_shown_at)
-        SELECT %(viewer)s, repo_id, 1, %(now)s FROM page
+        SELECT %(viewer)s, repo_id, 1, %(now)s FROM page {{quiet}}
         ON CONFLICT (viewer_id, repo_id) DO UPDATE
             SET times_shown = x.times_shown + 1, last_shown_at = EXCLUDED.last_shown_at
     )
 """  # noqa: S608 - identifiers from model metadata; values are parameters
 
 _SELECT = f"""
-    SELECT p.ranked, p.reasons, p.include, u.login, u.state,
+    SELECT p.ranked, p.reasons::text, p.include, u.login, u.state,
            r.full_name, r.owner_login, r.name, r.description, r.language, r.stargazers_count,
            r.is_fork, r.is_archived, r.topics::text, r.homepage, r.pushed_at,
-           r.github_updated_at, l.include_reason, l.commit_days, r.blurb, r.emphasis::text,
+           r.github_updated_at, p.include_reason, p.commit_days, r.blurb, r.emphasis::text,
            r.keywords::text, r.kind, r.link, r.enriched_at,
            (SELECT coalesce(json_agg(json_build_object(
                 'url', g.url, 'alt', g.alt, 'original_url', g.original_url, 'title', g.title,
@@ -165,7 +199,6 @@ _SELECT = f"""
     FROM page p
     JOIN {REPO} r ON r.id = p.repo_id
     JOIN {USER} u ON u.id = p.author_id
-    JOIN {LINK} l ON l.user_id = p.author_id AND l.repo_id = p.repo_id
     ORDER BY p.tier, p.ranked DESC, p.repo_id
 """  # noqa: S608 - identifiers from model metadata; values are parameters
 
@@ -214,6 +247,15 @@ def _item(row: tuple) -> dict[str, Any]:
     }
 
 
+def page_sql(*, record: bool) -> str:
+    """The page statement; with `record`, the exposure upsert in the same statement."""
+    if not record:
+        return "WITH " + _PAGE_CTE + _SELECT
+    quiet = settings.FEED_EXPOSURE_ASYNC_COMMIT and not connection.in_atomic_block
+    bump = _BUMP_CTE.format(quiet="CROSS JOIN quiet" if quiet else "")
+    return "WITH " + _PAGE_CTE + (_QUIET_CTE if quiet else "") + bump + _SELECT
+
+
 def page_fetch(*, viewer: GitHubUser, limit: int, record: bool, now: datetime | None = None):
     """The ranked page in one statement; with `record`, the same statement records every
     served item's exposure (times_shown + 1, last_shown_at = now)."""
@@ -223,7 +265,7 @@ def page_fetch(*, viewer: GitHubUser, limit: int, record: bool, now: datetime | 
         "limit": limit,
         "slack": PAGE_SLACK,
     }
-    sql = "WITH " + _PAGE_CTE + (_BUMP_CTE if record else "") + _SELECT
+    sql = page_sql(record=record)
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [_item(row) for row in cursor.fetchall()]
@@ -236,7 +278,7 @@ def feed_state(*, viewer: GitHubUser) -> dict[str, Any]:
         cursor.execute(
             f"""
             SELECT EXISTS (SELECT 1 FROM {ENTRY} WHERE viewer_id = %(v)s),
-                   (SELECT count(*) FROM {LINK} WHERE highlight_rank IS NOT NULL),
+                   coalesce((SELECT n FROM {COUNT} WHERE id = 1), 0),
                    b.candidates_seen, b.queued_at, b.status
             FROM (SELECT 1) one LEFT JOIN {REBUILD} b ON b.viewer_id = %(v)s
             """,  # noqa: S608 - identifiers from model metadata; values are parameters
@@ -250,19 +292,6 @@ def feed_state(*, viewer: GitHubUser) -> dict[str, Any]:
         "queued": queued_at is not None,
         "status": status,
     }
-
-
-def feed_items_peek(*, viewer: GitHubUser | str, limit: int = 30) -> list[dict[str, Any]]:
-    """The items `GET /for-you` would serve now, without recording exposures (and without
-    building or triggering anything: a viewer never built gets stage 1 computed here)."""
-    # Inside the body: the services build on these selectors (a cycle at module level).
-    from feed import services
-
-    viewer = services.viewer_resolve(viewer)
-    services.limit_check(limit)
-    if not FeedEntry.objects.filter(viewer_id=viewer.pk).exists():
-        services.feed_stage1_store(viewer=viewer)
-    return page_fetch(viewer=viewer, limit=limit, record=False)
 
 
 def rebuild_row(*, viewer: GitHubUser) -> dict[str, Any]:

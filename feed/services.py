@@ -151,6 +151,18 @@ def feed_serve(
     return selectors.page_fetch(viewer=viewer, limit=limit, record=True, now=now)
 
 
+def feed_items_peek(
+    *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT
+) -> list[dict[str, Any]]:
+    """The items `GET /for-you` would serve now, without recording exposures (and without
+    building or triggering anything: a viewer never built gets stage 1 computed here)."""
+    viewer = viewer_resolve(viewer)
+    limit_check(limit)
+    if not FeedEntry.objects.filter(viewer_id=viewer.pk).exists():
+        feed_stage1_store(viewer=viewer)
+    return selectors.page_fetch(viewer=viewer, limit=limit, record=False)
+
+
 # ------------------------------------------------------------------------ rebuilds
 def feed_rebuild_request(*, viewer: GitHubUser | str, trigger: str = "request") -> FeedRebuild:
     """Queue a rebuild unless one is already queued (the flip of a NULL `queued_at` is

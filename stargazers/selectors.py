@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,7 @@ from repos import selectors as repo_selectors
 from repos.errors import InvalidRepoName, RepoNotFound
 from repos.models import Repo
 from stargazers import errors
-from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
+from stargazers.models import AccountStarSignals, StarEdge, StargazerCrawl, StarHistoryDay
 from users import selectors as user_selectors
 from users.models import GitHubUser
 from workers import health
@@ -316,35 +317,56 @@ def star_history_many(*, repo_ids: list[int]) -> dict[int, list[dict[str, Any]]]
     return out
 
 
+def _kindred_stored(*, user_id: int, limit: int) -> tuple | None:
+    """The stored row's count, time and first `limit` kindred with their user fields, in
+    one statement; None when the account has no computed row yet."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT s.starred_count, s.computed_at,
+                   coalesce((
+                       SELECT json_agg(json_build_array(
+                           k.common, u.login, u.state, u.avatar_url) ORDER BY k.ord)
+                       FROM (
+                           SELECT (p ->> 0)::bigint AS uid, (p ->> 1)::int AS common, ord
+                           FROM jsonb_array_elements(s.kindred) WITH ORDINALITY AS t(p, ord)
+                           WHERE ord <= %(limit)s
+                       ) k
+                       JOIN {GitHubUser._meta.db_table} u ON u.id = k.uid
+                   ), '[]')::text
+            FROM {AccountStarSignals._meta.db_table} s
+            WHERE s.user_id = %(user)s AND s.computed_at IS NOT NULL
+            """,  # noqa: S608 - identifiers from model metadata; values are parameters
+            {"user": user_id, "limit": limit},
+        )
+        return cursor.fetchone()
+
+
 def kindred(*, login: str, limit: int) -> dict[str, Any]:
     """Users with the most starred repos in common, from both feeds.
 
     Read from the account's precomputed signals (refreshed when stars change), so the
-    answer costs a few indexed reads at any graph size; computed once if never stored.
+    answer costs the user lookup and one indexed read at any graph size; computed once
+    if never stored.
     """
     # Inside the body: the services import these selectors (a cycle at module level).
-    from stargazers.services.signals import star_signals_current
+    from stargazers.services.signals import star_signals_compute
 
     # Any user the star graph knows, stargazers seen only as such included.
     user = user_selectors.user_get(login=login, discovered=True)
-    signals = star_signals_current(
-        user_id=user.pk, fields=("kindred", "starred_count", "computed_at")
-    )
-    top = [(int(uid), int(common)) for uid, common in signals.kindred[:limit]]
-    users = {
-        row["id"]: row
-        for row in GitHubUser.objects.filter(id__in=[uid for uid, _ in top]).values(
-            "id", "login", "state", "avatar_url"
-        )
-    }
-    rows = sorted(
-        ((common, users[uid]) for uid, common in top if uid in users),
-        key=lambda pair: (-pair[0], pair[1]["login"]),
-    )
+    stored = _kindred_stored(user_id=user.pk, limit=limit)
+    if stored is None and star_signals_compute(user_id=user.pk) is not None:
+        stored = _kindred_stored(user_id=user.pk, limit=limit)
+    starred_count, computed_at, found = stored or (0, None, "[]")
+    rows = [
+        (common, {"login": name, "state": state, "avatar_url": avatar})
+        for common, name, state, avatar in json.loads(found)
+    ]
+    rows.sort(key=lambda pair: (-pair[0], pair[1]["login"]))
     return {
         "login": user.login,
-        "starred_repos": signals.starred_count,
-        "computed_at": signals.computed_at,
+        "starred_repos": starred_count,
+        "computed_at": computed_at,
         "kindred": [
             {
                 "login": row["login"],

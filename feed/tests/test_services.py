@@ -90,7 +90,7 @@ def test_exposures_counted_once_per_serve_in_one_statement(world):
     after = sum(FeedExposure.objects.filter(viewer=viewer).values_list("times_shown", flat=True))
     assert after == before + 4
     # Peeking records nothing.
-    selectors.feed_items_peek(viewer=viewer, limit=4)
+    services.feed_items_peek(viewer=viewer, limit=4)
     assert (
         sum(FeedExposure.objects.filter(viewer=viewer).values_list("times_shown", flat=True))
         == after
@@ -251,3 +251,72 @@ def test_a_cleared_highlight_leaves_the_page_at_once_and_queues_a_rebuild(
         items = services.feed_serve(viewer="viewer", limit=10, now=NOW)
     assert "ada/parser" not in names(items) and len(items) == 3
     assert len(callbacks) == 1  # the candidate set changed: a rebuild is queued
+
+
+def test_the_page_is_the_full_ranking_however_exposures_fall(world, settings):
+    """The page reads the best never-shown entries off the index plus every shown one:
+    it must equal ranking all of the viewer's entries with fatigue, for any exposures."""
+    import math
+    import random
+
+    viewer = world["viewer"]
+    author = user_make("many")
+    repos = [repo_make(f"many/r{i:02d}") for i in range(40)]
+    highlight(author, *repos)
+    rng = random.Random(5)
+    FeedEntry.objects.filter(viewer_id=viewer.pk).delete()
+    FeedEntry.objects.bulk_create(
+        [
+            FeedEntry(
+                viewer=viewer, repo=repo, author=author, score=round(rng.uniform(0, 0.2), 3),
+                reasons=[], include=rng.choice([True, None, False]),
+            )
+            for repo in repos
+        ]
+    )  # fmt: skip
+    for repo in rng.sample(repos, 25):
+        FeedExposure.objects.create(
+            viewer=viewer, repo=repo, times_shown=rng.randint(0, 3),
+            last_shown_at=rng.choice([None, NOW - timedelta(hours=rng.uniform(0, 72))]),
+        )  # fmt: skip
+    shown = {x.repo_id: x for x in FeedExposure.objects.filter(viewer=viewer)}
+
+    def ranked(entry):
+        x = shown.get(entry.repo_id)
+        hours = 0.0
+        if x is not None:
+            hours = settings.FEED_FATIGUE_SHOWN_HOURS * x.times_shown
+            if x.last_shown_at is not None:
+                age = (NOW - x.last_shown_at).total_seconds() / 3600
+                hours += settings.FEED_FATIGUE_RECENT_HOURS * math.exp(
+                    -age / settings.FEED_FATIGUE_DECAY_HOURS
+                )
+        tier = 0 if entry.include else 1 if entry.include is None else 2
+        return (tier, -(entry.score - hours / settings.FEED_FATIGUE_HOURS_PER_POINT), entry.repo_id)
+
+    entries = sorted(FeedEntry.objects.filter(viewer_id=viewer.pk), key=ranked)
+    for limit in (1, 5, 12, 40):
+        page = selectors.page_fetch(viewer=viewer, limit=limit, record=False, now=NOW)
+        expected = [f"many/r{repos.index(e.repo):02d}" for e in entries[:limit]]
+        assert names(page) == expected
+
+
+def test_the_candidate_count_follows_every_change_to_highlights(world):
+    from repos.models import UserRepo
+    from repos.services import user_highlights_set
+
+    def real():
+        return UserRepo.objects.filter(highlight_rank__isnull=False).count()
+
+    assert selectors.candidates_count() == real() > 0
+    extra = repo_make("cy/extra")
+    highlight(world["cy"], extra)  # insert
+    assert selectors.candidates_count() == real()
+    user_highlights_set(user_id=world["ada"].pk, repo_ids=[world["a1"].pk])  # updates
+    assert selectors.candidates_count() == real()
+    UserRepo.objects.filter(user=world["cy"]).update(include_reason="manual")  # no change
+    assert selectors.candidates_count() == real()
+    user_services.user_delete(login="bob")  # cascaded deletes
+    assert selectors.candidates_count() == real()
+    UserRepo.objects.all().delete()
+    assert selectors.candidates_count() == real() == 0

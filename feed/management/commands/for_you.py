@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from config.errors import GazerError
-from feed import selectors, services
+from feed import services
 from workers.llm import inline_calls
 
 
@@ -37,7 +37,7 @@ class Command(BaseCommand):
                             **stats
                         )
                     )
-            items = selectors.feed_items_peek(viewer=viewer, limit=limit)
+            items = services.feed_items_peek(viewer=viewer, limit=limit)
         except GazerError as exc:
             raise CommandError(f"{exc.code}: {exc.message}") from exc
         rows = [
