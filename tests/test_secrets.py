@@ -221,7 +221,10 @@ def test_token_ids_are_an_hmac_under_the_server_secret():
 
 
 def _check_deploy(**env: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DEBUG", "DJANGO_SETTINGS_MODULE")}
+    # A deployment's environment: none of the test run's own switches (the browser tests
+    # lift Django's async guard for their process, which check --deploy rightly refuses).
+    own = ("DEBUG", "DJANGO_SETTINGS_MODULE", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    base = {k: v for k, v in os.environ.items() if k not in own}
     base.update(
         {
             "GAZER_DOTENV": "false",
