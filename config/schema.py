@@ -89,7 +89,7 @@ class _PathOnly:
 
 
 def _path_rules(name: str) -> dict[str, Any] | None:
-    if name in ("login", "username", "owner"):
+    if name in ("login", "username", "owner", "viewer"):
         return {
             "pattern": names.USERNAME_PATTERN,
             "minLength": 1,
