@@ -67,54 +67,133 @@ class RepoReprocessOutputSerializer(serializers.Serializer):
     repo = CrawlRowSerializer()
 
 
+@extend_schema_serializer(component_name="AdminProcessingStats")
+class ProcessingStatsSerializer(serializers.Serializer):
+    """`selectors.processing_stats()` as it is answered."""
+
+    total_accounts_processed = serializers.IntegerField()
+    factory_queue_depth = serializers.IntegerField()
+    factory_active_workers = serializers.IntegerField()
+    current_worker_count = serializers.IntegerField()
+    idle_workers = serializers.IntegerField()
+    queue_depths = serializers.DictField(child=serializers.IntegerField())
+    cpu_usage = serializers.FloatField()
+    memory_usage_percent = serializers.FloatField()
+    memory_used_mb = serializers.IntegerField()
+    memory_total_mb = serializers.IntegerField()
+    paused = serializers.BooleanField()
+
+
 class StatsApi(AdminApi):
+    @extend_schema_serializer(component_name="AdminStatsOutput")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="AdminStatsOutputDatabase")
+        class DatabaseSerializer(serializers.Serializer):
+            total_repos = serializers.IntegerField()
+            completed_repos = serializers.IntegerField()
+            failed_repos = serializers.IntegerField()
+            processing_repos = serializers.IntegerField()
+            pending_repos = serializers.IntegerField()
+            rate_limited_repos = serializers.IntegerField()
+            pagination_limited_repos = serializers.IntegerField()
+            restricted_repos = serializers.IntegerField()
+            total_stargazers = serializers.IntegerField()
+            total_github_users = serializers.IntegerField()
+            total_star_edges_estimate = serializers.IntegerField()
+
+        @extend_schema_serializer(component_name="AdminStatsOutputQueue")
+        class QueueSerializer(serializers.Serializer):
+            depth = serializers.IntegerField()
+            depths = serializers.DictField(child=serializers.IntegerField())
+            active_workers = serializers.IntegerField()
+            total_workers = serializers.IntegerField()
+
+        @extend_schema_serializer(component_name="AdminStatsOutputSnapshot")
+        class SnapshotSerializer(serializers.Serializer):
+            taken_at = serializers.DateTimeField()
+            accounts_processed_period = serializers.IntegerField()
+            accounts_per_hour = serializers.FloatField()
+            workers_total = serializers.IntegerField()
+            workers_active = serializers.IntegerField()
+            queue_depths = serializers.DictField(child=serializers.IntegerField())
+            cpu_percent = serializers.FloatField()
+            memory_percent = serializers.FloatField()
+            repos_by_status = serializers.DictField(child=serializers.IntegerField())
+            stargazers_found = serializers.IntegerField()
+            github_budget = serializers.DictField()
+
+        processing = ProcessingStatsSerializer()
+        database = DatabaseSerializer()
+        queue = QueueSerializer()
+        history = SnapshotSerializer(many=True)
+
     @extend_schema(
         summary="Processing, database and queue figures, with diagnostics history",
         parameters=[OpenApiParameter("history", int, description="snapshots, 0–168 (24)")],
-        responses={200: dict, **AUTH_ERRORS},
+        responses={200: OutputSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
         processing = selectors.processing_stats()
         limit = _int_param(request, "history", default=24, low=0, high=168)
-        return Response(
-            {
-                "processing": processing,
-                "database": selectors.database_stats(),
-                "queue": {
-                    "depth": processing["factory_queue_depth"],
-                    "depths": processing["queue_depths"],
-                    "active_workers": processing["factory_active_workers"],
-                    "total_workers": processing["current_worker_count"],
-                },
-                "history": selectors.diagnostics_history(limit=limit),
-            }
-        )
+        body = {
+            "processing": processing,
+            "database": selectors.database_stats(),
+            "queue": {
+                "depth": processing["factory_queue_depth"],
+                "depths": processing["queue_depths"],
+                "active_workers": processing["factory_active_workers"],
+                "total_workers": processing["current_worker_count"],
+            },
+            "history": selectors.diagnostics_history(limit=limit),
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 class StatsSummaryApi(AdminApi):
-    @extend_schema(summary="The processing stats object", responses={200: dict, **AUTH_ERRORS})
+    @extend_schema(
+        summary="The processing stats object",
+        responses={200: ProcessingStatsSerializer, **AUTH_ERRORS},
+    )
     def get(self, request):
-        return Response(selectors.processing_stats())
+        return Response(ProcessingStatsSerializer(selectors.processing_stats()).data)
 
 
 class WorkersApi(AdminApi):
+    @extend_schema_serializer(component_name="AdminWorkersOutput")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="AdminWorkersOutputWorker")
+        class WorkerSerializer(serializers.Serializer):
+            name = serializers.CharField()
+            processes = serializers.IntegerField()
+            max_concurrency = serializers.IntegerField(allow_null=True)
+            autoscaler = serializers.DictField(allow_null=True)
+            queues = serializers.ListField(child=serializers.CharField())
+            running_tasks = serializers.IntegerField()
+
+        total_workers = serializers.IntegerField()
+        active_workers = serializers.IntegerField()
+        idle_workers = serializers.IntegerField()
+        queue_depth = serializers.IntegerField()
+        cpu_usage = serializers.FloatField()
+        memory_usage_percent = serializers.FloatField()
+        workers = WorkerSerializer(many=True)
+
     @extend_schema(
         summary="Celery workers: total, active, idle, queue depth, CPU and memory",
-        responses={200: dict, **AUTH_ERRORS},
+        responses={200: OutputSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
         stats = selectors.processing_stats()
-        return Response(
-            {
-                "total_workers": stats["current_worker_count"],
-                "active_workers": stats["factory_active_workers"],
-                "idle_workers": stats["idle_workers"],
-                "queue_depth": stats["factory_queue_depth"],
-                "cpu_usage": stats["cpu_usage"],
-                "memory_usage_percent": stats["memory_usage_percent"],
-                "workers": selectors.workers_detail(),
-            }
-        )
+        body = {
+            "total_workers": stats["current_worker_count"],
+            "active_workers": stats["factory_active_workers"],
+            "idle_workers": stats["idle_workers"],
+            "queue_depth": stats["factory_queue_depth"],
+            "cpu_usage": stats["cpu_usage"],
+            "memory_usage_percent": stats["memory_usage_percent"],
+            "workers": selectors.workers_detail(),
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 class WorkersScaleApi(AdminApi):
@@ -139,10 +218,26 @@ class WorkersScaleApi(AdminApi):
                 )
             return attrs
 
+    @extend_schema_serializer(component_name="WorkersScaleOutput")
+    class OutputSerializer(serializers.Serializer):
+        @extend_schema_serializer(component_name="WorkersScaleOutputWorker")
+        class ResultSerializer(serializers.Serializer):
+            worker = serializers.CharField()
+            before = serializers.IntegerField()
+            mode = serializers.ChoiceField(choices=["autoscale", "pool"])
+            max = serializers.IntegerField(required=False, help_text="autoscale mode")
+            min = serializers.IntegerField(required=False, help_text="autoscale mode")
+            requested = serializers.IntegerField(required=False, help_text="pool mode")
+            change = serializers.IntegerField(required=False, help_text="pool mode")
+
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+        workers = ResultSerializer(many=True)
+
     @extend_schema(
         summary="Resize worker pools (pool_grow/pool_shrink, or the --autoscale range)",
         request=InputSerializer,
-        responses={200: dict, 400: ERROR, 409: ERROR, **AUTH_ERRORS},
+        responses={200: OutputSerializer, 400: ERROR, 409: ERROR, **AUTH_ERRORS},
     )
     def post(self, request):
         body = self.InputSerializer(data=request.data)
@@ -155,26 +250,36 @@ class WorkersScaleApi(AdminApi):
             autoscale_min=data.get("min"),
             destination=data.get("workers"),
         )
-        return Response(
-            {"success": True, "message": f"Scaled {len(results)} worker(s)", "workers": results}
-        )
+        body = {"success": True, "message": f"Scaled {len(results)} worker(s)", "workers": results}
+        return Response(self.OutputSerializer(body).data)
 
 
 class QueueApi(AdminApi):
-    @extend_schema(summary="Queue depths per priority", responses={200: dict, **AUTH_ERRORS})
+    @extend_schema_serializer(component_name="AdminQueueOutput")
+    class OutputSerializer(serializers.Serializer):
+        depth = serializers.IntegerField()
+        depths = serializers.DictField(child=serializers.IntegerField())
+        active_workers = serializers.IntegerField()
+        processing_rate = serializers.FloatField()
+        processing_rate_unit = serializers.CharField()
+        due_repos = serializers.IntegerField()
+        paused = serializers.BooleanField()
+
+    @extend_schema(
+        summary="Queue depths per priority", responses={200: OutputSerializer, **AUTH_ERRORS}
+    )
     def get(self, request):
         stats = selectors.processing_stats()
-        return Response(
-            {
-                "depth": stats["factory_queue_depth"],
-                "depths": stats["queue_depths"],
-                "active_workers": stats["factory_active_workers"],
-                "processing_rate": selectors.processing_rate_per_hour(),
-                "processing_rate_unit": "repos/hour",
-                "due_repos": selectors.crawls_due_count(),
-                "paused": stats["paused"],
-            }
-        )
+        body = {
+            "depth": stats["factory_queue_depth"],
+            "depths": stats["queue_depths"],
+            "active_workers": stats["factory_active_workers"],
+            "processing_rate": selectors.processing_rate_per_hour(),
+            "processing_rate_unit": "repos/hour",
+            "due_repos": selectors.crawls_due_count(),
+            "paused": stats["paused"],
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 class QueueClearApi(AdminApi):
@@ -186,22 +291,27 @@ class QueueClearApi(AdminApi):
             allow_empty=False,
         )
 
+    @extend_schema_serializer(component_name="QueueClearOutput")
+    class OutputSerializer(serializers.Serializer):
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+        removed = serializers.DictField(child=serializers.IntegerField())
+
     @extend_schema(
         summary="Purge broker queues (rows stay in the database; pause to stop work)",
         request=InputSerializer,
-        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+        responses={200: OutputSerializer, 400: ERROR, **AUTH_ERRORS},
     )
     def post(self, request):
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         removed = services.queues_purge(names=body.validated_data.get("queues"))
-        return Response(
-            {
-                "success": True,
-                "message": f"Purged {sum(removed.values())} message(s)",
-                "removed": removed,
-            }
-        )
+        body = {
+            "success": True,
+            "message": f"Purged {sum(removed.values())} message(s)",
+            "removed": removed,
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 class PauseApi(AdminApi):
@@ -209,35 +319,48 @@ class PauseApi(AdminApi):
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
+    @extend_schema_serializer(component_name="PauseOutput")
+    class OutputSerializer(serializers.Serializer):
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+        paused = serializers.BooleanField()
+
     @extend_schema(
         summary="Pause star-graph work (persisted: restarted workers stay paused)",
         request=InputSerializer,
-        responses={200: dict, 400: ERROR, **AUTH_ERRORS},
+        responses={200: OutputSerializer, 400: ERROR, **AUTH_ERRORS},
     )
     def post(self, request):
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         created = services.stargazers_pause(reason=body.validated_data.get("reason", ""))
         message = "Star-graph processing paused" if created else "Already paused"
-        return Response({"success": True, "message": message, "paused": True})
+        body = {"success": True, "message": message, "paused": True}
+        return Response(self.OutputSerializer(body).data)
 
 
 class ResumeApi(AdminApi):
+    @extend_schema_serializer(component_name="ResumeOutput")
+    class OutputSerializer(serializers.Serializer):
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+        paused = serializers.BooleanField()
+        enqueued = serializers.IntegerField()
+
     @extend_schema(
         summary="Resume star-graph work and enqueue due repos",
         request=None,
-        responses={200: dict, **AUTH_ERRORS},
+        responses={200: OutputSerializer, **AUTH_ERRORS},
     )
     def post(self, request):
         enqueued = services.stargazers_resume()
-        return Response(
-            {
-                "success": True,
-                "message": f"Star-graph processing resumed; {enqueued} repo(s) enqueued",
-                "paused": False,
-                "enqueued": enqueued,
-            }
-        )
+        body = {
+            "success": True,
+            "message": f"Star-graph processing resumed; {enqueued} repo(s) enqueued",
+            "paused": False,
+            "enqueued": enqueued,
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 class ReposListApi(AdminApi):
@@ -259,11 +382,10 @@ class ReposListApi(AdminApi):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        return Response(
-            selectors.crawls_list(
-                status=data.get("status") or None, limit=data["limit"], offset=data["offset"]
-            )
+        rows = selectors.crawls_list(
+            status=data.get("status") or None, limit=data["limit"], offset=data["offset"]
         )
+        return Response(CrawlRowSerializer(rows, many=True).data)
 
 
 class RepoDetailApi(AdminApi):
@@ -273,7 +395,7 @@ class RepoDetailApi(AdminApi):
         responses={200: CrawlRowSerializer, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
     )
     def get(self, request, repo_key: str):
-        return Response(selectors.crawl_get(key=repo_key))
+        return Response(CrawlRowSerializer(selectors.crawl_get(key=repo_key)).data)
 
 
 class RepoReprocessApi(AdminApi):
@@ -295,26 +417,29 @@ class RepoReprocessApi(AdminApi):
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         crawl = services.crawl_reprocess(key=repo_key, force=body.validated_data["force"])
-        return Response(
-            {
-                "success": True,
-                "message": f"Repository {crawl.repo.full_name} queued for reprocessing",
-                "repo": selectors.crawl_row(crawl),
-            }
-        )
+        body = {
+            "success": True,
+            "message": f"Repository {crawl.repo.full_name} queued for reprocessing",
+            "repo": selectors.crawl_row(crawl),
+        }
+        return Response(RepoReprocessOutputSerializer(body).data)
 
 
 class RepoResetApi(AdminApi):
+    @extend_schema_serializer(component_name="RepoResetOutput")
+    class OutputSerializer(serializers.Serializer):
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+
     @extend_schema(
         summary="Delete a repo's processing row and its stargazer edges",
         request=None,
-        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+        responses={200: OutputSerializer, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
     )
     def post(self, request, repo_key: str):
         services.crawl_reset(key=repo_key)
-        return Response(
-            {"success": True, "message": f"Repository {repo_key} processing status reset"}
-        )
+        body = {"success": True, "message": f"Repository {repo_key} processing status reset"}
+        return Response(self.OutputSerializer(body).data)
 
 
 class UserReprocessApi(AdminApi):
@@ -322,23 +447,28 @@ class UserReprocessApi(AdminApi):
     class InputSerializer(serializers.Serializer):
         force = serializers.BooleanField(default=False)
 
+    @extend_schema_serializer(component_name="UserReprocessOutput")
+    class OutputSerializer(serializers.Serializer):
+        success = serializers.BooleanField()
+        message = serializers.CharField()
+        reset = serializers.IntegerField()
+
     @extend_schema(
         summary="Reset and enqueue every repo a user starred (and re-sync an account)",
         request=InputSerializer,
-        responses={200: dict, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
+        responses={200: OutputSerializer, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
     )
     def post(self, request, login: str):
         body = self.InputSerializer(data=request.data or {})
         body.is_valid(raise_exception=True)
         username_validate(login=login)
         count = services.user_crawls_reprocess(login=login, force=body.validated_data["force"])
-        return Response(
-            {
-                "success": True,
-                "message": f"Reset {count} repositories for user {login}",
-                "reset": count,
-            }
-        )
+        body = {
+            "success": True,
+            "message": f"Reset {count} repositories for user {login}",
+            "reset": count,
+        }
+        return Response(self.OutputSerializer(body).data)
 
 
 def _int_param(request, name: str, *, default: int, low: int, high: int) -> int:
