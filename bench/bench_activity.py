@@ -23,13 +23,14 @@ import io
 import os
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from pathlib import Path
+
+from workers.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -58,12 +59,6 @@ def main(argv=None) -> int:
     return run_isolated(
         script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _rest(stats: dict) -> int:
@@ -136,7 +131,7 @@ def _wrk(url: str, seconds: int) -> dict:
 
 
 def _serve_and_wrk(login: str, seconds: int, rounds: int) -> tuple[dict, dict]:
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "bench.activity_urls_settings"}
     proc = subprocess.Popen(
         [

@@ -34,6 +34,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from workers.testing import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
@@ -362,10 +364,6 @@ def _rebuild_llm_calls(viewer) -> dict:
 
 
 # ---------------------------------------------------------------------------- HTTP
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _gunicorn(env: dict[str, str], port: int) -> subprocess.Popen:
@@ -502,7 +500,7 @@ def _child(args) -> int:
     payload_file.write_text(json.dumps(payloads))
     connection.close()
 
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "bench.feed_settings",

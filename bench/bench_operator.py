@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from workers.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -62,12 +63,6 @@ def main(argv=None) -> int:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
@@ -90,7 +85,7 @@ def _child(args) -> int:
         CeleryWorkerProcess(env=env, concurrency=2).start(timeout=60),
         CeleryWorkerProcess.llm(env=env, concurrency=2).start(timeout=60),
     ]
-    port = _free_port()
+    port = free_port()
     log = Path(tempfile.gettempdir()) / "gazer-bench-operator-web.log"
     web_command = [sys.executable, "-m", "gunicorn", "config.wsgi", "-b", f"127.0.0.1:{port}"]
     web_command += ["-w", "2", "--threads", "4", "--timeout", "60"]

@@ -23,7 +23,6 @@ import argparse
 import gzip
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,6 +30,8 @@ import urllib.error
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+
+from workers.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
@@ -67,12 +68,6 @@ def main(argv=None) -> int:
     return run_isolated(
         script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:
@@ -270,7 +265,7 @@ def _child(args) -> int:
             env={**env, "PATH": "/usr/bin:/bin"},
             check=True,
         )
-        port = _free_port()
+        port = free_port()
         gunicorn = _gunicorn(env, port)
         base = f"http://127.0.0.1:{port}"
         login = ready[0]

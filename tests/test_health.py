@@ -1,7 +1,6 @@
 """Health endpoints: healthy with everything up, unhealthy when services are away."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -10,6 +9,8 @@ from pathlib import Path
 import pytest
 import requests
 from rest_framework.test import APIClient
+
+from workers.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,15 +145,9 @@ def test_no_llm_worker_check_when_calls_never_go_to_one(client, settings, key, u
     assert "llm_worker" not in client.get("/health").json()["checks"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_health_unhealthy_when_database_and_redis_are_on_wrong_ports():
     """The real web server, started with both services pointed at closed ports."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ import requests
 from rest_framework.test import APIClient
 
 from config.parsers import MAX_JSON_DEPTH, json_depth, json_too_deep
+from workers.testing import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -187,12 +187,6 @@ def test_public_write_in_a_browser_without_the_key_is_401(client, settings):
 # --- path length through the real web server -------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def web_server(tmp_path_factory):
     """gunicorn as the Procfile starts it (same config file), on a free port.
@@ -200,7 +194,7 @@ def web_server(tmp_path_factory):
     Its log goes to a file: a pipe nobody reads fills up with the long paths it logs and
     blocks the server.
     """
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("gunicorn") / "web.log"
     log = log_path.open("w")
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "API_KEY": ""}
