@@ -30,11 +30,11 @@ import time
 import uuid
 from pathlib import Path
 
-from workers.testing import free_port
-
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from workers.testing import free_port  # noqa: E402 - after the path above
 
 BENCH_DB = "gazer_bench_activity"
 COMMAND = ".venv/bin/python bench/bench_activity.py"
