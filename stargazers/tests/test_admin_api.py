@@ -232,10 +232,16 @@ def test_edge_estimate_before_and_after_analyze():
 
     if reltuples < 0:  # before the first ANALYZE: the live-row count answers
         # This backend reports its counts to the statistics system when idle, at most
-        # once a second and sometimes only after 10 s: ask for the next report now.
+        # once a second, and on a busy server (its lock taken) it may wait up to 60 s:
+        # ask for the next report now, and leave it idle long enough between polls.
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_stat_force_next_flush()")
-        wait_until(lambda: estimate() == 2000, timeout=30, interval=0.2)
+        wait_until(
+            lambda: estimate() == 2000,
+            timeout=90,
+            interval=0.5,
+            message="the live-row count never reached the 2000 committed edges",
+        )
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE gazer_star_edge")
     assert estimate() == 2000
