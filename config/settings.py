@@ -137,6 +137,15 @@ if DB_POOL_MAX_SIZE > 0:
 else:
     # Persistent connections per process; web and workers are long-lived processes.
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+# The For You page statement runs on every GET: prepared once per connection, Postgres
+# stops planning it per request. Off behind a transaction-pooling PgBouncer older than
+# 1.21 (it cannot keep prepared statements); Django's own queries never prepare.
+DB_PREPARED_STATEMENTS = _bool("DB_PREPARED_STATEMENTS", True)
+if DB_PREPARED_STATEMENTS:
+    # Django turns psycopg's preparing off (threshold None); its client-side-binding
+    # cursors never prepare whatever the threshold, so this reaches only the statements
+    # run on server-side-binding cursors with prepare=True.
+    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env.str("REDIS_URL", default="redis://127.0.0.1:6379/0")

@@ -7,7 +7,10 @@ field by field would cost more than ranking them).
 
 from __future__ import annotations
 
+import json
+
 from django.conf import settings
+from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -108,6 +111,10 @@ class ForYouRebuiltSerializer(ForYouOutputSerializer):
     rebuild = ForYouRebuildSerializer()
 
 
+def _envelope(page, items) -> dict:
+    return {"ok": True, "username": page.login, "count": page.count, "repos": items}
+
+
 def _wait_param(raw: str | None) -> bool:
     if raw is None:
         return False
@@ -132,9 +139,15 @@ class ForYouApi(APIView):
     )
     def get(self, request, viewer: str):
         limit = services.limit_parse(request.query_params.get("limit"))
-        user = services.viewer_resolve(viewer)
-        items = services.feed_serve(viewer=user, limit=limit)
-        return Response({"ok": True, "username": user.login, "count": len(items), "repos": items})
+        page = services.feed_page(viewer=viewer, limit=limit)
+        if request.accepted_renderer.format != "json":  # the browsable API
+            return Response(_envelope(page, page.items()))
+        # The items arrive as the JSON text Postgres built: passed through, not re-encoded.
+        body = (
+            f'{{"ok":true,"username":{json.dumps(page.login)},"count":{page.count},'
+            f'"repos":{page.repos_json}}}'
+        )
+        return HttpResponse(body, content_type="application/json")
 
     @extend_schema(
         summary="Rebuild the viewer's feed through Celery (stage 1 + batched LLM judgments)",

@@ -14,8 +14,9 @@ class FeedJudgment(models.Model):
     next rebuild.
     """
 
+    # No index of its own: feed_judgment_unique (viewer, repo) serves viewer lookups.
     viewer = models.ForeignKey(
-        "users.GitHubUser", on_delete=models.CASCADE, related_name="feed_judgments"
+        "users.GitHubUser", on_delete=models.CASCADE, related_name="feed_judgments", db_index=False
     )
     repo = models.ForeignKey("repos.Repo", on_delete=models.CASCADE, related_name="+")
     include = models.BooleanField()
@@ -49,7 +50,10 @@ class FeedEntry(models.Model):
         CACHE = "cache"
         FALLBACK = "fallback"
 
-    viewer = models.ForeignKey("users.GitHubUser", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: feed_entry_unique (viewer, repo) serves viewer lookups.
+    viewer = models.ForeignKey(
+        "users.GitHubUser", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     repo = models.ForeignKey("repos.Repo", on_delete=models.CASCADE, related_name="+")
     # The user who highlighted the repo (its author on the feed).
     author = models.ForeignKey("users.GitHubUser", on_delete=models.CASCADE, related_name="+")
@@ -86,8 +90,9 @@ class FeedEntry(models.Model):
 class FeedExposure(models.Model):
     """How often and when a viewer was shown a repo (the fatigue ranking's input)."""
 
+    # No index of its own: feed_exposure_unique (viewer, repo) serves viewer lookups.
     viewer = models.ForeignKey(
-        "users.GitHubUser", on_delete=models.CASCADE, related_name="feed_exposures"
+        "users.GitHubUser", on_delete=models.CASCADE, related_name="feed_exposures", db_index=False
     )
     repo = models.ForeignKey("repos.Repo", on_delete=models.CASCADE, related_name="+")
     times_shown = models.PositiveIntegerField(default=0)

@@ -7,9 +7,11 @@ request costs the same whether there are a hundred candidates or a hundred thous
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.db import connection
 from django.utils import timezone
@@ -122,15 +124,18 @@ def _fatigue_params(now: datetime) -> dict[str, Any]:
 # entry the viewer was shown (their exposure rows, fatigue applied): exact, without
 # ranking all of the viewer's entries on every GET.
 _PAGE_CTE = f"""
+    viewer AS (
+        SELECT u.id, u.login FROM {USER} u WHERE {{match}} LIMIT 1
+    ),
     fresh AS (
         SELECT e.repo_id, e.author_id, e.reasons, e.include, e.tier, e.score AS ranked
         FROM {ENTRY} e
-        WHERE e.viewer_id = %(viewer)s
+        WHERE e.viewer_id = (SELECT id FROM viewer)
           AND NOT EXISTS (
               SELECT 1 FROM {EXPOSURE} x WHERE x.viewer_id = e.viewer_id AND x.repo_id = e.repo_id
           )
         ORDER BY e.tier, e.score DESC, e.repo_id
-        LIMIT %(limit)s + %(slack)s
+        LIMIT %(limit)s::int + %(slack)s::int
     ),
     shown AS (
         SELECT e.repo_id, e.author_id, e.reasons, e.include, e.tier,
@@ -138,18 +143,18 @@ _PAGE_CTE = f"""
                    %(shown)s::float8 * coalesce(x.times_shown, 0)
                    + CASE WHEN x.last_shown_at IS NULL THEN 0
                      ELSE %(recent)s::float8 * exp(greatest(
-                       -700, -extract(epoch FROM (%(now)s - x.last_shown_at))::float8
+                       -700, -extract(epoch FROM (%(now)s::timestamptz - x.last_shown_at))::float8
                              / 3600.0 / %(decay)s::float8
                      )) END
                ) / %(per_point)s::float8 AS ranked
         FROM {EXPOSURE} x
         JOIN {ENTRY} e ON e.viewer_id = x.viewer_id AND e.repo_id = x.repo_id
-        WHERE x.viewer_id = %(viewer)s
+        WHERE x.viewer_id = (SELECT id FROM viewer)
     ),
     ranked AS (
         SELECT * FROM fresh UNION ALL SELECT * FROM shown
         ORDER BY tier, ranked DESC, repo_id
-        LIMIT %(limit)s + %(slack)s
+        LIMIT %(limit)s::int + %(slack)s::int
     ),
     -- Still highlighted by its author: a cleared highlight leaves the page at once (a
     -- deleted author's entries are deleted with them). Checked on the best few only, one
@@ -163,9 +168,14 @@ _PAGE_CTE = f"""
             LIMIT 1
         ) l
         ORDER BY k.tier, k.ranked DESC, k.repo_id
-        LIMIT %(limit)s
+        LIMIT %(limit)s::int
     )
 """  # noqa: S608 - identifiers from model metadata; values are parameters
+
+_BY_LOGIN = (
+    f"lower(u.login) = lower(%(login)s::text) AND u.state <> '{GitHubUser.State.DISCOVERED}'"
+)
+_BY_ID = "u.id = %(viewer)s::bigint"
 
 # The exposures are counters the ranking reads, not records anyone is owed: with
 # FEED_EXPOSURE_ASYNC_COMMIT the page's own transaction does not wait for its WAL flush
@@ -179,119 +189,118 @@ _QUIET_CTE = """,
 _BUMP_CTE = f""",
     bump AS (
         INSERT INTO {EXPOSURE} AS x (viewer_id, repo_id, times_shown, last_shown_at)
-        SELECT %(viewer)s, repo_id, 1, %(now)s FROM page {{quiet}}
+        SELECT (SELECT id FROM viewer), repo_id, 1, %(now)s::timestamptz FROM page {{quiet}}
         ON CONFLICT (viewer_id, repo_id) DO UPDATE
             SET times_shown = x.times_shown + 1, last_shown_at = EXCLUDED.last_shown_at
     )
 """  # noqa: S608 - identifiers from model metadata; values are parameters
 
-_SELECT = f"""
-    SELECT p.ranked, p.reasons::text, p.include, u.login, u.state,
-           r.full_name, r.owner_login, r.name, r.description, r.language, r.stargazers_count,
-           r.is_fork, r.is_archived, r.topics::text, r.homepage, r.pushed_at,
-           r.github_updated_at, p.include_reason, p.commit_days, r.blurb, r.emphasis::text,
-           r.keywords::text, r.kind, r.link, r.enriched_at,
-           (SELECT coalesce(json_agg(json_build_object(
+# Each item is built by Postgres as the JSON the API answers, with every field /data
+# shows for a repo plus author, flag, score and reasons (keys in repo_payload's order):
+# the web process passes the text through instead of building and encoding dicts.
+_ITEM = f"""json_build_object(
+        'id', r.full_name, 'full_name', r.full_name, 'owner', r.owner_login, 'name', r.name,
+        'description', r.description, 'language', nullif(r.language, ''),
+        'stargazers_count', r.stargazers_count, 'fork', r.is_fork, 'archived', r.is_archived,
+        'topics', r.topics, 'homepage', nullif(r.homepage, ''), 'pushed_at', r.pushed_at,
+        'updated_at', r.github_updated_at, 'include_reason', p.include_reason,
+        'user_commit_days', p.commit_days, 'generated_description', r.blurb,
+        'blurb', r.blurb, 'emphasis', r.emphasis, 'keywords', r.keywords, 'kind', r.kind,
+        'link', nullif(r.link, ''),
+        'gallery', (SELECT coalesce(json_agg(json_build_object(
                 'url', g.url, 'alt', g.alt, 'original_url', g.original_url, 'title', g.title,
                 'caption', g.caption, 'is_highlight', g.is_highlight, 'taken_at', g.taken_at
-              ) ORDER BY g.id), '[]'::json)::text
-            FROM {GALLERY} g WHERE g.repo_id = r.id) AS gallery
-    FROM page p
-    JOIN {REPO} r ON r.id = p.repo_id
-    JOIN {USER} u ON u.id = p.author_id
-    ORDER BY p.tier, p.ranked DESC, p.repo_id
+              ) ORDER BY g.id), '[]'::json)
+            FROM {GALLERY} g WHERE g.repo_id = r.id),
+        'enriched_at', r.enriched_at, 'username', u.login, 'is_ghost', u.state = 'ghost',
+        'score', round(p.ranked::numeric, 6)::float8, 'reasons', p.reasons,
+        'judged', p.include
+    )"""  # noqa: S608 - identifiers from model metadata
+
+_SELECT = f"""
+    SELECT v.id, v.login,
+           EXISTS (SELECT 1 FROM {ENTRY} WHERE viewer_id = v.id),
+           coalesce((SELECT n FROM {COUNT} WHERE id = 1), 0),
+           b.candidates_seen, b.queued_at IS NOT NULL,
+           (SELECT count(*) FROM page),
+           (SELECT coalesce(json_agg({_ITEM} ORDER BY p.tier, p.ranked DESC, p.repo_id),
+                            '[]'::json)
+            FROM page p
+            JOIN {REPO} r ON r.id = p.repo_id
+            JOIN {USER} u ON u.id = p.author_id)::text
+    FROM viewer v
+    LEFT JOIN {REBUILD} b ON b.viewer_id = v.id
 """  # noqa: S608 - identifiers from model metadata; values are parameters
+
+
+@dataclass(frozen=True)
+class Page:
+    """One served page and, read in the same statement, what the auto-rebuild needs."""
+
+    viewer_id: int
+    login: str
+    has_entries: bool
+    candidates: int
+    candidates_seen: int | None
+    queued: bool
+    count: int
+    # The items as the JSON array the API answers.
+    repos_json: str
+
+    def items(self) -> list[dict[str, Any]]:
+        return json.loads(self.repos_json)
+
+
+def page_sql(*, record: bool, by_login: bool) -> str:
+    """The page statement; with `record`, the exposure upsert in the same statement."""
+    cte = _PAGE_CTE.format(match=_BY_LOGIN if by_login else _BY_ID)
+    if not record:
+        return "WITH " + cte + _SELECT
+    quiet = settings.FEED_EXPOSURE_ASYNC_COMMIT and not connection.in_atomic_block
+    bump = _BUMP_CTE.format(quiet="CROSS JOIN quiet" if quiet else "")
+    return "WITH " + cte + (_QUIET_CTE if quiet else "") + bump + _SELECT
+
+
+def page_get(
+    *,
+    limit: int,
+    record: bool,
+    login: str | None = None,
+    viewer_id: int | None = None,
+    now: datetime | None = None,
+) -> Page | None:
+    """The viewer's ranked page in one statement (None: no such viewer), looked up by
+    `login` (any case; not a stargazer-only user) or by `viewer_id`; with `record`, the
+    same statement records every served item's exposure (times_shown + 1, last_shown_at
+    = now).
+
+    Run on a server-side-binding cursor of the same connection so that it can be a
+    prepared statement (DB_PREPARED_STATEMENTS): Postgres plans it once per connection
+    instead of on every request. Django's own cursors bind client-side and never prepare.
+    """
+    params = {
+        **_fatigue_params(now or timezone.now()),
+        "login": login,
+        "viewer": viewer_id,
+        "limit": limit,
+        "slack": PAGE_SLACK,
+    }
+    sql = page_sql(record=record, by_login=login is not None)
+    connection.ensure_connection()
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
+        cursor.execute(sql, params, prepare=settings.DB_PREPARED_STATEMENTS)
+        row = cursor.fetchone()
+    return Page(*row) if row else None
+
+
+def page_fetch(*, viewer: GitHubUser, limit: int, record: bool, now: datetime | None = None):
+    """The viewer's ranked items as dicts (exposures recorded with `record`)."""
+    page = page_get(viewer_id=viewer.pk, limit=limit, record=record, now=now)
+    return page.items() if page else []
 
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
-
-
-def _item(row: tuple) -> dict[str, Any]:
-    """One feed item: every field /data shows for a repo, plus author, flag, score, reasons."""
-    (
-        ranked, reasons, include, login, state, full_name, owner, name, description,
-        language, stars, fork, archived, topics, homepage, pushed_at, updated_at,
-        include_reason, commit_days, blurb, emphasis, keywords, kind, link, enriched_at,
-        gallery,
-    ) = row  # fmt: skip
-    return {
-        "id": full_name,
-        "full_name": full_name,
-        "owner": owner,
-        "name": name,
-        "description": description,
-        "language": language or None,
-        "stargazers_count": stars,
-        "fork": fork,
-        "archived": archived,
-        "topics": json.loads(topics),
-        "homepage": homepage or None,
-        "pushed_at": _iso(pushed_at),
-        "updated_at": _iso(updated_at),
-        "include_reason": include_reason,
-        "user_commit_days": commit_days,
-        "generated_description": blurb,
-        "blurb": blurb,
-        "emphasis": json.loads(emphasis),
-        "keywords": json.loads(keywords),
-        "kind": kind,
-        "link": link or None,
-        "gallery": json.loads(gallery),
-        "enriched_at": _iso(enriched_at),
-        "username": login,
-        "is_ghost": state == GitHubUser.State.GHOST,
-        "score": round(float(ranked), 6),
-        "reasons": json.loads(reasons),
-        "judged": include,
-    }
-
-
-def page_sql(*, record: bool) -> str:
-    """The page statement; with `record`, the exposure upsert in the same statement."""
-    if not record:
-        return "WITH " + _PAGE_CTE + _SELECT
-    quiet = settings.FEED_EXPOSURE_ASYNC_COMMIT and not connection.in_atomic_block
-    bump = _BUMP_CTE.format(quiet="CROSS JOIN quiet" if quiet else "")
-    return "WITH " + _PAGE_CTE + (_QUIET_CTE if quiet else "") + bump + _SELECT
-
-
-def page_fetch(*, viewer: GitHubUser, limit: int, record: bool, now: datetime | None = None):
-    """The ranked page in one statement; with `record`, the same statement records every
-    served item's exposure (times_shown + 1, last_shown_at = now)."""
-    params = {
-        **_fatigue_params(now or timezone.now()),
-        "viewer": viewer.pk,
-        "limit": limit,
-        "slack": PAGE_SLACK,
-    }
-    sql = page_sql(record=record)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [_item(row) for row in cursor.fetchall()]
-
-
-def feed_state(*, viewer: GitHubUser) -> dict[str, Any]:
-    """In one query: whether the viewer has entries, the rebuild row's numbers, and the
-    current candidate count (the auto-rebuild's input)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            SELECT EXISTS (SELECT 1 FROM {ENTRY} WHERE viewer_id = %(v)s),
-                   coalesce((SELECT n FROM {COUNT} WHERE id = 1), 0),
-                   b.candidates_seen, b.queued_at, b.status
-            FROM (SELECT 1) one LEFT JOIN {REBUILD} b ON b.viewer_id = %(v)s
-            """,  # noqa: S608 - identifiers from model metadata; values are parameters
-            {"v": viewer.pk},
-        )
-        has_entries, count, seen, queued_at, status = cursor.fetchone()
-    return {
-        "has_entries": has_entries,
-        "candidates": count,
-        "candidates_seen": seen,
-        "queued": queued_at is not None,
-        "status": status,
-    }
 
 
 def rebuild_row(*, viewer: GitHubUser) -> dict[str, Any]:

@@ -26,8 +26,9 @@ from feed.models import FeedEntry, FeedJudgment, FeedRebuild
 from feed.tasks import REBUILD_TIME_LIMIT
 from feed.tasks import feed_rebuild as feed_rebuild_task
 from stargazers.selectors import star_signals_for
+from users.errors import UserNotFound
 from users.models import GitHubUser
-from users.selectors import user_get
+from users.selectors import user_get, username_validate
 
 logger = logging.getLogger(__name__)
 
@@ -127,28 +128,44 @@ def feed_stage1_store(*, viewer: GitHubUser, now: datetime | None = None) -> int
 
 
 # ------------------------------------------------------------------------ serving
-def feed_serve(
+def feed_page(
     *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
-) -> list[dict[str, Any]]:
-    """The items `GET /for-you/<viewer>` returns, exposures recorded (one statement).
+) -> selectors.Page:
+    """The page `GET /for-you/<viewer>` serves, exposures recorded: one statement reads
+    the viewer, ranks and records, and says whether a rebuild is due.
 
     A viewer never built gets stage 1 now and a rebuild queued; a viewer whose candidate
     set grew (or shrank) since the last build gets a rebuild queued (debounced) and this
     page from the entries it has.
     """
-    viewer = viewer_resolve(viewer)
     limit_check(limit)
-    state = selectors.feed_state(viewer=viewer)
-    if not state["has_entries"]:
-        feed_stage1_store(viewer=viewer, now=now)
-        feed_rebuild_request(viewer=viewer, trigger="first_view")
+    if isinstance(viewer, GitHubUser):
+        page = selectors.page_get(viewer_id=viewer.pk, limit=limit, record=True, now=now)
+    else:
+        login = username_validate(login=viewer)
+        page = selectors.page_get(login=login, limit=limit, record=True, now=now)
+    if page is None:
+        raise UserNotFound(f"No user {viewer!r}.", details={"username": str(viewer)})
+    if not page.has_entries:
+        user = GitHubUser.objects.get(pk=page.viewer_id)
+        feed_stage1_store(viewer=user, now=now)
+        feed_rebuild_request(viewer=user, trigger="first_view")
+        page = selectors.page_get(viewer_id=user.pk, limit=limit, record=True, now=now)
     elif (
-        state["candidates_seen"] is not None
-        and state["candidates"] != state["candidates_seen"]
-        and not state["queued"]
+        page.candidates_seen is not None
+        and page.candidates != page.candidates_seen
+        and not page.queued
     ):
-        feed_rebuild_request(viewer=viewer, trigger="candidates_grew")
-    return selectors.page_fetch(viewer=viewer, limit=limit, record=True, now=now)
+        user = GitHubUser.objects.get(pk=page.viewer_id)
+        feed_rebuild_request(viewer=user, trigger="candidates_grew")
+    return page
+
+
+def feed_serve(
+    *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
+) -> list[dict[str, Any]]:
+    """The items `GET /for-you/<viewer>` returns, as dicts (exposures recorded)."""
+    return feed_page(viewer=viewer, limit=limit, now=now).items()
 
 
 def feed_items_peek(

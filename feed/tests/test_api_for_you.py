@@ -95,3 +95,12 @@ def test_command_prints_the_feed_as_a_table(world, capsys):
     assert len(out) == 5 and out[2].startswith("ada/r")
     with pytest.raises(Exception, match="invalid_limit"):
         call_command("for_you", "viewer", "--limit", "0")
+
+
+def test_get_answers_json_for_any_capitalisation_of_the_viewer(api, world):
+    response = api.get("/for-you/VIEWER?limit=3")
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert body["username"] == "viewer" and body["count"] == 3
+    assert len(body["repos"]) == 3
+    assert all(item["full_name"].startswith("ada/r") for item in body["repos"])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from feed import selectors, services
 from feed.models import FeedEntry, FeedExposure, FeedJudgment
@@ -74,12 +74,27 @@ def test_items_carry_every_data_field_author_and_real_ghost_flag(world):
     assert again["bob/lexer"]["is_ghost"] is False
 
 
-def test_exposures_counted_once_per_serve_in_one_statement(world):
+def _statements_counted(monkeypatch) -> list[str]:
+    """Every statement psycopg sends from now on, Django's cursors and raw ones alike."""
+    sent: list[str] = []
+    execute = psycopg.Cursor.execute
+
+    def counted(cursor, query, *args, **kwargs):
+        sent.append(str(query))
+        return execute(cursor, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "execute", counted)
+    return sent
+
+
+def test_exposures_counted_once_per_serve_in_one_statement(world, monkeypatch):
     services.feed_serve(viewer="viewer", limit=2, now=NOW)  # builds stage 1
     viewer = world["viewer"]
-    with CaptureQueriesContext(connection) as queries:
-        page = selectors.page_fetch(viewer=viewer, limit=3, record=True, now=NOW)
-    assert len(queries) == 1 and len(page) == 3
+    sent = _statements_counted(monkeypatch)
+    page = services.feed_serve(viewer="viewer", limit=3, now=NOW)
+    # Viewer lookup, rebuild check, ranking and the exposure upsert: one statement.
+    assert len(sent) == 1 and len(page) == 3
+    monkeypatch.undo()
     shown = dict(
         FeedExposure.objects.filter(viewer=viewer).values_list("repo__full_name", "times_shown")
     )
@@ -95,6 +110,21 @@ def test_exposures_counted_once_per_serve_in_one_statement(world):
         sum(FeedExposure.objects.filter(viewer=viewer).values_list("times_shown", flat=True))
         == after
     )
+
+
+def test_the_page_statement_is_prepared_once_per_connection(world, settings):
+    settings.DB_PREPARED_STATEMENTS = True
+    for _ in range(3):
+        services.feed_serve(viewer="viewer", limit=2, now=NOW)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT generic_plans + custom_plans FROM pg_prepared_statements "
+            "WHERE statement LIKE %s",
+            ["%INSERT INTO gazer_feed_exposure%"],
+        )
+        uses = [row[0] for row in cursor.fetchall()]
+    # The first serve builds stage 1 and runs the statement twice; two more serves reuse it.
+    assert uses and max(uses) >= 3
 
 
 def _two_equal(world):
