@@ -17,6 +17,7 @@ from repos.models import Repo
 from stargazers import errors
 from stargazers.models import AccountStarSignals, StarEdge, StargazerCrawl, StarHistoryDay
 from users import selectors as user_selectors
+from users.errors import UserNotFound
 from users.models import GitHubUser
 from workers import health
 from workers.models import DiagnosticsSnapshot, QueuePause
@@ -317,27 +318,34 @@ def star_history_many(*, repo_ids: list[int]) -> dict[int, list[dict[str, Any]]]
     return out
 
 
-def _kindred_stored(*, user_id: int, limit: int) -> tuple | None:
-    """The stored row's count, time and first `limit` kindred with their user fields, in
-    one statement; None when the account has no computed row yet."""
+def _kindred_stored(*, login: str, limit: int) -> tuple | None:
+    """In one statement: the user with this login (any case, stargazers seen only as such
+    included), the stored row's count and time, and its first `limit` kindred with their
+    user fields, most repos in common first (ties by login); None for no such user, a
+    None time when the account has no computed row yet."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"""
-            SELECT s.starred_count, s.computed_at,
+            SELECT v.id, v.login, s.starred_count, s.computed_at,
                    coalesce((
-                       SELECT json_agg(json_build_array(
-                           k.common, u.login, u.state, u.avatar_url) ORDER BY k.ord)
+                       SELECT json_agg(json_build_object(
+                           'login', u.login, 'state', u.state, 'avatar_url', u.avatar_url,
+                           'common_repos', k.common
+                       ) ORDER BY k.common DESC, u.login COLLATE "C")
                        FROM (
-                           SELECT (p ->> 0)::bigint AS uid, (p ->> 1)::int AS common, ord
+                           SELECT (p ->> 0)::bigint AS uid, (p ->> 1)::int AS common
                            FROM jsonb_array_elements(s.kindred) WITH ORDINALITY AS t(p, ord)
                            WHERE ord <= %(limit)s
                        ) k
                        JOIN {GitHubUser._meta.db_table} u ON u.id = k.uid
                    ), '[]')::text
-            FROM {AccountStarSignals._meta.db_table} s
-            WHERE s.user_id = %(user)s AND s.computed_at IS NOT NULL
+            FROM {GitHubUser._meta.db_table} v
+            LEFT JOIN {AccountStarSignals._meta.db_table} s
+                ON s.user_id = v.id AND s.computed_at IS NOT NULL
+            WHERE lower(v.login) = lower(%(login)s)
+            LIMIT 1
             """,  # noqa: S608 - identifiers from model metadata; values are parameters
-            {"user": user_id, "limit": limit},
+            {"login": login, "limit": limit},
         )
         return cursor.fetchone()
 
@@ -346,36 +354,26 @@ def kindred(*, login: str, limit: int) -> dict[str, Any]:
     """Users with the most starred repos in common, from both feeds.
 
     Read from the account's precomputed signals (refreshed when stars change), so the
-    answer costs the user lookup and one indexed read at any graph size; computed once
-    if never stored.
+    answer costs one indexed statement at any graph size; computed once if never stored.
+    Any user the star graph knows counts, stargazers seen only as such included.
     """
     # Inside the body: the services import these selectors (a cycle at module level).
     from stargazers.services.signals import star_signals_compute
 
-    # Any user the star graph knows, stargazers seen only as such included.
-    user = user_selectors.user_get(login=login, discovered=True)
-    stored = _kindred_stored(user_id=user.pk, limit=limit)
-    if stored is None and star_signals_compute(user_id=user.pk) is not None:
-        stored = _kindred_stored(user_id=user.pk, limit=limit)
-    starred_count, computed_at, found = stored or (0, None, "[]")
-    rows = [
-        (common, {"login": name, "state": state, "avatar_url": avatar})
-        for common, name, state, avatar in json.loads(found)
-    ]
-    rows.sort(key=lambda pair: (-pair[0], pair[1]["login"]))
+    user_selectors.username_validate(login=login)
+    stored = _kindred_stored(login=login, limit=limit)
+    if stored is None:
+        raise UserNotFound(f"No user {login!r}.", details={"username": login})
+    user_id, found_login, starred_count, computed_at, found = stored
+    if computed_at is None and star_signals_compute(user_id=user_id) is not None:
+        user_id, found_login, starred_count, computed_at, found = _kindred_stored(
+            login=login, limit=limit
+        )
     return {
-        "login": user.login,
-        "starred_repos": starred_count,
+        "login": found_login,
+        "starred_repos": starred_count or 0,
         "computed_at": computed_at,
-        "kindred": [
-            {
-                "login": row["login"],
-                "state": row["state"],
-                "avatar_url": row["avatar_url"],
-                "common_repos": common,
-            }
-            for common, row in rows
-        ],
+        "kindred": json.loads(found),
     }
 
 

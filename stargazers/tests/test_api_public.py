@@ -73,6 +73,12 @@ def test_kindred_ranks_by_common_repos_in_one_query(client, graph, django_assert
     with django_assert_max_num_queries(4):
         body = client.get("/users/ada/kindred?limit=5").json()
     assert [(k["login"], k["common_repos"]) for k in body["kindred"]] == [("bob", 2), ("cy", 1)]
+    assert set(body["kindred"][0]) == {"login", "state", "avatar_url", "common_repos"}
+    # Stored now: the user, the row and the kindred's user fields in one statement.
+    with django_assert_max_num_queries(1):
+        again = client.get("/users/ADA/kindred?limit=1").json()
+    assert again["login"] == "ada" and again["kindred"] == body["kindred"][:1]
+    assert again["computed_at"].endswith("Z") and again["starred_repos"] == body["starred_repos"]
     assert client.get("/users/ada/kindred?limit=0").status_code == 400
     assert client.get("/users/ghost-nobody/kindred").status_code == 404
 
