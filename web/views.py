@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
+from activity.selectors import user_activity_get
 from config.errors import GazerError
+from feed.services import feed_rebuild_request, feed_serve
 from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import selectors as star_selectors
@@ -30,7 +32,7 @@ from stargazers import services as star_services
 from stargazers.models import StargazerCrawl
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
-from web import adapters, charts, heatmap, ops
+from web import charts, heatmap, ops
 from workers.github import github
 
 ACTIVE_STATES = ("queued", "running", "waiting")
@@ -123,7 +125,6 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
         "repos_known": data["repos"] is not None,
         "progress": _progress_view(progress),
         "heatmap": _heatmap_view(request, user),
-        "feed_available": adapters.feed_available(),
     }
     return render(request, "web/profile.html", context)
 
@@ -269,13 +270,11 @@ def _kindred(login: str) -> list[dict[str, Any]]:
 
 
 def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
-    """The activity section: the document (through the adapter) and the view asked for."""
-    envelope = adapters.user_activity(user=user)
-    if envelope is None:
-        return {"status": "unavailable"}
-    document = envelope.get("activity")
+    """The activity section: the stored document and the view asked for."""
+    envelope = user_activity_get(user=user)
+    document = envelope["activity"]
     if not document:
-        return {"status": "pending", "coverage": envelope.get("coverage")}
+        return {"status": "pending", "coverage": envelope["coverage"]}
     drawn = heatmap.heatmap_render(
         document,
         today=timezone.now().date(),
@@ -287,7 +286,7 @@ def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
         "status": "ready",
         "map": drawn,
         "svg": mark_safe(drawn.svg),  # noqa: S308 - built from escaped parts
-        "coverage": envelope.get("coverage"),
+        "coverage": envelope["coverage"],
     }
 
 
@@ -297,18 +296,11 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
     user = _user_or_none(login)
     if user is None:
         return not_found(request, login)
-    items = adapters.feed_items(viewer=user, limit=30)
-    if items is not None:
-        items = [_feed_item(item) for item in items]
+    items = [_feed_item(item) for item in feed_serve(viewer=user, limit=30)]
     return render(
         request,
         "web/for_you.html",
-        {
-            "person": user,
-            "items": items,
-            "available": items is not None,
-            "can_rebuild": _may_rebuild(request),
-        },
+        {"person": user, "items": items, "can_rebuild": _may_rebuild(request)},
     )
 
 
@@ -353,9 +345,8 @@ def for_you_rebuild(request: HttpRequest, login: str) -> HttpResponse:
         return not_found(request, login)
     if not _may_rebuild(request):
         messages.error(request, "Rebuilding needs a staff login while API_KEY is set.")
-    elif adapters.feed_rebuild(viewer=user) is None:
-        messages.error(request, "The feed cannot be rebuilt yet.")
     else:
+        feed_rebuild_request(viewer=user)
         messages.success(request, "Rebuild queued: the feed updates when the judgments land.")
     return redirect(reverse("web-for-you", args=[user.login]))
 
