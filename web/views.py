@@ -32,7 +32,7 @@ from stargazers import services as star_services
 from stargazers.models import StargazerCrawl
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
-from web import charts, heatmap, ops
+from web import ops, render_cache
 from workers.github import github
 
 ACTIVE_STATES = ("queued", "running", "waiting")
@@ -226,9 +226,18 @@ def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
 
 def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The highlighted repos as `/data` shows them, each with its gallery's alt texts,
-    its link on GitHub and its star history (all histories in one query)."""
+    its link on GitHub and its star history (all histories in one query, their cached
+    drawings in one cache read)."""
     ids = repo_selectors.user_highlight_ids(user_id=user.id)
     histories = star_selectors.star_history_many(repo_ids=list(ids.values()))
+    names = {ids.get(repo["full_name"].lower()): repo["full_name"] for repo in repos}
+    drawn = render_cache.star_histories_drawn(
+        {
+            repo_id: (names[repo_id], days)
+            for repo_id, days in histories.items()
+            if days and repo_id in names
+        }
+    )
     out = []
     for repo in repos:
         repo_id = ids.get(repo["full_name"].lower())
@@ -240,25 +249,24 @@ def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 **repo,
                 "gallery": gallery,
-                "history": _star_history(repo_id, repo["full_name"], histories.get(repo_id)),
+                "history": _star_history(repo_id, drawn),
                 "html_url": github().repo_html_url(repo["full_name"]),
             }
         )
     return out
 
 
-def _star_history(repo_id: int | None, full_name: str, days: list | None) -> dict[str, Any]:
+def _star_history(repo_id: int | None, drawn: dict[int, Any]) -> dict[str, Any]:
     if repo_id is None:
         return {"status": "missing"}
-    if not days:
+    if repo_id not in drawn:
         # As `GET /repos/<r>/star-history` does, ask for it (at most every 10 minutes).
         if cache.add(f"web:star-history-requested:{repo_id}", 1, STAR_HISTORY_REQUEST_EVERY):
             star_services.star_history_request(repo_id=repo_id)
         return {"status": "fetching"}
-    drawn = charts.star_history_svg(days, repo=full_name)
-    if drawn is None:
+    if drawn[repo_id] is None:
         return {"status": "fetching"}
-    svg, figures = drawn
+    svg, figures = drawn[repo_id]
     return {"status": "ready", "svg": mark_safe(svg), **figures}  # noqa: S308 - escaped
 
 
@@ -270,23 +278,26 @@ def _kindred(login: str) -> list[dict[str, Any]]:
 
 
 def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
-    """The activity section: the stored document and the view asked for."""
-    envelope = user_activity_get(user=user)
-    document = envelope["activity"]
-    if not document:
-        return {"status": "pending", "coverage": envelope["coverage"]}
-    drawn = heatmap.heatmap_render(
-        document,
-        today=timezone.now().date(),
-        mode=request.GET.get("mode") or "repos",
-        repo=request.GET.get("repo") or None,
-        language=request.GET.get("language") or None,
-    )
+    """The activity section: the stored document drawn in the view asked for (the
+    drawing cached per document, view and day; the document read only to draw)."""
+    stamp = render_cache.activity_stamp(user_id=user.id)
+    drawn = None
+    if stamp is not None:
+        drawn = render_cache.heatmap_drawn(
+            user_id=user.id,
+            stamp=stamp,
+            today=timezone.now().date(),
+            mode=request.GET.get("mode") or "repos",
+            repo=request.GET.get("repo") or None,
+            language=request.GET.get("language") or None,
+            document=lambda: user_activity_get(user=user)["activity"],
+        )
+    if drawn is None:
+        return {"status": "pending"}
     return {
         "status": "ready",
         "map": drawn,
         "svg": mark_safe(drawn.svg),  # noqa: S308 - built from escaped parts
-        "coverage": envelope["coverage"],
     }
 
 
