@@ -22,7 +22,9 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
+from activity.selectors import user_activity_get
 from config.errors import GazerError
+from feed.services import feed_rebuild_request, feed_serve
 from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import selectors as star_selectors
@@ -30,7 +32,7 @@ from stargazers import services as star_services
 from stargazers.models import StargazerCrawl
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
-from web import adapters, charts, heatmap, ops
+from web import ops, render_cache
 from workers.github import github
 
 ACTIVE_STATES = ("queued", "running", "waiting")
@@ -123,7 +125,6 @@ def profile(request: HttpRequest, login: str) -> HttpResponse:
         "repos_known": data["repos"] is not None,
         "progress": _progress_view(progress),
         "heatmap": _heatmap_view(request, user),
-        "feed_available": adapters.feed_available(),
     }
     return render(request, "web/profile.html", context)
 
@@ -225,9 +226,18 @@ def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
 
 def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The highlighted repos as `/data` shows them, each with its gallery's alt texts,
-    its link on GitHub and its star history (all histories in one query)."""
+    its link on GitHub and its star history (all histories in one query, their cached
+    drawings in one cache read)."""
     ids = repo_selectors.user_highlight_ids(user_id=user.id)
     histories = star_selectors.star_history_many(repo_ids=list(ids.values()))
+    names = {ids.get(repo["full_name"].lower()): repo["full_name"] for repo in repos}
+    drawn = render_cache.star_histories_drawn(
+        {
+            repo_id: (names[repo_id], days)
+            for repo_id, days in histories.items()
+            if days and repo_id in names
+        }
+    )
     out = []
     for repo in repos:
         repo_id = ids.get(repo["full_name"].lower())
@@ -239,25 +249,24 @@ def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 **repo,
                 "gallery": gallery,
-                "history": _star_history(repo_id, repo["full_name"], histories.get(repo_id)),
+                "history": _star_history(repo_id, drawn),
                 "html_url": github().repo_html_url(repo["full_name"]),
             }
         )
     return out
 
 
-def _star_history(repo_id: int | None, full_name: str, days: list | None) -> dict[str, Any]:
+def _star_history(repo_id: int | None, drawn: dict[int, Any]) -> dict[str, Any]:
     if repo_id is None:
         return {"status": "missing"}
-    if not days:
+    if repo_id not in drawn:
         # As `GET /repos/<r>/star-history` does, ask for it (at most every 10 minutes).
         if cache.add(f"web:star-history-requested:{repo_id}", 1, STAR_HISTORY_REQUEST_EVERY):
             star_services.star_history_request(repo_id=repo_id)
         return {"status": "fetching"}
-    drawn = charts.star_history_svg(days, repo=full_name)
-    if drawn is None:
+    if drawn[repo_id] is None:
         return {"status": "fetching"}
-    svg, figures = drawn
+    svg, figures = drawn[repo_id]
     return {"status": "ready", "svg": mark_safe(svg), **figures}  # noqa: S308 - escaped
 
 
@@ -269,25 +278,26 @@ def _kindred(login: str) -> list[dict[str, Any]]:
 
 
 def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
-    """The activity section: the document (through the adapter) and the view asked for."""
-    envelope = adapters.user_activity(user=user)
-    if envelope is None:
-        return {"status": "unavailable"}
-    document = envelope.get("activity")
-    if not document:
-        return {"status": "pending", "coverage": envelope.get("coverage")}
-    drawn = heatmap.heatmap_render(
-        document,
-        today=timezone.now().date(),
-        mode=request.GET.get("mode") or "repos",
-        repo=request.GET.get("repo") or None,
-        language=request.GET.get("language") or None,
-    )
+    """The activity section: the stored document drawn in the view asked for (the
+    drawing cached per document, view and day; the document read only to draw)."""
+    stamp = render_cache.activity_stamp(user_id=user.id)
+    drawn = None
+    if stamp is not None:
+        drawn = render_cache.heatmap_drawn(
+            user_id=user.id,
+            stamp=stamp,
+            today=timezone.now().date(),
+            mode=request.GET.get("mode") or "repos",
+            repo=request.GET.get("repo") or None,
+            language=request.GET.get("language") or None,
+            document=lambda: user_activity_get(user=user)["activity"],
+        )
+    if drawn is None:
+        return {"status": "pending"}
     return {
         "status": "ready",
         "map": drawn,
         "svg": mark_safe(drawn.svg),  # noqa: S308 - built from escaped parts
-        "coverage": envelope.get("coverage"),
     }
 
 
@@ -297,18 +307,11 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
     user = _user_or_none(login)
     if user is None:
         return not_found(request, login)
-    items = adapters.feed_items(viewer=user, limit=30)
-    if items is not None:
-        items = [_feed_item(item) for item in items]
+    items = [_feed_item(item) for item in feed_serve(viewer=user, limit=30)]
     return render(
         request,
         "web/for_you.html",
-        {
-            "person": user,
-            "items": items,
-            "available": items is not None,
-            "can_rebuild": _may_rebuild(request),
-        },
+        {"person": user, "items": items, "can_rebuild": _may_rebuild(request)},
     )
 
 
@@ -353,9 +356,8 @@ def for_you_rebuild(request: HttpRequest, login: str) -> HttpResponse:
         return not_found(request, login)
     if not _may_rebuild(request):
         messages.error(request, "Rebuilding needs a staff login while API_KEY is set.")
-    elif adapters.feed_rebuild(viewer=user) is None:
-        messages.error(request, "The feed cannot be rebuilt yet.")
     else:
+        feed_rebuild_request(viewer=user)
         messages.success(request, "Rebuild queued: the feed updates when the judgments land.")
     return redirect(reverse("web-for-you", args=[user.login]))
 

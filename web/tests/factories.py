@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 
 from django.utils import timezone
 
+from activity.models import UserActivity
+from activity.services import document_build, window_for
 from repos.models import GalleryImage, UserRepo
 from stargazers.models import StarEdge, StarHistoryDay
 from stargazers.tests.factories import repo_make, user_make
@@ -71,28 +74,27 @@ def profile_make(*, login: str = "octo-dev", run_status: str = "succeeded", high
     return user, repos, kindred
 
 
-def activity_document(*, today: date) -> dict:
-    days = {
-        (today - timedelta(days=1)).isoformat(): {
-            "repos": ["octo-dev/project-1", "octo-dev/project-2"],
-            "languages": ["Python"],
+def activity_store(user, *, today: date, repo_days: dict | None = None) -> UserActivity:
+    """The user's activity document as the activity step stores it (built by the activity
+    app's own `document_build`); by default two active days over the first two highlights:
+    yesterday both (Python), three days ago the second (Python and Rust)."""
+    if repo_days is None:
+        yesterday = (today - timedelta(days=1)).isoformat()
+        earlier = (today - timedelta(days=3)).isoformat()
+        repo_days = {
+            f"{user.login}/project-1": {yesterday: ["Python"]},
+            f"{user.login}/project-2": {yesterday: ["Python"], earlier: ["Python", "Rust"]},
+        }
+    start, end = window_for(today)
+    document = document_build(repo_days=repo_days, window_start=start, window_end=end)
+    activity, _ = UserActivity.objects.update_or_create(
+        user=user,
+        defaults={
+            "document": json.dumps(document, separators=(",", ":")),
+            "coverage": {"computed_at": timezone.now().isoformat(), "repos": len(repo_days)},
+            "window_start": start,
+            "window_end": end,
+            "active_days": len(document["days"]),
         },
-        (today - timedelta(days=3)).isoformat(): {
-            "repos": ["octo-dev/project-2"],
-            "languages": ["Python", "Rust"],
-        },
-    }
-    repo_days: dict[str, list[str]] = {}
-    language_days: dict[str, list[str]] = {}
-    for day, entry in sorted(days.items()):
-        for repo in entry["repos"]:
-            repo_days.setdefault(repo, []).append(day)
-        for language in entry["languages"]:
-            language_days.setdefault(language, []).append(day)
-    return {
-        "version": 1,
-        "window_years": 2,
-        "days": days,
-        "repo_days": repo_days,
-        "language_days": language_days,
-    }
+    )
+    return activity

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from django.template.defaultfilters import floatformat
 
+from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
-from users import selectors as user_selectors
-from web import adapters
 from web.tests import browser as harness
 from web.tests.factories import profile_make
 
@@ -18,59 +18,24 @@ SHOT = (
 )
 
 
-def _feed_stand_in(monkeypatch, author) -> list[str]:
-    """Until the feed app ships its services, serve the author's highlighted repos (as
-    `/users/<author>/data` shows them) through the same adapter; returns rebuild calls."""
-    rebuilt: list[str] = []
-    if adapters.feed_available():
-        return rebuilt
-
-    def serve(*, viewer, limit=30):
-        data = user_selectors.user_data(user=author)
-        return [
-            {
-                **repo,
-                "username": author.login,
-                "is_ghost": author.is_ghost,
-                "score": 1.0 / rank,
-                "reasons": ["shares your languages"],
-            }
-            for rank, repo in enumerate(data["highlighted_repos"], start=1)
-        ][:limit]
-
-    def rebuild(*, viewer):
-        rebuilt.append(viewer.login)
-        return {"queued": True}
-
-    real = adapters._contract
-    contracts = {"feed_serve": serve, "feed_rebuild_request": rebuild}
-    monkeypatch.setattr(
-        adapters,
-        "_contract",
-        lambda module, name: (
-            contracts.get(name) if module == "feed.services" else real(module, name)
-        ),
-    )
-    return rebuilt
-
-
-def test_for_you_page_lists_items_and_rebuilds(live_server, watched, monkeypatch):
+def test_for_you_page_lists_items_and_rebuilds(live_server, watched):
     page, watch = watched
     viewer, _, _ = profile_make(login="viewer-one")
     author, repos, _ = profile_make(login="author-two")
     author.state = "ghost"
     author.save(update_fields=["state"])
     GalleryImage.objects.filter(repo__in=repos).update(url=SHOT)
-    stand_in = not adapters.feed_available()
-    rebuilt = _feed_stand_in(monkeypatch, author)
 
     page.goto(f"{live_server.url}/u/{viewer.login}/for-you")
     page.wait_for_load_state("networkidle")
     items = page.locator("ol.feed > li.item")
-    assert items.count() >= 1
+    assert items.count() == len(repos)  # the author's highlights; never the viewer's own
+    best = FeedEntry.objects.filter(viewer=viewer).order_by("-score", "repo_id").first()
     first = items.first
+    assert first.get_attribute("data-repo") == best.repo.full_name
     assert first.locator("a[href='/u/author-two']").count() == 1
-    assert "ghost" in first.inner_text() and "score" in first.inner_text()
+    assert "ghost" in first.inner_text()
+    assert first.locator(".score").inner_text() == f"score {floatformat(best.score, 2)}"
     assert first.locator(".reasons li").count() >= 1
     assert first.locator("img.shot").get_attribute("loading") == "lazy"
     assert not harness.axe_check(page)
@@ -79,9 +44,12 @@ def test_for_you_page_lists_items_and_rebuilds(live_server, watched, monkeypatch
     assert harness.horizontal_overflow(page) == 0
     page.set_viewport_size(harness.DESKTOP)
 
+    # The first view queued a rebuild of its own; the button must queue the next one.
+    FeedRebuild.objects.filter(viewer=viewer).update(queued_at=None, trigger="")
     page.click("text=Rebuild my feed")
     page.wait_for_selector(".flash li")
     assert page.url.endswith(f"/u/{viewer.login}/for-you")
-    if stand_in:
-        assert rebuilt == [viewer.login]
+    assert "Rebuild queued" in page.inner_text(".flash")
+    rebuild = FeedRebuild.objects.get(viewer=viewer)
+    assert rebuild.queued_at is not None and rebuild.trigger == "request"
     watch.assert_clean()

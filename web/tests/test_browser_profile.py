@@ -18,29 +18,13 @@ from rest_framework.test import APIClient
 from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
 from users.models import GitHubUser, PipelineRun
-from web import adapters
 from web.tests import browser as harness
+from web.tests.factories import activity_store, profile_make
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
 LOGIN = "avery-lin"
-
-
-def _activity_stand_in(sim, monkeypatch) -> None:
-    """Until the activity app ships its selector, the page reads the simulator's truth
-    for the user (the seed document's exact shape) through the same adapter."""
-    if adapters._contract("activity.selectors", "user_activity_get") is not None:
-        return
-    truth = sim.truth(f"users/{LOGIN}/active-days")
-    document = {
-        "version": 1,
-        "window_years": 2,
-        "days": truth["days"],
-        "repo_days": truth["repo_days"],
-        "language_days": truth["language_days"],
-    }
-    monkeypatch.setattr(adapters, "user_activity", lambda user: {"activity": document})
 
 
 def _lit(page) -> list[str]:
@@ -50,10 +34,9 @@ def _lit(page) -> list[str]:
 
 
 def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
-    live_server, watched, sim, pipe_worker, monkeypatch
+    live_server, watched, sim, pipe_worker
 ):
     page, watch = watched
-    _activity_stand_in(sim, monkeypatch)
     # Slow GitHub down so the page is surely open before the run ends.
     sim.configure(faults={"slow_ms": 120})
     api = APIClient()
@@ -100,15 +83,15 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
     assert svg.get_attribute("class") == "hm hm-repos"
     by_repos = _lit(page)
     assert by_repos
-    served = api.get(f"/users/{LOGIN}/activity")
-    if served.status_code == 200:  # the activity app's own document: day for day
-        today = timezone.now().date()
-        in_window = {
-            day
-            for day, entry in served.json()["activity"]["days"].items()
-            if entry["repos"] and 0 <= (today - date.fromisoformat(day)).days < 730
-        }
-        assert {title.split(":")[0] for title in by_repos} == in_window
+    # The activity app's own document, day for day.
+    served = api.get(f"/users/{LOGIN}/activity").json()["activity"]
+    today = timezone.now().date()
+    in_window = {
+        day
+        for day, entry in served["days"].items()
+        if entry["repos"] and 0 <= (today - date.fromisoformat(day)).days < 730
+    }
+    assert {title.split(":")[0] for title in by_repos} == in_window
     page.check("input[name=mode][value=languages]")
     page.wait_for_selector("#hm-figure svg.hm-languages")
     by_languages = _lit(page)
@@ -163,43 +146,35 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
 
     # For You, on real data: a second simulated developer profiled ahead of sign-in
     # (a ghost) whose highlights become avery-lin's candidates.
-    if adapters.feed_available():
-        author = "bram-okafor"
-        assert api.post(f"/ghost-users/{author}?force=true").status_code == 201
-        wait_until(
-            lambda: PipelineRun.objects.filter(
-                user__login=author, status__in=["succeeded", "failed"]
-            ).exists(),
-            timeout=150,
-            message=f"{author}'s run did not finish",
-        )
-        page.click("nav a:has-text('For you')")
-        page.wait_for_selector("ol.feed")
-        page.wait_for_load_state("networkidle")
-        served = api.get(f"/users/{author}/data").json()["highlighted_repos"]
-        items = page.locator("ol.feed > li.item")
-        assert items.count() >= 1
-        shown = set(
-            page.eval_on_selector_all("ol.feed > li.item", "ls => ls.map(l => l.dataset.repo)")
-        )
-        assert shown & {repo["full_name"] for repo in served}
-        ghost_item = page.locator(f"ol.feed > li.item:has(a[href='/u/{author}'])").first
-        assert "ghost" in ghost_item.inner_text() and "score" in ghost_item.inner_text()
-        assert not harness.axe_check(page)
-        harness.screens(page, "for-you-real")
-        page.click("text=Rebuild my feed")
-        page.wait_for_selector(".flash li")
+    author = "bram-okafor"
+    assert api.post(f"/ghost-users/{author}?force=true").status_code == 201
+    wait_until(
+        lambda: PipelineRun.objects.filter(
+            user__login=author, status__in=["succeeded", "failed"]
+        ).exists(),
+        timeout=150,
+        message=f"{author}'s run did not finish",
+    )
+    page.click("nav a:has-text('For you')")
+    page.wait_for_selector("ol.feed")
+    page.wait_for_load_state("networkidle")
+    served = api.get(f"/users/{author}/data").json()["highlighted_repos"]
+    items = page.locator("ol.feed > li.item")
+    assert items.count() >= 1
+    shown = set(page.eval_on_selector_all("ol.feed > li.item", "ls => ls.map(l => l.dataset.repo)"))
+    assert shown & {repo["full_name"] for repo in served}
+    ghost_item = page.locator(f"ol.feed > li.item:has(a[href='/u/{author}'])").first
+    assert "ghost" in ghost_item.inner_text() and "score" in ghost_item.inner_text()
+    assert not harness.axe_check(page)
+    harness.screens(page, "for-you-real")
+    page.click("text=Rebuild my feed")
+    page.wait_for_selector(".flash li")
     watch.assert_clean()
 
 
-def test_profile_heatmap_form_works_without_javascript(live_server, chromium, sim, monkeypatch):
-    from web.tests.factories import activity_document, profile_make
-
-    today = timezone.now().date()
-    monkeypatch.setattr(
-        adapters, "user_activity", lambda user: {"activity": activity_document(today=today)}
-    )
+def test_profile_heatmap_form_works_without_javascript(live_server, chromium):
     user, _, _ = profile_make()
+    activity_store(user, today=timezone.now().date())
     context = chromium.new_context(java_script_enabled=False)
     page = context.new_page()
     page.goto(f"{live_server.url}/u/{user.login}")
@@ -240,8 +215,6 @@ def test_not_found_and_unknown_on_github_pages(live_server, watched, sim, pipe_w
 
 
 def test_home_page_links_profiles(live_server, watched):
-    from web.tests.factories import profile_make
-
     page, watch = watched
     user, _, _ = profile_make()
     page.goto(f"{live_server.url}/")

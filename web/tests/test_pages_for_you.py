@@ -1,105 +1,104 @@
-"""The For You page, read through the feed contract (`feed.services`)."""
+"""The For You page, served by the feed app's own services (`feed.services`)."""
 
 from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.template.defaultfilters import floatformat
 from django.test import override_settings
+from django.utils.html import escape
 
-from web import adapters
+from feed.models import FeedEntry, FeedRebuild
+from repos.models import GalleryImage
+from web import views
 from web.tests.factories import profile_make
 
 pytestmark = pytest.mark.django_db
 
-ITEM = {
-    "full_name": "someone/neat-tool",
-    "name": "neat-tool",
-    "owner": "someone",
-    "language": "Rust",
-    "blurb": "A neat tool in Rust.",
-    "kind": "command-line tool",
-    "keywords": ["parsing"],
-    "emphasis": ["Rust"],
-    "link": None,
-    "gallery": [{"url": "https://img.example.org/neat.png", "alt": "The neat tool at work"}],
-    "username": "someone",
-    "is_ghost": True,
-    "score": 0.8731,
-    "reasons": ["llm", "starred_by_kindred", "a_new_signal"],
-}
-
 
 @pytest.fixture
-def feed(monkeypatch):
-    calls = {"serve": [], "rebuild": []}
-
-    def serve(*, viewer, limit=30):
-        calls["serve"].append((viewer.login, limit))
-        return [ITEM]
-
-    def rebuild(*, viewer):
-        calls["rebuild"].append(viewer.login)
-        return {"queued": True}
-
-    contracts = {"feed_serve": serve, "feed_rebuild_request": rebuild}
-    real = adapters._contract
-    monkeypatch.setattr(
-        adapters,
-        "_contract",
-        lambda module, name: (
-            contracts.get(name) if module == "feed.services" else real(module, name)
-        ),
+def world():
+    """octo-dev (the viewer) and someone, a ghost whose highlights are the candidates,
+    the first with two gallery images."""
+    viewer, _, _ = profile_make()
+    author, repos, _ = profile_make(login="someone")
+    author.state = "ghost"
+    author.save(update_fields=["state"])
+    GalleryImage.objects.filter(repo=repos[0]).update(
+        url="https://img.example.org/first.png", alt="The first project at work"
     )
-    return calls
+    GalleryImage.objects.create(repo=repos[0], url="https://img.example.org/second.png")
+    return viewer, author, repos
 
 
-def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, feed):
-    user, _, _ = profile_make()
-    response = client.get(f"/u/{user.login}/for-you")
+def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, world):
+    viewer, author, repos = world
+    response = client.get(f"/u/{viewer.login}/for-you")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "someone/neat-tool" in html and 'href="/u/someone"' in html
-    assert ">ghost</span>" in html and "score 0.87" in html
-    assert "starred by kindred developers" in html and "judged a match" in html
-    assert "a new signal" in html
+    # The first view built stage 1: the page shows the stored entries, best first.
+    entries = list(FeedEntry.objects.filter(viewer=viewer).order_by("-score", "repo_id"))
+    assert {e.repo_id for e in entries} == {repo.pk for repo in repos}
+    for entry in entries:
+        assert entry.repo.full_name in html
+        assert f"score {floatformat(entry.score, 2)}" in html
+        for reason in entry.reasons:
+            assert escape(views.REASON_LABELS[reason]) in html
+    assert html.index(entries[0].repo.full_name) < html.index(entries[1].repo.full_name)
+    assert f'href="/u/{author.login}"' in html and ">ghost</span>" in html
+    assert 'class="reasons"' in html
     assert (
-        'src="https://img.example.org/neat.png" alt="The neat tool at work" loading="lazy"' in html
+        'src="https://img.example.org/first.png" alt="The first project at work" loading="lazy"'
+        in html
     )
-    assert feed["serve"] == [(user.login, 30)]
+    assert "second.png" not in html
     assert 'action="/u/octo-dev/for-you/rebuild"' in html and "csrfmiddlewaretoken" in html
-    # The profile links to the feed once the feed exists.
-    assert 'href="/u/octo-dev/for-you"' in client.get(f"/u/{user.login}").content.decode()
+    assert 'href="/u/octo-dev/for-you"' in client.get(f"/u/{viewer.login}").content.decode()
 
 
-def test_for_you_rebuild_calls_the_service_and_comes_back(client, feed):
-    user, _, _ = profile_make()
-    response = client.post(f"/u/{user.login}/for-you/rebuild")
-    assert response.status_code == 302 and response["Location"] == f"/u/{user.login}/for-you"
-    assert feed["rebuild"] == [user.login]
+def test_for_you_with_no_candidates_says_nothing_to_show_yet(client):
+    viewer, _, _ = profile_make()
+    html = client.get(f"/u/{viewer.login}/for-you").content.decode()
+    assert "Nothing to show yet" in html and 'class="card item"' not in html
+    assert client.get("/u/nobody-here/for-you").status_code == 404
+
+
+def test_for_you_rebuild_queues_one_and_comes_back(
+    client, world, django_capture_on_commit_callbacks
+):
+    viewer, _, _ = world
+    with django_capture_on_commit_callbacks() as enqueued:
+        response = client.post(f"/u/{viewer.login}/for-you/rebuild")
+    assert response.status_code == 302 and response["Location"] == f"/u/{viewer.login}/for-you"
+    rebuild = FeedRebuild.objects.get(viewer=viewer)
+    assert rebuild.queued_at is not None and rebuild.trigger == "request"
+    assert len(enqueued) == 1
     assert "Rebuild queued" in client.get(response["Location"]).content.decode()
 
 
 @override_settings(API_KEY="secret")
-def test_for_you_rebuild_needs_staff_while_the_api_key_is_set(client, feed):
-    user, _, _ = profile_make()
-    html = client.get(f"/u/{user.login}/for-you").content.decode()
+def test_for_you_rebuild_needs_staff_while_the_api_key_is_set(client, world):
+    viewer, _, _ = world
+    html = client.get(f"/u/{viewer.login}/for-you").content.decode()
     assert "disabled" in html and "needs a staff login" in html
-    client.post(f"/u/{user.login}/for-you/rebuild")
-    assert feed["rebuild"] == []
+    # The first view queued a rebuild of its own; start from none queued.
+    FeedRebuild.objects.filter(viewer=viewer).update(queued_at=None, trigger="")
+    client.post(f"/u/{viewer.login}/for-you/rebuild")
+    assert FeedRebuild.objects.get(viewer=viewer).queued_at is None
     staff = get_user_model().objects.create_user("ops", password="pw", is_staff=True)
     client.force_login(staff)
-    client.post(f"/u/{user.login}/for-you/rebuild")
-    assert feed["rebuild"] == [user.login]
+    client.post(f"/u/{viewer.login}/for-you/rebuild")
+    rebuild = FeedRebuild.objects.get(viewer=viewer)
+    assert rebuild.queued_at is not None and rebuild.trigger == "request"
 
 
-def test_for_you_without_the_feed_app_says_not_available(client, monkeypatch):
-    monkeypatch.setattr(adapters, "_contract", lambda module, name: None)
-    user, _, _ = profile_make()
-    html = client.get(f"/u/{user.login}/for-you").content.decode()
-    assert "The feed is not available yet." in html
-    assert client.get("/u/nobody-here/for-you").status_code == 404
+def test_for_you_rebuild_is_post_only(client, world):
+    viewer, _, _ = world
+    assert client.get(f"/u/{viewer.login}/for-you/rebuild").status_code == 405
 
 
-def test_for_you_rebuild_is_post_only(client, feed):
-    user, _, _ = profile_make()
-    assert client.get(f"/u/{user.login}/for-you/rebuild").status_code == 405
+def test_reason_texts_name_known_signals_and_spell_out_new_ones():
+    assert views._reason_text("llm") == "judged a match for this profile"
+    assert views._reason_text("starred_by_kindred") == "starred by kindred developers"
+    assert views._reason_text("a_new_signal") == "a new signal"
+    assert views._reason_text({"signal": "theme"}) == "fits this profile's theme"

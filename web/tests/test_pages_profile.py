@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from stargazers.tests.factories import user_make
 from users.models import PipelineRun, WorkItem
-from web import adapters
-from web.tests.factories import activity_document, profile_make
+from web.tests.factories import activity_store, profile_make
 
 pytestmark = pytest.mark.django_db
 
@@ -100,25 +99,17 @@ def test_profile_waiting_names_the_rate_limit(client):
     assert "Waiting for GitHub's rate limit" in html
 
 
-def test_profile_activity_without_the_selector_says_not_computed(client, monkeypatch):
-    monkeypatch.setattr(adapters, "_contract", lambda module, name: None)
+def test_profile_activity_before_the_step_ran_says_not_computed(client):
     user, _, _ = profile_make()
     html = client.get(f"/u/{user.login}").content.decode()
-    assert "Activity not computed yet" in html
+    assert "Activity not computed yet" in html and 'data-status="pending"' in html
+    fragment = client.get(f"/u/{user.login}/heatmap").content.decode()
+    assert "Activity not computed yet" in fragment and "<svg" not in fragment
 
 
-def test_profile_activity_null_document_says_not_computed(client, monkeypatch):
-    monkeypatch.setattr(adapters, "user_activity", lambda user: {"activity": None})
+def test_profile_heatmap_default_view_and_get_form_filter(client):
     user, _, _ = profile_make()
-    html = client.get(f"/u/{user.login}").content.decode()
-    assert "Activity not computed yet" in html
-
-
-def test_profile_heatmap_default_view_and_get_form_filter(client, monkeypatch):
-    today = timezone.now().date()
-    document = activity_document(today=today)
-    monkeypatch.setattr(adapters, "user_activity", lambda user: {"activity": document})
-    user, _, _ = profile_make()
+    activity_store(user, today=timezone.now().date())
     html = client.get(f"/u/{user.login}").content.decode()
     assert 'class="hm hm-repos"' in html and "2 active days" in html
     assert "<option selected>" not in html
@@ -147,12 +138,9 @@ def test_profile_star_history_missing_is_requested_once(client, monkeypatch):
     assert asked == [repos[0].pk]
 
 
-def test_profile_page_weight_under_100_kb(client, monkeypatch):
-    today = timezone.now().date()
-    monkeypatch.setattr(
-        adapters, "user_activity", lambda user: {"activity": activity_document(today=today)}
-    )
+def test_profile_page_weight_under_100_kb(client):
     user, _, _ = profile_make(highlights=5)
+    activity_store(user, today=timezone.now().date())
     response = client.get(f"/u/{user.login}")
     assert len(response.content) < 100_000
 
