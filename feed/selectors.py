@@ -125,7 +125,7 @@ def _fatigue_params(now: datetime) -> dict[str, Any]:
 # ranking all of the viewer's entries on every GET.
 _PAGE_CTE = f"""
     viewer AS (
-        SELECT u.id, u.login FROM {USER} u WHERE {{match}} LIMIT 1
+        SELECT u.id, u.login, u.name FROM {USER} u WHERE {{match}} LIMIT 1
     ),
     fresh AS (
         SELECT e.repo_id, e.author_id, e.reasons, e.include, e.tier, e.score AS ranked
@@ -218,7 +218,7 @@ _ITEM = f"""json_build_object(
     )"""  # noqa: S608 - identifiers from model metadata
 
 _SELECT = f"""
-    SELECT v.id, v.login,
+    SELECT v.id, v.login, v.name,
            EXISTS (SELECT 1 FROM {ENTRY} WHERE viewer_id = v.id),
            coalesce((SELECT n FROM {COUNT} WHERE id = 1), 0),
            b.candidates_seen, b.queued_at IS NOT NULL,
@@ -239,6 +239,7 @@ class Page:
 
     viewer_id: int
     login: str
+    name: str
     has_entries: bool
     candidates: int
     candidates_seen: int | None

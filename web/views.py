@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from activity.selectors import user_activity_get
 from config.errors import GazerError
-from feed.services import feed_rebuild_request, feed_serve
+from feed.services import feed_page, feed_rebuild_request
 from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import selectors as star_selectors
@@ -304,14 +304,17 @@ def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ feed
 @require_safe
 def for_you(request: HttpRequest, login: str) -> HttpResponse:
-    user = _user_or_none(login)
-    if user is None:
+    try:
+        # The API's one statement: the viewer, the ranked page and its exposures.
+        page = feed_page(viewer=login, limit=30)
+    except GazerError:
         return not_found(request, login)
-    items = [_feed_item(item) for item in feed_serve(viewer=user, limit=30)]
+    items = [_feed_item(item) for item in page.items()]
+    person = {"login": page.login, "name": page.name}
     return render(
         request,
         "web/for_you.html",
-        {"person": user, "items": items, "can_rebuild": _may_rebuild(request)},
+        {"person": person, "items": items, "can_rebuild": _may_rebuild(request)},
     )
 
 
