@@ -318,6 +318,23 @@ def star_history_many(*, repo_ids: list[int]) -> dict[int, list[dict[str, Any]]]
     return out
 
 
+def star_history_versions(*, repo_ids: list[int]) -> dict[int, str]:
+    """A digest of each repo's stored days and counts, by repo id (repos with none left
+    out): it changes with any day's count, so a drawing can be kept under it without
+    reading the days themselves."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            SELECT repo_id, md5(string_agg(day::text || ':' || stars::text, ',' ORDER BY day))
+            FROM {StarHistoryDay._meta.db_table}
+            WHERE repo_id = ANY(%s)
+            GROUP BY repo_id
+            """,  # noqa: S608 - identifiers from model metadata; values are parameters
+            [list(repo_ids)],
+        )
+        return dict(cursor.fetchall())
+
+
 def _kindred_stored(*, login: str, limit: int) -> tuple | None:
     """In one statement: the user with this login (any case, stargazers seen only as such
     included), the stored row's count and time, and its first `limit` kindred with their

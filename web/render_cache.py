@@ -11,15 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import redis
 from django.core.cache import cache
 
 from activity.models import UserActivity
 from web import charts, heatmap
+
+logger = logging.getLogger(__name__)
 
 # Entries never go stale; the timeout only frees the ones nobody asks for any more.
 RENDER_SECONDS = 24 * 3600
@@ -36,6 +40,31 @@ def _key(kind: str, *parts: Any) -> str:
         json.dumps(parts, default=str, separators=(",", ":")).encode(), digest_size=16
     ).hexdigest()
     return f"web:{kind}:{DRAWING_VERSION}:{digest}"
+
+
+# The cache is a shortcut, never a dependency: with Redis away a page draws everything.
+def _read(keys: list[str]) -> dict[str, Any]:
+    try:
+        return cache.get_many(keys)
+    except (redis.RedisError, OSError):
+        logger.warning("render_cache.unavailable", exc_info=True)
+        return {}
+
+
+def _keep(entries: dict[str, Any]) -> None:
+    try:
+        cache.set_many(entries, RENDER_SECONDS)
+    except (redis.RedisError, OSError):
+        logger.warning("render_cache.unavailable", exc_info=True)
+
+
+def once_per(key: str, seconds: int) -> bool:
+    """True for the first caller in `seconds` (and whenever the cache is away)."""
+    try:
+        return bool(cache.add(key, 1, seconds))
+    except (redis.RedisError, OSError):
+        logger.warning("render_cache.unavailable", exc_info=True)
+        return True
 
 
 def activity_stamp(*, user_id: int) -> datetime | None:
@@ -80,43 +109,45 @@ def heatmap_drawn(
     key = heatmap_key(
         user_id=user_id, stamp=stamp, today=today, mode=mode, repo=repo, language=language
     )
-    drawn = cache.get(key)
+    drawn = _read([key]).get(key)
     if drawn is not None:
         return drawn
     drawn = heatmap.heatmap_render(document(), today=today, mode=mode, repo=repo, language=language)
     # Kept only when drawn as asked: a made-up mode or filter (the drawing ignores it)
     # must not add an entry per name someone types into the URL.
     if drawn is not None and (drawn.mode, drawn.repo, drawn.language) == (mode, repo, language):
-        cache.set(key, drawn, RENDER_SECONDS)
+        _keep({key: drawn})
     return drawn
 
 
-def star_history_key(*, repo_id: int, full_name: str, days: list[dict[str, Any]]) -> str:
-    # Stored days carry no fetch time (a refresh upserts them), so the days themselves
-    # are the version: any changed count is another key.
-    return _key("star-history", repo_id, full_name, days)
+def star_history_key(*, repo_id: int, full_name: str, version: str) -> str:
+    # Stored days carry no fetch time (a refresh upserts them): the version is a digest
+    # of the days and counts themselves, so any changed count is another key.
+    return _key("star-history", repo_id, full_name, version)
 
 
 def star_histories_drawn(
-    histories: dict[int, tuple[str, list[dict[str, Any]]]],
+    *,
+    names: dict[int, str],
+    versions: dict[int, str],
+    days: Callable[[list[int]], dict[int, list[dict[str, Any]]]],
 ) -> dict[int, tuple[str, dict[str, Any]] | None]:
-    """`charts.star_history_svg` of each repo's `(full_name, days)`, by repo id, the
-    cached ones read in one round trip."""
+    """`charts.star_history_svg` of each repo in `names` that has stored days (its
+    `versions` entry), by repo id: the cached ones read in one round trip, and `days`
+    asked only for the repos not cached."""
     keys = {
-        repo_id: star_history_key(repo_id=repo_id, full_name=name, days=days)
-        for repo_id, (name, days) in histories.items()
+        repo_id: star_history_key(repo_id=repo_id, full_name=name, version=versions[repo_id])
+        for repo_id, name in names.items()
+        if repo_id in versions
     }
-    found = cache.get_many(list(keys.values())) if keys else {}
-    out: dict[int, tuple[str, dict[str, Any]] | None] = {}
+    found = _read(list(keys.values())) if keys else {}
+    out = {repo_id: found[key] for repo_id, key in keys.items() if key in found}
+    missing = [repo_id for repo_id in keys if repo_id not in out]
     fresh: dict[str, tuple[str, dict[str, Any]]] = {}
-    for repo_id, key in keys.items():
-        if key in found:
-            out[repo_id] = found[key]
-            continue
-        name, days = histories[repo_id]
-        out[repo_id] = charts.star_history_svg(days, repo=name)
+    for repo_id, history in (days(missing) if missing else {}).items():
+        out[repo_id] = charts.star_history_svg(history, repo=names[repo_id]) if history else None
         if out[repo_id] is not None:
-            fresh[key] = out[repo_id]
+            fresh[keys[repo_id]] = out[repo_id]
     if fresh:
-        cache.set_many(fresh, RENDER_SECONDS)
+        _keep(fresh)
     return out

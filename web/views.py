@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.cache import cache
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -226,17 +225,18 @@ def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
 
 def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The highlighted repos as `/data` shows them, each with its gallery's alt texts,
-    its link on GitHub and its star history (all histories in one query, their cached
-    drawings in one cache read)."""
+    its link on GitHub and its star history (the histories' versions in one query, their
+    cached drawings in one cache read, the days only of the ones not cached)."""
     ids = repo_selectors.user_highlight_ids(user_id=user.id)
-    histories = star_selectors.star_history_many(repo_ids=list(ids.values()))
-    names = {ids.get(repo["full_name"].lower()): repo["full_name"] for repo in repos}
+    names = {
+        ids[repo["full_name"].lower()]: repo["full_name"]
+        for repo in repos
+        if repo["full_name"].lower() in ids
+    }
     drawn = render_cache.star_histories_drawn(
-        {
-            repo_id: (names[repo_id], days)
-            for repo_id, days in histories.items()
-            if days and repo_id in names
-        }
+        names=names,
+        versions=star_selectors.star_history_versions(repo_ids=list(names)),
+        days=lambda repo_ids: star_selectors.star_history_many(repo_ids=repo_ids),
     )
     out = []
     for repo in repos:
@@ -261,7 +261,8 @@ def _star_history(repo_id: int | None, drawn: dict[int, Any]) -> dict[str, Any]:
         return {"status": "missing"}
     if repo_id not in drawn:
         # As `GET /repos/<r>/star-history` does, ask for it (at most every 10 minutes).
-        if cache.add(f"web:star-history-requested:{repo_id}", 1, STAR_HISTORY_REQUEST_EVERY):
+        key = f"web:star-history-requested:{repo_id}"
+        if render_cache.once_per(key, STAR_HISTORY_REQUEST_EVERY):
             star_services.star_history_request(repo_id=repo_id)
         return {"status": "fetching"}
     if drawn[repo_id] is None:

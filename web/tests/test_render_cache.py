@@ -8,6 +8,7 @@ from datetime import date, timedelta
 
 import pytest
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from activity.models import UserActivity
@@ -15,6 +16,7 @@ from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
 from web import charts, heatmap, render_cache
 from web.tests.factories import activity_store, profile_make
+from workers.testing import free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -166,9 +168,28 @@ def test_star_history_is_drawn_once_and_fresh_when_it_changes(client, person, dr
 def test_star_history_lost_from_the_cache_is_drawn_again(client, person, drawings):
     user, repo = person
     first = client.get(f"/u/{user.login}").content.decode()
-    days = star_selectors.star_history_many(repo_ids=[repo.pk])[repo.pk]
-    key = render_cache.star_history_key(repo_id=repo.pk, full_name=repo.full_name, days=days)
+    version = star_selectors.star_history_versions(repo_ids=[repo.pk])[repo.pk]
+    key = render_cache.star_history_key(repo_id=repo.pk, full_name=repo.full_name, version=version)
     assert cache.get(key) is not None
     cache.delete(key)
     assert client.get(f"/u/{user.login}").content.decode() == first
     assert drawings["stars"] == 2
+
+
+def test_pages_draw_everything_while_redis_is_away(client, person, drawings, monkeypatch):
+    user, repo = person
+    heatmap_html = _fragment(client, user, "?mode=languages")
+    profile_html = client.get(f"/u/{user.login}").content.decode()
+    # A real Redis client pointed at a port nothing listens on.
+    away = RedisCache(
+        f"redis://127.0.0.1:{free_port()}/0",
+        {"OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}},
+    )
+    monkeypatch.setattr(render_cache, "cache", away)
+    assert _fragment(client, user, "?mode=languages") == heatmap_html
+    response = client.get(f"/u/{user.login}")
+    assert response.status_code == 200
+    assert f"Star history of {repo.full_name}: 33 stars" in response.content.decode()
+    assert response.content.decode().count("<svg") == profile_html.count("<svg")
+    # Before: languages, then the profile's default view; away: both drawn again.
+    assert drawings["heatmap"] == 4 and drawings["stars"] == 2
