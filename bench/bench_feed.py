@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -407,7 +408,31 @@ def _tree_peak_mib(pid: int) -> float:
     return total / 1024
 
 
-def _wrk(port: int, paths: list[str], args) -> dict:
+def _cpu_seconds(server_pid: int | None) -> dict[str, float]:
+    """CPU time used so far by the web processes, by every Postgres process, and by this
+    process's finished children (wrk): where a request's cost goes."""
+    import psutil
+
+    def used(proc) -> float:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            return 0.0
+        return times.user + times.system
+
+    web = 0.0
+    if server_pid is not None:
+        server = psutil.Process(server_pid)
+        web = sum(used(proc) for proc in (server, *server.children(recursive=True)))
+    db = sum(
+        used(proc) for proc in psutil.process_iter(["name"]) if proc.info["name"] == "postgres"
+    )
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"web": web, "db": db, "wrk": children.ru_utime + children.ru_stime}
+
+
+def _wrk(port: int, paths: list[str], args, server_pid: int | None = None) -> dict:
+    before = _cpu_seconds(server_pid)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(
             "local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\n"
@@ -431,18 +456,23 @@ def _wrk(port: int, paths: list[str], args) -> dict:
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1)) or 1
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    after = _cpu_seconds(server_pid)
     return {
         "p50": latency("50"),
         "p99": latency("99"),
         "rps": rps,
         "errors": int(non2xx.group(1)) if non2xx else 0,
+        # CPU milliseconds per request, by where they were spent.
+        **{f"cpu_{k}": (after[k] - before[k]) * 1000 / requests for k in after},
     }
 
 
 def _median_run(runs: list[dict]) -> dict:
     """Each figure's median over the rounds (non-2xx summed)."""
-    out = {key: statistics.median(run[key] for run in runs) for key in ("p50", "p99", "rps")}
+    keys = [key for key in runs[0] if key != "errors"]
+    out = {key: statistics.median(run[key] for run in runs) for key in keys}
     return {**out, "errors": sum(run["errors"] for run in runs)}
 
 
@@ -536,7 +566,7 @@ def _child(args) -> int:
         low = argparse.Namespace(connections=2, seconds=args.seconds)
         for number in range(1, args.rounds + 1):
             for name in ("plain", "serve", "for_you", "kindred"):
-                rounds.setdefault(name, []).append(_wrk(port, paths[name], args))
+                rounds.setdefault(name, []).append(_wrk(port, paths[name], args, server.pid))
                 print(f"round {number} {name}: {rounds[name][-1]}", flush=True)
             for name in ("plain", "for_you", "kindred"):
                 rounds.setdefault(f"{name}_c2", []).append(_wrk(port, paths[name], low))
@@ -606,6 +636,22 @@ def _report(args, world, m) -> str:
         lines.append(
             f"| {labels[name]} | {row['p50']:.1f} | {row['p99']:.1f} | {row['rps']:,.0f} | "
             f"{row['errors']} |"
+        )
+    lines += [
+        "",
+        f"CPU per request at {args.connections} connections, in milliseconds (median round; "
+        "the web processes, every Postgres process, wrk): where the ratio's ceiling comes "
+        "from on 2 cores.",
+        "",
+        "| endpoint | web | Postgres | wrk | total |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in ("plain", "serve", "for_you", "kindred"):
+        row = r[name]
+        total = row["cpu_web"] + row["cpu_db"] + row["cpu_wrk"]
+        lines.append(
+            f"| {labels[name]} | {row['cpu_web']:.2f} | {row['cpu_db']:.2f} | "
+            f"{row['cpu_wrk']:.2f} | {total:.2f} |"
         )
     lines += [
         "",
