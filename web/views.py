@@ -310,8 +310,16 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
         page = feed_page(viewer=login, limit=30)
     except GazerError:
         return not_found(request, login)
-    items = [_feed_item(item) for item in page.items()]
-    person = {"login": page.login, "name": page.name}
+    # The page's URLs reversed once, not once per item: a login is URL-safe as it is.
+    profile_base = reverse("web-profile", args=["login"]).removesuffix("login")
+    items = [_feed_item(item, profile_base) for item in page.items()]
+    person = {
+        "login": page.login,
+        "name": page.name,
+        "url": profile_base + page.login,
+        "for_you_url": reverse("web-for-you", args=[page.login]),
+        "rebuild_url": reverse("web-for-you-rebuild", args=[page.login]),
+    }
     return render(
         request,
         "web/for_you.html",
@@ -341,14 +349,17 @@ def _reason_text(reason: Any) -> str:
     return REASON_LABELS.get(reason, reason.replace("_", " "))
 
 
-def _feed_item(item: dict[str, Any]) -> dict[str, Any]:
-    """The served item plus what the template needs: the repo's link and reason texts."""
+def _feed_item(item: dict[str, Any], profile_base: str) -> dict[str, Any]:
+    """The served item plus what the template needs: links, the score as shown and the
+    reason texts."""
     reasons = [_reason_text(reason) for reason in item.get("reasons") or []]
     gallery = item.get("gallery") or []
     return {
         **item,
         "reason_texts": [r for r in reasons if r],
         "html_url": github().repo_html_url(item["full_name"]),
+        "author_url": profile_base + item["username"],
+        "score_text": f"{item['score']:.2f}",
         "shot": gallery[0] if gallery else None,
     }
 
