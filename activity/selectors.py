@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from activity.models import UserActivity
@@ -20,6 +21,14 @@ def user_activity_get(*, user: GitHubUser) -> dict[str, Any]:
     if row is None:
         return {"activity": None, "coverage": None}
     return {"activity": json.loads(row["document"]), "coverage": row["coverage"] or None}
+
+
+def user_activity_computed_at(*, user_id: int) -> datetime | None:
+    """When the user's activity document was stored (None before the step ran): one
+    column, for callers that keep something drawn from the document."""
+    return (
+        UserActivity.objects.filter(user_id=user_id).values_list("computed_at", flat=True).first()
+    )
 
 
 def user_activity_envelope_json(*, login: str) -> bytes | None:

@@ -145,7 +145,7 @@ def feed_page(
         login = username_validate(login=viewer)
         page = selectors.page_get(login=login, limit=limit, record=True, now=now)
     if page is None:
-        raise UserNotFound(f"No user {viewer!r}.", details={"username": str(viewer)})
+        raise UserNotFound.for_login(viewer.login if isinstance(viewer, GitHubUser) else viewer)
     if not page.has_entries:
         user = GitHubUser.objects.get(pk=page.viewer_id)
         feed_stage1_store(viewer=user, now=now)

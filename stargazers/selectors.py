@@ -380,7 +380,7 @@ def kindred(*, login: str, limit: int) -> dict[str, Any]:
     user_selectors.username_validate(login=login)
     stored = _kindred_stored(login=login, limit=limit)
     if stored is None:
-        raise UserNotFound(f"No user {login!r}.", details={"username": login})
+        raise UserNotFound.for_login(login)
     user_id, found_login, starred_count, computed_at, found = stored
     if computed_at is None and star_signals_compute(user_id=user_id) is not None:
         user_id, found_login, starred_count, computed_at, found = _kindred_stored(

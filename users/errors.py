@@ -19,6 +19,10 @@ class UserNotFound(GazerError):
     message = "No such user."
     http_status = 404
 
+    @classmethod
+    def for_login(cls, login: str) -> UserNotFound:
+        return cls(f"No user {login!r}.", details={"username": login})
+
 
 class UserExists(GazerError):
     code = "user_exists"

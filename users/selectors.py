@@ -32,7 +32,7 @@ def user_get(*, login: str, discovered: bool = False) -> GitHubUser:
         users = users.exclude(state=GitHubUser.State.DISCOVERED)
     user = users.first()
     if user is None:
-        raise UserNotFound(f"No user {login!r}.", details={"username": login})
+        raise UserNotFound.for_login(login)
     return user
 
 

@@ -236,7 +236,7 @@ def user_delete(*, login: str) -> DeleteResult:
         # and makes later ones find no user: nothing is written after this commits.
         locked = GitHubUser.objects.select_for_update().filter(id=user.id).first()
         if locked is None:
-            raise UserNotFound(f"No user {login!r}.", details={"username": login})
+            raise UserNotFound.for_login(login)
         repo_ids = list(UserRepo.objects.filter(user=locked).values_list("repo_id", flat=True))
         runs = PipelineRun.objects.filter(user=locked).count()
         locked.delete()

@@ -20,7 +20,6 @@ from typing import Any
 import redis
 from django.core.cache import cache
 
-from activity.models import UserActivity
 from web import charts, heatmap
 
 logger = logging.getLogger(__name__)
@@ -65,17 +64,6 @@ def once_per(key: str, seconds: int) -> bool:
     except (redis.RedisError, OSError):
         logger.warning("render_cache.unavailable", exc_info=True)
         return True
-
-
-def activity_stamp(*, user_id: int) -> datetime | None:
-    """When the user's activity document was stored, or None before the step ran.
-
-    One column, not the document: `activity.selectors` serves the document alone, and a
-    cached drawing needs only to know which document it was drawn from.
-    """
-    return (
-        UserActivity.objects.filter(user_id=user_id).values_list("computed_at", flat=True).first()
-    )
 
 
 def heatmap_key(

@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST, require_safe
 
-from activity.selectors import user_activity_get
+from activity.selectors import user_activity_computed_at, user_activity_get
 from config.errors import GazerError
 from feed.services import feed_page, feed_rebuild_request
 from repos import selectors as repo_selectors
@@ -281,7 +281,7 @@ def _kindred(login: str) -> list[dict[str, Any]]:
 def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
     """The activity section: the stored document drawn in the view asked for (the
     drawing cached per document, view and day; the document read only to draw)."""
-    stamp = render_cache.activity_stamp(user_id=user.id)
+    stamp = user_activity_computed_at(user_id=user.id)
     drawn = None
     if stamp is not None:
         drawn = render_cache.heatmap_drawn(

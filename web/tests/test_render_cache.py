@@ -12,6 +12,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.utils import timezone
 
 from activity.models import UserActivity
+from activity.selectors import user_activity_computed_at
 from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
 from web import charts, heatmap, render_cache
@@ -107,7 +108,7 @@ def test_heatmap_made_up_filter_is_drawn_but_not_kept(client, person, drawings):
 
 def test_heatmap_of_another_day_is_drawn_fresh(person, drawings):
     user, _ = person
-    stamp = render_cache.activity_stamp(user_id=user.id)
+    stamp = user_activity_computed_at(user_id=user.id)
     document = UserActivity.objects.get(user=user)
     assert stamp == document.computed_at
     today = timezone.now().date()
@@ -134,7 +135,7 @@ def test_heatmap_lost_from_the_cache_is_drawn_again(client, person, drawings):
     first = _fragment(client, user, "?mode=languages")
     key = render_cache.heatmap_key(
         user_id=user.id,
-        stamp=render_cache.activity_stamp(user_id=user.id),
+        stamp=user_activity_computed_at(user_id=user.id),
         today=timezone.now().date(),
         mode="languages",
         repo=None,
