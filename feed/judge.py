@@ -1,13 +1,14 @@
 """Stage 2 of the feed: the LLM judges stage 1's best candidates, many per prompt.
 
-Seed 000 asked one prompt per candidate (`{"include": bool}`, "if unsure, false"); here
-one prompt carries `FEED_JUDGE_BATCH_SIZE` candidates and answers
-`{"judgments": [{"id", "include"}]}`. Each answer is cached per viewer-profile
-fingerprint × candidate fingerprint × model (`FeedJudgment`): an unchanged pair is never
-asked again, and a change to the viewer's profile or to one repo invalidates exactly
+The question is asked per candidate ("would this developer find it useful or
+interesting? If unsure, false"), but one prompt carries `FEED_JUDGE_BATCH_SIZE`
+candidates and answers `{"judgments": [{"id", "include"}]}`. Each answer is cached per
+viewer-profile fingerprint × candidate fingerprint × model (`FeedJudgment`): an unchanged
+pair is never asked again, and a change to the viewer's profile or to one repo invalidates exactly
 its pairs. A batch whose answer is unusable (malformed, a judgment missing) or whose
-call fails keeps stage 1's verdict (not judged, ranked by its score); once no LLM worker
-answers, the remaining batches fall back at once instead of waiting for each.
+call fails keeps stage 1's verdict (not judged, ranked by its score); once the LLM
+gateway answers that no LLM worker was there (`unavailable`), the remaining batches fall
+back at once instead of waiting for each.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from feed.models import FeedEntry, FeedJudgment
 from feed.scoring import Scored
 from feed.selectors import viewer_profile_repos
 from users.models import GitHubUser
-from workers.llm import TEMPERATURE, llm_json, model_name
+from workers.llm import TEMPERATURE, LlmAnswer, llm_json, model_name
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ def _line(label: str, value: Any) -> str:
 
 def viewer_text(viewer: GitHubUser) -> str:
     """The developer part of the prompt: who they are and what they highlight (all their
-    highlights, including repos owned by others: the seed's lookup dropped those)."""
+    highlights, repos owned by others included)."""
     lines = [f"username: {viewer.login}"]
     if viewer.bio:
         lines.append(f"bio: {' '.join(viewer.bio.split())[:400]}")
@@ -137,20 +138,68 @@ class Outcome:
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+def _cached_includes(*, viewer: GitHubUser, fps: Fingerprints) -> dict[int, bool]:
+    """The stored verdicts still valid for these fingerprints: repo id → include."""
+    rows = FeedJudgment.objects.filter(
+        viewer_id=viewer.pk,
+        repo_id__in=list(fps.candidates),
+        viewer_fingerprint=fps.viewer,
+        model=fps.model,
+    ).values("repo_id", "include", "candidate_fingerprint")
+    return {
+        row["repo_id"]: row["include"]
+        for row in rows
+        if row["candidate_fingerprint"] == fps.candidates[row["repo_id"]]
+    }
+
+
+def _judgments_store(
+    *, viewer: GitHubUser, fps: Fingerprints, batch: list[Scored], verdicts: dict[str, bool]
+) -> None:
+    """Cache one batch's verdicts under the fingerprints they were given for."""
+    rows = [
+        FeedJudgment(
+            viewer_id=viewer.pk,
+            repo_id=s.candidate.repo_id,
+            include=verdicts[s.candidate.full_name],
+            viewer_fingerprint=fps.viewer,
+            candidate_fingerprint=fps.candidates[s.candidate.repo_id],
+            model=fps.model,
+        )
+        for s in batch
+    ]
+    FeedJudgment.objects.bulk_create(
+        rows,
+        update_conflicts=True,
+        unique_fields=["viewer", "repo"],
+        update_fields=[
+            "include",
+            "viewer_fingerprint",
+            "candidate_fingerprint",
+            "model",
+            "judged_at",
+        ],
+    )
+
+
+def _batch_ask(*, fps: Fingerprints, batch: list[Scored]) -> LlmAnswer[dict[str, bool] | None]:
+    """One prompt for the batch; a failed or unusable answer comes back as the fallback."""
+    return llm_json(
+        task=TASK,
+        prompt=batch_prompt(fps.viewer_text, batch),
+        shape=SHAPE,
+        validate=_validator([s.candidate.full_name for s in batch]),
+        fallback=lambda: None,
+        fallback_on_failure=True,
+        max_attempts=2,
+    )
+
+
 def judge_top(*, viewer: GitHubUser, scored: list[Scored]) -> Outcome:
     """Judge stage 1's top `FEED_JUDGE_TOP_N`: cached pairs reused, the rest in batches."""
     top = scored[: settings.FEED_JUDGE_TOP_N]
     fps = fingerprints(viewer=viewer, scored=top)
-    cached = {
-        row["repo_id"]: row["include"]
-        for row in FeedJudgment.objects.filter(
-            viewer_id=viewer.pk,
-            repo_id__in=[s.candidate.repo_id for s in top],
-            viewer_fingerprint=fps.viewer,
-            model=fps.model,
-        ).values("repo_id", "include", "candidate_fingerprint")
-        if row["candidate_fingerprint"] == fps.candidates[row["repo_id"]]
-    }
+    cached = _cached_includes(viewer=viewer, fps=fps)
     outcome = Outcome()
     for repo_id, include in cached.items():
         outcome.verdicts[repo_id] = (include, FeedEntry.JudgedBy.CACHE)
@@ -158,61 +207,28 @@ def judge_top(*, viewer: GitHubUser, scored: list[Scored]) -> Outcome:
     size = settings.FEED_JUDGE_BATCH_SIZE
     batches = [todo[i : i + size] for i in range(0, len(todo), size)]
     calls = fallbacks = judged = 0
-    worker_gone = False
+    unavailable = False
     for batch in batches:
-        if worker_gone:
-            fallbacks += 1
+        # Once no LLM worker answered, every later prompt would wait as long: skipped.
+        answer = None if unavailable else _batch_ask(fps=fps, batch=batch)
+        if answer is not None and answer.source == "llm" and answer.value is not None:
+            calls += answer.attempts
+            _judgments_store(viewer=viewer, fps=fps, batch=batch, verdicts=answer.value)
             for s in batch:
-                outcome.verdicts[s.candidate.repo_id] = (None, FeedEntry.JudgedBy.FALLBACK)
+                include = answer.value[s.candidate.full_name]
+                outcome.verdicts[s.candidate.repo_id] = (include, FeedEntry.JudgedBy.LLM)
+            judged += len(batch)
             continue
-        ids = [s.candidate.full_name for s in batch]
-        answer = llm_json(
-            task=TASK,
-            prompt=batch_prompt(fps.viewer_text, batch),
-            shape=SHAPE,
-            validate=_validator(ids),
-            fallback=lambda: None,
-            fallback_on_failure=True,
-            max_attempts=2,
-        )
-        calls += answer.attempts
-        if answer.source != "llm" or answer.value is None:
-            fallbacks += 1
-            worker_gone = worker_gone or "no LLM worker answered" in (answer.error or "")
+        fallbacks += 1
+        if answer is not None:
+            calls += answer.attempts
+            unavailable = answer.unavailable
             logger.warning(
                 "feed.batch_fallback",
                 extra={"viewer_id": viewer.pk, "size": len(batch), "error": answer.error},
             )
-            for s in batch:
-                outcome.verdicts[s.candidate.repo_id] = (None, FeedEntry.JudgedBy.FALLBACK)
-            continue
-        rows = []
         for s in batch:
-            include = answer.value[s.candidate.full_name]
-            outcome.verdicts[s.candidate.repo_id] = (include, FeedEntry.JudgedBy.LLM)
-            rows.append(
-                FeedJudgment(
-                    viewer_id=viewer.pk,
-                    repo_id=s.candidate.repo_id,
-                    include=include,
-                    viewer_fingerprint=fps.viewer,
-                    candidate_fingerprint=fps.candidates[s.candidate.repo_id],
-                    model=fps.model,
-                )
-            )
-        FeedJudgment.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["viewer", "repo"],
-            update_fields=[
-                "include",
-                "viewer_fingerprint",
-                "candidate_fingerprint",
-                "model",
-                "judged_at",
-            ],
-        )
-        judged += len(rows)
+            outcome.verdicts[s.candidate.repo_id] = (None, FeedEntry.JudgedBy.FALLBACK)
     outcome.stats = {
         "judge_top": len(top),
         "cached": len(cached),

@@ -5,11 +5,15 @@ LLM worker by default: the call travels over the `llm` queue and this process wa
 the answer, so pipeline workers never load litellm. `LLM_WORKER=false`, or
 `inline_calls()` (a foreground `manage.py run`), makes it in this process instead.
 
-Every prompt declares the JSON shape it expects. Answers are parsed the seed's robust
-way (strict JSON, then a fenced block, then the first balanced array/object), repaired
-with json-repair when slightly malformed, validated by the caller, and retried a bounded
+Every prompt declares the JSON shape it expects. Answers are parsed leniently (strict
+JSON, then a fenced block, then the first balanced array/object), repaired with
+json-repair when slightly malformed, validated by the caller, and retried a bounded
 number of times. Without a key each caller's deterministic fallback runs instead, so the
 rest of the system works unchanged.
+
+When no LLM worker answers within the wait, the answer says so (`unavailable`, or the
+`LlmUnavailable` error without a fallback): asking again at once would wait as long, so
+callers with more prompts to send skip them by that flag, never by the message text.
 
     answer = llm_json(
         task="repo_kind",
@@ -19,6 +23,7 @@ rest of the system works unchanged.
         fallback=lambda: "library",
     )
     answer.value, answer.source  # "llm" | "fallback"
+    answer.unavailable  # True: no LLM worker answered (the fallback stands in)
 """
 
 from __future__ import annotations
@@ -59,7 +64,7 @@ class LlmFailed(Exception):
     """No usable answer after the bounded attempts (the message says why)."""
 
 
-class LlmWorkerUnavailable(Exception):
+class LlmUnavailable(LlmFailed):
     """No LLM worker answered within the wait; asking again would wait as long."""
 
 
@@ -69,6 +74,8 @@ class LlmAnswer(Generic[T]):
     source: str  # "llm" | "fallback"
     attempts: int = 0
     error: str | None = None
+    # No LLM worker answered: further prompts now would each wait as long for nothing.
+    unavailable: bool = False
 
 
 def llm_configured() -> bool:
@@ -100,7 +107,7 @@ def model_name() -> str:
 
 @cache
 def _encoding():
-    """tiktoken's gpt-4 encoding (cl100k_base), as the seed counted.
+    """tiktoken's gpt-4 encoding (cl100k_base), the one the prompt budgets are counted in.
 
     Read from the copy litellm ships, found without importing litellm, so counting works
     offline and costs this process the tokenizer alone.
@@ -220,7 +227,7 @@ def _complete_on_llm_worker(call: dict[str, Any]) -> str:
         # here cannot deadlock a pool on itself (what Celery's guard is for).
         answer = result.get(timeout=wait, disable_sync_subtasks=False)
     except ResultTimeout:
-        raise LlmWorkerUnavailable(f"no LLM worker answered within {wait}s") from None
+        raise LlmUnavailable(f"no LLM worker answered within {wait}s") from None
     finally:
         result.forget()
     if "error" in answer:
@@ -243,11 +250,12 @@ def llm_json(
         return LlmAnswer(value=fallback(), source="fallback", attempts=0)
     content = build_message(task=task, prompt=prompt, shape=shape)
     error = "no attempt"
+    unavailable = False
     for attempt in range(1, max(1, max_attempts) + 1):
         try:
             text = _complete(task=task, content=content)
-        except LlmWorkerUnavailable as exc:
-            error = str(exc)
+        except LlmUnavailable as exc:
+            error, unavailable = str(exc), True
             logger.warning("llm.error task=%s attempt=%d error=%s", task, attempt, error)
             break
         except Exception as exc:  # noqa: BLE001 - provider errors are many; all retryable here
@@ -270,14 +278,20 @@ def llm_json(
     message = f"LLM task {task} failed after {tries}: {error}"
     if fallback_on_failure:
         logger.warning("llm.fallback task=%s error=%s", task, error)
-        return LlmAnswer(value=fallback(), source="fallback", attempts=attempt, error=message)
-    raise LlmFailed(message)
+        return LlmAnswer(
+            value=fallback(),
+            source="fallback",
+            attempts=attempt,
+            error=message,
+            unavailable=unavailable,
+        )
+    raise (LlmUnavailable if unavailable else LlmFailed)(message)
 
 
 __all__ = [
     "LlmAnswer",
     "LlmFailed",
-    "LlmWorkerUnavailable",
+    "LlmUnavailable",
     "count_tokens",
     "inline_calls",
     "llm_configured",

@@ -6,7 +6,7 @@ import pytest
 
 from ghsim.testing import SimulatorProcess
 from workers import llm
-from workers.llm import LlmFailed, count_tokens, llm_json, parse_json_answer
+from workers.llm import LlmFailed, LlmUnavailable, count_tokens, llm_json, parse_json_answer
 
 
 @pytest.fixture(scope="module")
@@ -80,12 +80,15 @@ def test_repairable_answers_are_repaired(endpoint):
 
 def test_garbage_is_retried_then_fails_clearly(endpoint):
     endpoint.configure(llm={"malformed": "garbage"})
-    with pytest.raises(LlmFailed, match="repo_keywords failed after 2 attempts"):
+    with pytest.raises(LlmFailed, match="repo_keywords failed after 2 attempts") as caught:
         _ask(max_attempts=2)
+    # An answer came, it was unusable: the LLM was there.
+    assert not isinstance(caught.value, LlmUnavailable)
     assert endpoint.stats()["llm_calls"] == {"repo_keywords": 2}
     answer = _ask(max_attempts=2, fallback_on_failure=True)
     assert answer.source == "fallback" and answer.value == ["fallback"]
     assert "failed after 2 attempts" in answer.error
+    assert answer.unavailable is False
 
 
 def test_validation_rejects_wrong_shapes(endpoint):
@@ -104,6 +107,8 @@ def test_provider_errors_are_retried(endpoint, status):
     with pytest.raises(LlmFailed) as caught:
         _ask(max_attempts=2)
     assert "sim-key" not in str(caught.value)
+    # The provider answered with an error: asked again, and not an outage of the LLM worker.
+    assert not isinstance(caught.value, LlmUnavailable)
     assert endpoint.stats()["llm_calls"] == {"repo_keywords": 2}
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from conftest import worker_env
 from workers import queues
-from workers.llm import LlmFailed, inline_calls, llm_json
+from workers.llm import LlmFailed, LlmUnavailable, inline_calls, llm_json
 from workers.testing import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -50,6 +50,7 @@ def test_provider_errors_come_back_as_data_and_are_retried(endpoint):
     with pytest.raises(LlmFailed) as caught:
         _ask(max_attempts=2)
     assert "after 2 attempts" in str(caught.value)
+    assert not isinstance(caught.value, LlmUnavailable)
     assert "sim-key" not in str(caught.value)
     assert endpoint.stats()["llm_calls"] == {"repo_keywords": 2}
 
@@ -65,9 +66,10 @@ def test_no_llm_worker_gives_up_after_the_wait_without_retrying(
     try:
         answer = _ask(fallback_on_failure=True, max_attempts=3)
         assert answer.source == "fallback" and answer.value == ["fallback"]
-        assert answer.attempts == 1
+        assert answer.attempts == 1 and answer.unavailable is True
         assert "no LLM worker answered within 2s" in answer.error
-        with pytest.raises(LlmFailed, match="no LLM worker answered"):
+        # Without a fallback the error is its own class (still an LlmFailed).
+        with pytest.raises(LlmUnavailable, match="no LLM worker answered"):
             _ask(max_attempts=3)
     finally:
         for key in redis_test_client.scan_iter(f"{nobody}*"):
