@@ -6,6 +6,8 @@ import json
 from datetime import datetime
 from typing import Any
 
+from django.db.models.functions import Lower
+
 from activity.models import UserActivity
 from users.models import GitHubUser
 
@@ -35,8 +37,10 @@ def user_activity_envelope_json(*, login: str) -> bytes | None:
     """The endpoint's body, `{"ok": true, "activity": ..., "coverage": ...}`, with the
     stored document spliced in as it is (no decode and re-encode per request), in one
     query; None when no document is stored for `login` (the caller tells why)."""
+    # lower(login) = lower(x) uses the users' case-insensitive unique index.
     row = (
-        UserActivity.objects.filter(user__login__iexact=login)
+        UserActivity.objects.alias(login_lower=Lower("user__login"))
+        .filter(login_lower=login.lower())
         .exclude(user__state=GitHubUser.State.DISCOVERED)
         .values("document", "coverage")
         .first()

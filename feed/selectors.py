@@ -14,6 +14,7 @@ from typing import Any
 import psycopg
 from django.conf import settings
 from django.db import connection
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from feed.models import CandidateCount, FeedEntry, FeedExposure, FeedRebuild
@@ -61,8 +62,9 @@ def candidates_list(*, viewer: GitHubUser) -> list[dict[str, Any]]:
     own = UserRepo.objects.filter(user_id=viewer.pk, highlight_rank__isnull=False).values("repo_id")
     rows = (
         UserRepo.objects.filter(highlight_rank__isnull=False)
+        .alias(owner_lower=Lower("repo__owner_login"))
         .exclude(user_id=viewer.pk)
-        .exclude(repo__owner_login__iexact=viewer.login)
+        .exclude(owner_lower=viewer.login.lower())
         .exclude(repo_id__in=own)
         .values(*_CANDIDATE_FIELDS.values())
     )

@@ -48,9 +48,10 @@ def now_ms() -> int:
 
 def repo_get_or_fetch(*, full_name: str, token: str | None = None) -> Repo:
     """The repo from Gazer, else looked up on GitHub and stored; 404 when GitHub has none."""
-    repo = Repo.objects.filter(full_name__iexact=full_name).first()
-    if repo is not None:
-        return repo
+    try:
+        return repo_get(full_name=full_name)
+    except RepoNotFound:
+        pass
     try:
         payload = github().repo(full_name, token=token)
     except gh_errors.NotFound as exc:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import F, Prefetch
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 
 from repos.errors import InvalidRepoName, RepoNotFound
 from repos.models import GalleryImage, Repo, UserRepo
@@ -23,7 +23,13 @@ def repo_name_validate(*, owner: str, name: str) -> str:
 
 def repo_get(*, full_name: str) -> Repo:
     """The repo Gazer holds under this name (any capitalisation); RepoNotFound (404)."""
-    repo = Repo.objects.filter(full_name__iexact=full_name).first()
+    # lower(full_name) = lower(x) uses the case-insensitive unique index
+    # (repo_full_name_ci_unique); iexact (UPPER) would scan every repo.
+    repo = (
+        Repo.objects.alias(full_name_lower=Lower("full_name"))
+        .filter(full_name_lower=full_name.lower())
+        .first()
+    )
     if repo is None:
         raise RepoNotFound(f"No repository '{full_name}' in Gazer.", details={"repo": full_name})
     return repo
