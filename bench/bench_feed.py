@@ -531,7 +531,7 @@ def _child(args) -> int:
     # The plain view's payloads: exactly what GET would serve for each sampled viewer.
     payloads = {}
     for viewer in sample:
-        items = selectors.page_fetch(viewer=viewer, limit=30, record=False)
+        items = selectors.page_fetch(viewer=viewer, limit=30)
         payloads[viewer.login] = {"ok": True, "username": viewer.login, "count": len(items),
                                   "repos": items}  # fmt: skip
     payload_file = Path(tempfile.gettempdir()) / f"gazer-bench-feed-{os.getpid()}.json"

@@ -139,7 +139,7 @@ class ForYouApi(APIView):
     )
     def get(self, request, viewer: str):
         limit = services.limit_parse(request.query_params.get("limit"))
-        page = services.feed_page(viewer=viewer, limit=limit)
+        page = services.feed_page_serve(viewer=viewer, limit=limit)
         if request.accepted_renderer.format != "json":  # the browsable API
             return Response(_envelope(page, page.items()))
         # The items arrive as the JSON text Postgres built: passed through, not re-encoded.

@@ -1,8 +1,8 @@
 """Writes and workflows of the feed: serving a page, building stage 1, rebuilding with
 LLM judgments, and the debounced rebuild requests.
 
-    GET  → feed_serve: the viewer's stored entries ranked with fatigue, exposures recorded
-           in the same statement. A viewer never built gets stage 1 at once.
+    GET  → feed_page_serve: the viewer's stored entries ranked with fatigue, exposures
+           recorded in the same statement. A viewer never built gets stage 1 at once.
     POST → feed_rebuild_request: one queued rebuild per viewer; the task runs
            feed_rebuild_run: stage 1 over every candidate, the LLM judges the top N in
            batches (cached by fingerprint), entries replaced.
@@ -21,7 +21,7 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from feed import errors, judge, scoring, selectors
+from feed import errors, judge, page, scoring, selectors
 from feed.models import FeedEntry, FeedJudgment, FeedRebuild
 from feed.tasks import REBUILD_TIME_LIMIT
 from feed.tasks import feed_rebuild as feed_rebuild_task
@@ -128,44 +128,89 @@ def feed_stage1_store(*, viewer: GitHubUser, now: datetime | None = None) -> int
 
 
 # ------------------------------------------------------------------------ serving
-def feed_page(
+# Serving a page records it: the page statement with one more CTE that bumps each
+# served item's exposure (times_shown + 1, last_shown_at = now), so the viewer lookup,
+# the rebuild check, the ranking and the recording stay one statement.
+#
+# The exposures are counters the ranking reads, not records anyone is owed: with
+# FEED_EXPOSURE_ASYNC_COMMIT the statement also sets synchronous_commit off for its
+# transaction, which then does not wait for its WAL flush (a Postgres crash may lose the
+# last fraction of a second of bumps, never consistency). The setting alone decides the
+# SQL. synchronous_commit is a transaction's setting: the views serve in autocommit
+# (ATOMIC_REQUESTS is off and they open no transaction), so it covers this statement
+# alone; a caller that serves inside its own transaction commits that transaction the
+# same way.
+_QUIET_CTE = """,
+    quiet AS (SELECT set_config('synchronous_commit', 'off', true))
+"""
+
+_BUMP_CTE = f""",
+    bump AS (
+        INSERT INTO {page.EXPOSURE} AS x (viewer_id, repo_id, times_shown, last_shown_at)
+        SELECT (SELECT id FROM viewer), repo_id, 1, %(now)s::timestamptz FROM page {{quiet}}
+        ON CONFLICT (viewer_id, repo_id) DO UPDATE
+            SET times_shown = x.times_shown + 1, last_shown_at = EXCLUDED.last_shown_at
+    )
+"""  # noqa: S608 - identifiers from model metadata; values are parameters
+
+
+def _page_serve_sql(*, by_login: bool) -> str:
+    """The page statement that records what it serves."""
+    if settings.FEED_EXPOSURE_ASYNC_COMMIT:
+        more = _QUIET_CTE + _BUMP_CTE.format(quiet="CROSS JOIN quiet")
+    else:
+        more = _BUMP_CTE.format(quiet="")
+    return page.page_sql(by_login=by_login, more_ctes=more)
+
+
+def _page_serve_once(
+    *, viewer: GitHubUser | str, limit: int, now: datetime | None
+) -> page.Page | None:
+    """One serving statement for a user instance or a login (None: no such viewer)."""
+    now = now or timezone.now()
+    if isinstance(viewer, GitHubUser):
+        params = page.page_params(limit=limit, now=now, viewer_id=viewer.pk)
+        return page.page_run(_page_serve_sql(by_login=False), params)
+    login = username_validate(login=viewer)
+    params = page.page_params(limit=limit, now=now, login=login)
+    return page.page_run(_page_serve_sql(by_login=True), params)
+
+
+def feed_page_serve(
     *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
-) -> selectors.Page:
-    """The page `GET /for-you/<viewer>` serves, exposures recorded: one statement reads
-    the viewer, ranks and records, and says whether a rebuild is due.
+) -> page.Page:
+    """Serve the page `GET /for-you/<viewer>` answers and record every served item's
+    exposure: one statement reads the viewer, ranks, records, and says whether a
+    rebuild is due.
 
     A viewer never built gets stage 1 now and a rebuild queued; a viewer whose candidate
     set grew (or shrank) since the last build gets a rebuild queued (debounced) and this
     page from the entries it has.
     """
     limit_check(limit)
-    if isinstance(viewer, GitHubUser):
-        page = selectors.page_get(viewer_id=viewer.pk, limit=limit, record=True, now=now)
-    else:
-        login = username_validate(login=viewer)
-        page = selectors.page_get(login=login, limit=limit, record=True, now=now)
-    if page is None:
+    served = _page_serve_once(viewer=viewer, limit=limit, now=now)
+    if served is None:
         raise UserNotFound.for_login(viewer.login if isinstance(viewer, GitHubUser) else viewer)
-    if not page.has_entries:
-        user = GitHubUser.objects.get(pk=page.viewer_id)
+    if not served.has_entries:
+        user = GitHubUser.objects.get(pk=served.viewer_id)
         feed_stage1_store(viewer=user, now=now)
         feed_rebuild_request(viewer=user, trigger="first_view")
-        page = selectors.page_get(viewer_id=user.pk, limit=limit, record=True, now=now)
+        served = _page_serve_once(viewer=user, limit=limit, now=now)
     elif (
-        page.candidates_seen is not None
-        and page.candidates != page.candidates_seen
-        and not page.queued
+        served.candidates_seen is not None
+        and served.candidates != served.candidates_seen
+        and not served.queued
     ):
-        user = GitHubUser.objects.get(pk=page.viewer_id)
+        user = GitHubUser.objects.get(pk=served.viewer_id)
         feed_rebuild_request(viewer=user, trigger="candidates_grew")
-    return page
+    return served
 
 
 def feed_serve(
     *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
 ) -> list[dict[str, Any]]:
-    """The items `GET /for-you/<viewer>` returns, as dicts (exposures recorded)."""
-    return feed_page(viewer=viewer, limit=limit, now=now).items()
+    """Serve the items `GET /for-you/<viewer>` returns, as dicts (exposures recorded)."""
+    return feed_page_serve(viewer=viewer, limit=limit, now=now).items()
 
 
 def feed_items_peek(
@@ -177,7 +222,7 @@ def feed_items_peek(
     limit_check(limit)
     if not FeedEntry.objects.filter(viewer_id=viewer.pk).exists():
         feed_stage1_store(viewer=viewer)
-    return selectors.page_fetch(viewer=viewer, limit=limit, record=False)
+    return selectors.page_fetch(viewer=viewer, limit=limit)
 
 
 # ------------------------------------------------------------------------ rebuilds

@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from activity.selectors import user_activity_computed_at, user_activity_get
 from config.errors import GazerError
-from feed.services import feed_page, feed_rebuild_request
+from feed.services import feed_page_serve, feed_rebuild_request
 from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import selectors as star_selectors
@@ -307,7 +307,7 @@ def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
 def for_you(request: HttpRequest, login: str) -> HttpResponse:
     try:
         # The API's one statement: the viewer, the ranked page and its exposures.
-        page = feed_page(viewer=login, limit=30)
+        page = feed_page_serve(viewer=login, limit=30)
     except GazerError:
         return not_found(request, login)
     # The page's URLs reversed once, not once per item: a login is URL-safe as it is.

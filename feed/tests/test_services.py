@@ -54,8 +54,9 @@ def test_candidates_exclude_the_viewers_own_and_appear_once(world):
 def test_first_serve_is_stage_one_at_once_never_empty(world):
     items = services.feed_serve(viewer="viewer", limit=10, now=NOW)
     assert sorted(names(items)) == ["ada/parser", "ada/webapp", "bob/lexer", "cy/shared"]
-    assert items[0]["full_name"] == "ada/parser"  # language, keywords, emphasis, theme
-    assert items[0]["reasons"][:1] == ["keywords"] or "keywords" in items[0]["reasons"]
+    assert items[0]["full_name"] == "ada/parser"  # language, keywords, kind, theme
+    # Reasons come strongest first: the shared keyword ("parsing") places it most.
+    assert items[0]["reasons"][0] == "keywords"
     assert {"language", "theme"} <= set(items[0]["reasons"])
     assert all(item["judged"] is None for item in items)
 
@@ -94,6 +95,7 @@ def test_exposures_counted_once_per_serve_in_one_statement(world, monkeypatch):
     page = services.feed_serve(viewer="viewer", limit=3, now=NOW)
     # Viewer lookup, rebuild check, ranking and the exposure upsert: one statement.
     assert len(sent) == 1 and len(page) == 3
+    assert "INSERT INTO gazer_feed_exposure" in sent[0]
     monkeypatch.undo()
     shown = dict(
         FeedExposure.objects.filter(viewer=viewer).values_list("repo__full_name", "times_shown")
@@ -110,6 +112,35 @@ def test_exposures_counted_once_per_serve_in_one_statement(world, monkeypatch):
         sum(FeedExposure.objects.filter(viewer=viewer).values_list("times_shown", flat=True))
         == after
     )
+
+
+def test_reading_the_page_records_nothing_in_one_statement(world, monkeypatch):
+    services.feed_serve(viewer="viewer", limit=10, now=NOW)
+    viewer = world["viewer"]
+    before = list(FeedExposure.objects.filter(viewer=viewer).values_list("repo_id", "times_shown"))
+    sent = _statements_counted(monkeypatch)
+    page = selectors.page_get(viewer_id=viewer.pk, limit=10, now=NOW)
+    assert len(sent) == 1 and page.count == 4 and page.login == "viewer"
+    assert "INSERT" not in sent[0].upper() and "set_config" not in sent[0]
+    monkeypatch.undo()
+    after = list(FeedExposure.objects.filter(viewer=viewer).values_list("repo_id", "times_shown"))
+    assert after == before
+    assert selectors.page_get(viewer_id=viewer.pk + 10_000, limit=10) is None
+
+
+@pytest.mark.parametrize("async_commit", [True, False])
+def test_the_serving_statement_is_decided_by_the_setting_alone(
+    world, monkeypatch, settings, async_commit
+):
+    """The same SQL in a caller's transaction (this test's) as in autocommit: only
+    FEED_EXPOSURE_ASYNC_COMMIT decides whether it commits without the WAL flush."""
+    settings.FEED_EXPOSURE_ASYNC_COMMIT = async_commit
+    services.feed_serve(viewer="viewer", limit=2, now=NOW)
+    assert connection.in_atomic_block
+    sent = _statements_counted(monkeypatch)
+    services.feed_serve(viewer="viewer", limit=2, now=NOW)
+    assert len(sent) == 1
+    assert ("set_config('synchronous_commit', 'off', true)" in sent[0]) is async_commit
 
 
 def test_the_page_statement_is_prepared_once_per_connection(world, settings):
@@ -144,10 +175,10 @@ def test_fatigue_moves_an_item_shown_many_times_below_a_fresh_equal_one(world):
     services.feed_stage1_store(viewer=viewer, now=NOW)
     FeedEntry.objects.filter(viewer=viewer).exclude(repo__in=[twin_a, twin_b]).delete()
     FeedEntry.objects.filter(viewer=viewer).update(score=1.0)
-    first = selectors.page_fetch(viewer=viewer, limit=2, record=False, now=NOW)
+    first = selectors.page_fetch(viewer=viewer, limit=2, now=NOW)
     assert names(first) == ["ada/twin-a", "ada/twin-b"]  # equal: repo id decides
     FeedExposure.objects.create(viewer=viewer, repo=twin_a, times_shown=5, last_shown_at=NOW)
-    later = selectors.page_fetch(viewer=viewer, limit=2, record=False, now=NOW + timedelta(days=30))
+    later = selectors.page_fetch(viewer=viewer, limit=2, now=NOW + timedelta(days=30))
     assert names(later) == ["ada/twin-b", "ada/twin-a"]
     assert later[1]["score"] == pytest.approx(1.0 - 18 * 5 / 500, abs=1e-3)
 
@@ -162,12 +193,10 @@ def test_fatigue_wears_off_with_time(world):
     shown = services.feed_serve(viewer=viewer, limit=1, now=NOW)
     assert names(shown) == ["ada/twin-a"]
     # Just shown: 18 + 24 hours of penalty (0.084) outweigh its 0.06 lead...
-    soon = selectors.page_fetch(
-        viewer=viewer, limit=2, record=False, now=NOW + timedelta(minutes=5)
-    )
+    soon = selectors.page_fetch(viewer=viewer, limit=2, now=NOW + timedelta(minutes=5))
     assert names(soon) == ["ada/twin-b", "ada/twin-a"]
     # ...three days later the recent part has decayed (18 + 24·e^-3 ≈ 19.2 h, 0.038).
-    later = selectors.page_fetch(viewer=viewer, limit=2, record=False, now=NOW + timedelta(days=3))
+    later = selectors.page_fetch(viewer=viewer, limit=2, now=NOW + timedelta(days=3))
     assert names(later) == ["ada/twin-a", "ada/twin-b"]
 
 
@@ -176,7 +205,7 @@ def test_judged_included_come_first_then_stage_one_then_excluded(world):
     viewer = world["viewer"]
     FeedEntry.objects.filter(viewer=viewer, repo__full_name="bob/lexer").update(include=True)
     FeedEntry.objects.filter(viewer=viewer, repo__full_name="ada/parser").update(include=False)
-    page = selectors.page_fetch(viewer=viewer, limit=10, record=False, now=NOW)
+    page = selectors.page_fetch(viewer=viewer, limit=10, now=NOW)
     assert page[0]["full_name"] == "bob/lexer" and page[-1]["full_name"] == "ada/parser"
 
 
@@ -326,7 +355,7 @@ def test_the_page_is_the_full_ranking_however_exposures_fall(world, settings):
 
     entries = sorted(FeedEntry.objects.filter(viewer_id=viewer.pk), key=ranked)
     for limit in (1, 5, 12, 40):
-        page = selectors.page_fetch(viewer=viewer, limit=limit, record=False, now=NOW)
+        page = selectors.page_fetch(viewer=viewer, limit=limit, now=NOW)
         expected = [f"many/r{repos.index(e.repo):02d}" for e in entries[:limit]]
         assert names(page) == expected
 
