@@ -1,4 +1,4 @@
-"""`GET /users/<u>/activity`: seed 000's document, with what it covers beside it."""
+"""`GET /users/<u>/activity`: the activity document, with what it covers beside it."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class DaySerializer(serializers.Serializer):
 
 
 class ActivityDocumentSerializer(serializers.Serializer):
-    """Exactly seed 000's object: clients parse it strictly, so nothing is added here."""
+    """The document's fixed schema: clients parse it strictly, so nothing is added here."""
 
     version = serializers.IntegerField(help_text="always 1")
     window_years = serializers.IntegerField()
@@ -44,7 +44,7 @@ class UserActivityApi(APIView):
         )
 
     @extend_schema(
-        summary="The user's two-year activity heatmap (seed 000's document) and its coverage",
+        summary="The user's two-year activity heatmap document and its coverage",
         responses={
             200: UserActivityOutputSerializer,
             400: INVALID,

@@ -1,4 +1,4 @@
-"""The activity document of a user (seed 000's schema, stored whole) and, per linked
+"""The activity document of a user (a fixed schema, stored whole) and, per linked
 repository, what the last scan saw (so a refresh asks only for what changed)."""
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ class UserActivity(models.Model):
     user = models.OneToOneField(
         "users.GitHubUser", on_delete=models.CASCADE, primary_key=True, related_name="activity"
     )
-    # Compact JSON text, as seed 000 stored it: {"version": 1, "window_years": 2, "days":
-    # {...}, "repo_days": {...}, "language_days": {...}}. Text, not jsonb, so the seed's key
-    # order survives and the endpoint sends it without decoding and encoding it again.
+    # Compact JSON text: {"version": 1, "window_years": 2, "days": {...}, "repo_days":
+    # {...}, "language_days": {...}}. Text, not jsonb, so the key order clients see
+    # survives and the endpoint sends it without decoding and encoding it again.
     document = models.TextField()
     # What the document covers and leaves out (served beside it, never inside it).
     coverage = models.JSONField(default=dict, blank=True)

@@ -17,7 +17,7 @@ def _row(user: GitHubUser) -> dict[str, Any] | None:
 
 
 def user_activity_get(*, user: GitHubUser) -> dict[str, Any]:
-    """`{"activity": <seed document or None>, "coverage": <dict or None>}`: None until the
+    """`{"activity": <the document or None>, "coverage": <dict or None>}`: None until the
     `user_activity` step has run."""
     row = _row(user)
     if row is None:

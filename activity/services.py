@@ -1,5 +1,5 @@
-"""Writes of the activity app: two years of a user's authored commits, as seed 000's
-heatmap document.
+"""Writes of the activity app: two years of a user's authored commits, as the heatmap
+document whose schema clients parse strictly.
 
 Cost grows with repositories, not commits. Per linked repository the REST cost is at
 most three conditional requests: its branches (whose heads tell whether anything
@@ -51,14 +51,14 @@ DEFER_UNDER_SECONDS = 10  # no clone starts with less time than this before the 
 
 
 def window_for(today: date) -> tuple[date, date]:
-    """Seed 000's window: the last `ACTIVITY_WINDOW_YEARS` × 365 days, up to today."""
+    """The window: the last `ACTIVITY_WINDOW_YEARS` × 365 days, up to today."""
     return today - timedelta(days=365 * settings.ACTIVITY_WINDOW_YEARS), today
 
 
 def document_build(
     *, repo_days: dict[str, dict[str, list[str]]], window_start: date, window_end: date
 ) -> dict[str, Any]:
-    """Seed 000's document from each repo's {day: [languages]}: presence only, lists
+    """The document from each repo's {day: [languages]}: presence only, lists
     sorted and deduplicated, `repo_days` and `language_days` the reverse indexes of
     `days`, nothing outside the window."""
     lo, hi = window_start.isoformat(), window_end.isoformat()
@@ -215,7 +215,7 @@ def _git_scan(
     lo, hi = window[0].isoformat(), window[1].isoformat()
 
     def left(limit: float) -> float:
-        # the seed's timeouts, but never past the step's deadline
+        # each git call's own timeout, but never past the step's deadline
         return max(1.0, min(float(limit), deadline - time.monotonic()))
 
     common = {

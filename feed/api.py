@@ -129,9 +129,10 @@ def _wait_param(raw: str | None) -> bool:
 class ForYouApi(APIView):
     @extend_schema(
         summary="The viewer's For You feed (ranked with fatigue; exposures recorded)",
-        description="Judged-included first, then stage 1's ranking, each by score less the "
-        "seed's fatigue penalty. A viewer never built gets stage 1 at once and a rebuild "
-        "queued; a grown candidate set queues a rebuild too.",
+        description="Judged-included first, then stage 1's ranking, each by score less a "
+        "fatigue penalty (18 hours per time shown plus 24 hours fading with a day's time "
+        "constant since last shown). A viewer never built gets stage 1 at once and a "
+        "rebuild queued; a grown candidate set queues a rebuild too.",
         parameters=[
             OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 30"),
         ],

@@ -3,7 +3,8 @@ the choice of key files for a blurb, and the repo link.
 
 No HTTP, no database writes, no LLM call: the pipeline's steps (users.pipeline) ask the
 LLM with these prompts and fall back to these heuristics, and the tests here check them
-alone. Limits and prompt inputs are seed 000's (seed-behaviour.md §3-§5).
+alone. Prompts are budgeted in tokens of the gpt-4 encoding (`PROMPT_TOKEN_BUDGET`,
+`BLURB_CONTEXT_BUDGET`); what a prompt holds is listed beside it.
 """
 
 from __future__ import annotations
@@ -44,10 +45,10 @@ def _repo_block(repo: Repo) -> str:
 
 
 def highlights_prompt(repos: list[Repo]) -> tuple[str, int]:
-    """The enriching prompt over as many repos as fit the seed's 5000-token budget.
+    """The enriching prompt over as many repos as fit the 5000-token budget.
 
-    The seed made no call at all when the prompt was too long; dropping the oldest
-    nominees until it fits is the fix.
+    A prompt too long for the budget is not given up on: the last nominees (the least
+    recently pushed) are dropped until it fits.
     """
     blocks = [_repo_block(repo) for repo in repos]
     while blocks:
@@ -82,7 +83,7 @@ def theme_heuristic(repos: list[Repo]) -> str:
 
 
 def highlights_heuristic(links: list[UserRepo]) -> dict[str, Any]:
-    """No LLM key or no usable answer (the seed had no fallback): the three nominees with
+    """No LLM key or no usable answer: the three nominees with
     the most commit days, then stars, then recency."""
     ranked = sorted(
         links,
@@ -107,7 +108,7 @@ def theme_validate(value: Any) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------- blurb
-# The seed's key files: root priority files first, then a walk of priority dirs.
+# Key files: root priority files first, then a walk of priority dirs.
 PRIORITY_FILES = (
     "README.md",
     "README.rst",
@@ -239,7 +240,7 @@ def read_snippet(path: Path) -> str | None:
 
 
 def context_files(root: Path) -> list[Path]:
-    """The seed's order: root priority files, a walk of priority dirs, any README."""
+    """Key files in order: root priority files, a walk of priority dirs, any README."""
     picked: list[Path] = [root / name for name in PRIORITY_FILES if (root / name).is_file()]
     walked = 0
     for dirname in PRIORITY_DIRS:
@@ -269,7 +270,7 @@ def context_files(root: Path) -> list[Path]:
 
 
 def blurb_prompt(repo: Repo, root: Path | None) -> tuple[str, int]:
-    """The blurb prompt with as much context as fits the seed's 5000-token budget."""
+    """The blurb prompt with as much context as fits the 5000-token budget."""
     head = BLURB_PROMPT.format(
         full_name=repo.full_name,
         language=repo.language or "unknown",
@@ -433,14 +434,14 @@ def kind_validate(value: Any) -> str:
     if not isinstance(kind, str) or not kind.strip():
         raise ValueError("expected a kind string")
     words = kind.strip().rstrip(".").split()
-    # The seed saved anything, even empty text; we hold it to 1-4 words.
+    # A kind is 1-4 words: empty text or a sentence is no kind.
     if not 1 <= len(words) <= 4:
         raise ValueError("kind must be 1-4 words")
     return " ".join(words)[:80]
 
 
 def homepage_link(homepage: str | None) -> str | None:
-    """Seed 000's repo link: `//x` → `https://x`, http(s) kept, a bare host gets https://;
+    """The repo link: `//x` → `https://x`, http(s) kept, a bare host gets https://;
     a value with white space in it is no link."""
     value = (homepage or "").strip()
     if not value or any(ch.isspace() for ch in value):

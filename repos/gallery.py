@@ -32,7 +32,7 @@ logger = logging.getLogger(__name__)
 
 Dedupe = Literal["url", "original_url"] | None
 
-PROBE_THREADS = 4  # the seed's pool size: small, so a README cannot flood a host
+PROBE_THREADS = 4  # small, so a README cannot flood a host
 # A README with hundreds of images (icon grids, sponsor walls) would keep the step busy
 # for minutes; the first ones are what the project chose to show first.
 MAX_PROBES = 60
@@ -222,8 +222,8 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
 
     Badges and videos are dropped before any download; the rest are probed (in a small
     thread pool) and kept when at least 400 px wide with an aspect ratio in 0.3-4.
-    Existing images stay; URLs already in the gallery are not added twice. The seed's
-    screenshot fallback (ScreenshotOne + Cloudinary) is not done: it needs paid external
+    Existing images stay; URLs already in the gallery are not added twice. A repo whose
+    README has no usable image gets no screenshot in its place: that needs paid external
     services.
     """
     repo = Repo.objects.get(pk=repo_id)

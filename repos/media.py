@@ -102,9 +102,9 @@ def readme_src_resolve(
 
     Relative sources resolve like a browser would (urljoin semantics against the
     README's directory, `/x` from the repository root, `..` clamped at the root) and
-    then point at the raw file on the default branch. The seed stripped leading `.` and
-    `/` characters instead, which turned `../a.png` into `a.png` by luck at the root and
-    broke READMEs in subdirectories and paths like `.github/x.png`.
+    then point at the raw file on the default branch. Stripping leading `.` and `/`
+    characters instead would turn `../a.png` into `a.png` (right only at the root) and
+    break READMEs in subdirectories and paths like `.github/x.png`.
     """
     src = src.strip()
     if not src or src.startswith("#"):

@@ -54,7 +54,7 @@ class Repo(models.Model):
 
     @property
     def recency(self):
-        """The seed's ordering key: pushed_at, else GitHub's updated_at."""
+        """The ordering key of a user's repos: pushed_at, else GitHub's updated_at."""
         return self.pushed_at or self.github_updated_at
 
 
@@ -118,7 +118,7 @@ class GalleryImage(models.Model):
     title = models.CharField(max_length=500, blank=True, default="")
     caption = models.TextField(blank=True, default="")
     is_highlight = models.BooleanField(default=False)
-    # Epoch milliseconds, as seed 000's API speaks them.
+    # Epoch milliseconds, as the gallery API speaks them.
     taken_at = models.BigIntegerField(default=0)
     width = models.PositiveIntegerField(null=True, blank=True)
     height = models.PositiveIntegerField(null=True, blank=True)

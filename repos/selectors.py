@@ -46,7 +46,8 @@ def user_highlight_ids(*, user_id: int) -> dict[str, int]:
 
 
 def user_links_list(*, user_id: int) -> list[UserRepo]:
-    """The user's links with their repos, most recently pushed first (the seed's order)."""
+    """The user's links with their repos, most recently pushed first (pushed_at, else
+    GitHub's updated_at), then by name."""
     return list(
         UserRepo.objects.filter(user_id=user_id)
         .select_related("repo")
@@ -58,7 +59,7 @@ def user_links_list(*, user_id: int) -> list[UserRepo]:
 def highlight_resolve(*, user_login: str, links: list[UserRepo], names: list[str]) -> list[int]:
     """Map the names an LLM (or fallback) chose to the user's linked repo ids, in order.
 
-    Several linked repos can share a name (a fork and its upstream). The seed's tie-break:
+    Several linked repos can share a name (a fork and its upstream). The tie-break:
     most commit days (unknown counts as -1), then a repo owned by someone else (the
     original), then the most recently updated row. `owner/name` answers match exactly.
     """
@@ -95,7 +96,8 @@ def gallery_images(*, repo: Repo) -> list[GalleryImage]:
 
 
 def repo_payload(repo: Repo, *, include_reason: str = "", commit_days: int | None = None) -> dict:
-    """A repo as the data endpoint shows it (seed 000's RepoSubject field names)."""
+    """A repo as the data endpoint shows it (field names clients of /data read, so fixed:
+    `id` is the full name, `generated_description` repeats `blurb`)."""
     return {
         "id": repo.full_name,
         "full_name": repo.full_name,

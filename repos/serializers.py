@@ -1,7 +1,7 @@
 """Gallery input and output serializers, shared by the gallery endpoint's methods.
 
-Input fields accept what the seed accepted (epoch ms or ISO dates for `taken_at`, a
-`dedupe` of "url", "original_url" or false) and refuse the rest with a precise error
+Input fields accept epoch ms or ISO dates for `taken_at` and a `dedupe` of "url",
+"original_url" or false, and refuse the rest with a precise error
 code; `gallery_input_validate` turns the first error into the matching domain error.
 """
 

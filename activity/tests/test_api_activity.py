@@ -26,7 +26,7 @@ def test_activity_is_null_before_the_step_ran(api):
     assert response.json() == {"ok": True, "activity": None, "coverage": None}
 
 
-def test_activity_serves_the_seed_document_exactly_with_coverage_beside_it(api):
+def test_activity_serves_the_document_exactly_with_coverage_beside_it(api):
     from datetime import date
 
     user = GitHubUser.objects.create(login="octocat", state=GitHubUser.State.ACTIVE)

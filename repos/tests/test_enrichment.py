@@ -76,7 +76,7 @@ def test_heuristics_without_an_llm():
     assert enrichment.kind_heuristic(repo, "a small library") == "software library"
 
 
-def test_key_files_come_in_the_seed_order(tmp_path: Path):
+def test_key_files_come_root_priority_files_first_then_priority_dirs(tmp_path: Path):
     (tmp_path / "src" / "deep").mkdir(parents=True)
     (tmp_path / "node_modules").mkdir()
     (tmp_path / "README.md").write_text("# tiny\n\nA tiny tool.\n")

@@ -23,7 +23,7 @@ def _server_token(settings):
 
 @pytest.fixture(scope="module")
 def world(simulator) -> dict[str, dict]:
-    """World repos picked by what their README holds (names differ between seeds)."""
+    """World repos picked by what their README holds (names differ between simulator seeds)."""
     from workers.github import github
 
     picked: dict[str, dict] = {}
