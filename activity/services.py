@@ -17,8 +17,10 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -202,6 +204,74 @@ def _rest_scan(
     scan.languages = _gateway_call(gw.languages, scan.full_name, token=token) or {}
 
 
+def _clone_open(scan: RepoScan, *, token: str | None, left: Callable[[float], float]):
+    """Open the blobless clone of the default branch since `scan.since` (a repo that
+    cannot be cut there is cloned at depth 1); returns (context manager, path)."""
+    common = {
+        "blobless": True,
+        "branch": scan.default_branch,
+        "no_checkout": True,
+        "token": token,
+        "timeout": left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS),
+        "max_bytes": settings.ACTIVITY_MAX_CLONE_BYTES,
+    }
+    try:
+        cm = clone_repo(scan.full_name, shallow_since=scan.since, **common)
+        return cm, cm.__enter__()
+    except GitError as exc:
+        if "shallow" not in str(exc):
+            raise
+        common["timeout"] = left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS)
+        cm = clone_repo(scan.full_name, depth=1, **common)
+        return cm, cm.__enter__()
+
+
+def _commits_mine(
+    scan: RepoScan,
+    commits: list[dict[str, Any]],
+    *,
+    identities: set[str],
+    window: tuple[date, date],
+    user_budget: int,
+) -> tuple[list[tuple[str, str, dict[str, Any]]], set[str]]:
+    """The user's commits in the window, newest first, cut at the per-repo and the
+    user's remaining cap (what is cut counted in `scan.left_out`), as (authored_at,
+    day, commit), and the shas of all of them before the cut; the clone's newest commit
+    noted on the scan."""
+    lo, hi = window[0].isoformat(), window[1].isoformat()
+    for commit in commits:
+        when = _dt(commit["committed_at"])
+        if when and (scan.newest_at is None or when > scan.newest_at):
+            scan.newest_at, scan.newest_sha = when, commit["sha"]
+    mine = []
+    for commit in commits:
+        if commit["author_email"].lower() in identities or commit["sha"] in scan.github_commits:
+            day = _day(commit["authored_at"])
+            if day and lo <= day <= hi:
+                mine.append((commit["authored_at"], day, commit))
+    seen = {c["sha"] for _, _, c in mine}
+    mine.sort(key=lambda m: m[0], reverse=True)
+    cap = max(0, min(settings.ACTIVITY_MAX_COMMITS_PER_REPO, user_budget))
+    scan.left_out = max(0, len(mine) - cap)
+    return mine[:cap], seen
+
+
+def _days_classify(
+    scan: RepoScan, path: Path, mine: list[tuple[str, str, dict[str, Any]]], token: str | None
+) -> None:
+    """Each commit's day gets the languages of the files it changed."""
+    boundary = git_shallow_shas(path) & {c["sha"] for _, _, c in mine}
+    if boundary:
+        # A commit at the shallow edge would list its whole tree: fetch its parent.
+        git_fetch_shas(path, sorted(boundary), depth=2, token=token)
+    classifier = Classifier(scan.languages)
+    for _, day, commit in mine:
+        files = commit["files"]
+        if commit["sha"] in boundary:
+            files = git_changed_files(path, commit["sha"], token=token)
+        scan.days.setdefault(day, set()).update(classifier.languages_of(files))
+
+
 def _git_scan(
     scan: RepoScan,
     *,
@@ -218,23 +288,7 @@ def _git_scan(
         # each git call's own timeout, but never past the step's deadline
         return max(1.0, min(float(limit), deadline - time.monotonic()))
 
-    common = {
-        "blobless": True,
-        "branch": scan.default_branch,
-        "no_checkout": True,
-        "token": token,
-        "timeout": left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS),
-        "max_bytes": settings.ACTIVITY_MAX_CLONE_BYTES,
-    }
-    try:
-        cm = clone_repo(scan.full_name, shallow_since=scan.since, **common)
-        path = cm.__enter__()
-    except GitError as exc:
-        if "shallow" not in str(exc):
-            raise
-        common["timeout"] = left(settings.ACTIVITY_CLONE_TIMEOUT_SECONDS)
-        cm = clone_repo(scan.full_name, depth=1, **common)
-        path = cm.__enter__()
+    cm, path = _clone_open(scan, token=token, left=left)
     try:
         scan.cloned = True
         others = [b for b in scan.heads if b != scan.default_branch]
@@ -248,31 +302,10 @@ def _git_scan(
         revs = ["HEAD", *(f"refs/remotes/origin/{b}" for b in fetched)]
         commits = list(git_log_files(path, revs))
         scan.clone_bytes = git_dir_bytes(path)
-        for commit in commits:
-            when = _dt(commit["committed_at"])
-            if when and (scan.newest_at is None or when > scan.newest_at):
-                scan.newest_at, scan.newest_sha = when, commit["sha"]
-        mine = []
-        for commit in commits:
-            if commit["author_email"].lower() in identities or commit["sha"] in scan.github_commits:
-                day = _day(commit["authored_at"])
-                if day and lo <= day <= hi:
-                    mine.append((commit["authored_at"], day, commit))
-        seen = {c["sha"] for _, _, c in mine}
-        mine.sort(key=lambda m: m[0], reverse=True)
-        cap = max(0, min(settings.ACTIVITY_MAX_COMMITS_PER_REPO, user_budget))
-        scan.left_out = max(0, len(mine) - cap)
-        mine = mine[:cap]
-        boundary = git_shallow_shas(path) & {c["sha"] for _, _, c in mine}
-        if boundary:
-            # A commit at the shallow edge would list its whole tree: fetch its parent.
-            git_fetch_shas(path, sorted(boundary), depth=2, token=token)
-        classifier = Classifier(scan.languages)
-        for _, day, commit in mine:
-            files = commit["files"]
-            if commit["sha"] in boundary:
-                files = git_changed_files(path, commit["sha"], token=token)
-            scan.days.setdefault(day, set()).update(classifier.languages_of(files))
+        mine, seen = _commits_mine(
+            scan, commits, identities=identities, window=window, user_budget=user_budget
+        )
+        _days_classify(scan, path, mine, token)
         scan.counted = len(mine)
         previous = scan.row.newest_at if scan.incremental and scan.row is not None else None
         if previous is not None:
@@ -320,23 +353,13 @@ def _rest_days(scan: RepoScan, *, login: str, window: tuple[date, date], token: 
     scan.counted = len(items)
 
 
-def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str, Any]:
-    """Scan the user's linked repos (only what changed), store the document; returns
-    the coverage."""
-    started = time.monotonic()
-    # Past this no clone starts and none runs on: the step task's soft limit is 240 s.
-    deadline = started + settings.ACTIVITY_STEP_BUDGET_SECONDS
-    user = GitHubUser.objects.filter(id=user_id).first()
-    if user is None:
-        raise UserGone()
-    login = user.login
-    window = window_for(timezone.now().astimezone(UTC).date())
-    links = user_links_list(user_id=user_id)
-    rows = {r.full_name.lower(): r for r in ActivityRepo.objects.filter(user_id=user_id)}
-    stored = UserActivity.objects.filter(user_id=user_id).only("identities").first()
-    identities = set(stored.identities if stored else []) | noreply_identities(user)
+def _scans_check(
+    *, user: GitHubUser, window: tuple[date, date], token: str | None, identities: set[str]
+) -> list[RepoScan]:
+    """One scan per linked repo, its REST part done: which changed, which are skipped."""
+    rows = {r.full_name.lower(): r for r in ActivityRepo.objects.filter(user_id=user.id)}
     scans: list[RepoScan] = []
-    for link in links:
+    for link in user_links_list(user_id=user.id):
         repo = link.repo
         scan = RepoScan(
             full_name=repo.full_name,
@@ -345,12 +368,38 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
         )
         try:
             _rest_scan(
-                scan, login=login, window_start=window[0], token=token, identities=identities
+                scan, login=user.login, window_start=window[0], token=token, identities=identities
             )
         except _Skip as skip:
             scan.status, scan.error = skip.status, skip.error
         scans.append(scan)
+    return scans
 
+
+def _scan_without_clone(
+    scan: RepoScan, exc: GitError, *, login: str, window: tuple[date, date], token: str | None
+) -> None:
+    """A repo git could not scan: its days from GitHub's list, without languages."""
+    scan.status = ActivityRepo.Status.NO_LANGUAGES
+    scan.error = str(exc)[:300]
+    scan.days = {}
+    try:
+        _rest_days(scan, login=login, window=window, token=token)
+    except _Skip as skip:
+        scan.status, scan.error = skip.status, skip.error
+
+
+def _scans_clone(
+    scans: list[RepoScan],
+    *,
+    login: str,
+    identities: set[str],
+    window: tuple[date, date],
+    token: str | None,
+    deadline: float,
+) -> int:
+    """Clone and scan the changed repos within the user's commit budget and the step's
+    deadline (the rest deferred); returns the commits the user's cap left out."""
     budget = settings.ACTIVITY_MAX_COMMITS_PER_USER
     for scan in scans:
         if scan.unchanged and scan.row is not None:
@@ -380,17 +429,34 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
                 # stopped by the deadline, not by the repo: try again next refresh
                 scan.deferred, scan.days, scan.counted, scan.cloned = True, {}, 0, False
                 continue
-            scan.status = ActivityRepo.Status.NO_LANGUAGES
-            scan.error = str(exc)[:300]
-            scan.days = {}
-            try:
-                _rest_days(scan, login=login, window=window, token=token)
-            except _Skip as skip:
-                scan.status, scan.error = skip.status, skip.error
+            _scan_without_clone(scan, exc, login=login, window=window, token=token)
         budget -= scan.counted
         if scan.counted and scan.left_out and budget <= 0:
             user_cap_left_out += scan.left_out
+    return user_cap_left_out
 
+
+def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str, Any]:
+    """Scan the user's linked repos (only what changed), store the document; returns
+    the coverage."""
+    started = time.monotonic()
+    # Past this no clone starts and none runs on: the step task's soft limit is 240 s.
+    deadline = started + settings.ACTIVITY_STEP_BUDGET_SECONDS
+    user = GitHubUser.objects.filter(id=user_id).first()
+    if user is None:
+        raise UserGone()
+    window = window_for(timezone.now().astimezone(UTC).date())
+    stored = UserActivity.objects.filter(user_id=user_id).only("identities").first()
+    identities = set(stored.identities if stored else []) | noreply_identities(user)
+    scans = _scans_check(user=user, window=window, token=token, identities=identities)
+    user_cap_left_out = _scans_clone(
+        scans,
+        login=user.login,
+        identities=identities,
+        window=window,
+        token=token,
+        deadline=deadline,
+    )
     return _store(
         user_id=user_id,
         scans=scans,
@@ -413,6 +479,67 @@ def _row_days(scan: RepoScan, window: tuple[date, date]) -> dict[str, list[str]]
     return {day: sorted(langs) for day, langs in sorted(days.items())}
 
 
+_COUNTED = (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
+
+
+def _repo_row_values(scan: RepoScan, *, window: tuple[date, date], now: datetime) -> dict[str, Any]:
+    """The repo's ActivityRepo columns after a scan (its days merged with the stored
+    ones on an incremental scan)."""
+    values: dict[str, Any] = {
+        "full_name": scan.full_name,
+        "status": scan.status,
+        "error": scan.error,
+        "heads": scan.heads,
+        "scanned_at": now,
+    }
+    if scan.status not in _COUNTED:
+        values.update(days={}, commits_counted=0, commits_left_out=0)
+        return values
+    newest_at, newest_sha = scan.newest_at, scan.newest_sha
+    if (
+        scan.row is not None
+        and scan.row.newest_at
+        and (newest_at is None or scan.row.newest_at > newest_at)
+    ):
+        newest_at, newest_sha = scan.row.newest_at, scan.row.newest_sha
+    values.update(
+        days=_row_days(scan, window),
+        newest_at=newest_at,
+        newest_sha=newest_sha,
+        commits_counted=scan.counted
+        + (scan.row.commits_counted if scan.row and scan.incremental else 0),
+        commits_left_out=scan.left_out,
+        clone_bytes=scan.clone_bytes,
+    )
+    return values
+
+
+def _repo_rows_store(
+    *, user_id: int, scans: list[RepoScan], window: tuple[date, date], now: datetime
+) -> dict[str, dict[str, list[str]]]:
+    """Write each scanned repo's row (rows of repos no longer linked deleted); returns
+    every counted repo's days, stored ones for repos not scanned this time."""
+    keep = {s.full_name.lower() for s in scans}
+    for row in ActivityRepo.objects.filter(user_id=user_id):
+        if row.full_name.lower() not in keep:
+            row.delete()
+    repo_days: dict[str, dict[str, list[str]]] = {}
+    for scan in scans:
+        if scan.deferred or scan.unchanged:
+            row = scan.row
+            if row is not None and row.status in _COUNTED:
+                repo_days[scan.full_name] = row.days
+            continue
+        values = _repo_row_values(scan, window=window, now=now)
+        if scan.status in _COUNTED:
+            repo_days[scan.full_name] = values["days"]
+        if scan.row is not None:
+            ActivityRepo.objects.filter(id=scan.row.id).update(**values)
+        else:
+            ActivityRepo.objects.create(user_id=user_id, **values)
+    return repo_days
+
+
 def _store(
     *,
     user_id: int,
@@ -423,53 +550,10 @@ def _store(
     seconds: float,
 ) -> dict[str, Any]:
     now = timezone.now()
-    counted = (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
     with transaction.atomic():
         if not GitHubUser.objects.select_for_update(no_key=True).filter(id=user_id).exists():
             raise UserGone()
-        keep = {s.full_name.lower() for s in scans}
-        for row in ActivityRepo.objects.filter(user_id=user_id):
-            if row.full_name.lower() not in keep:
-                row.delete()
-        repo_days: dict[str, dict[str, list[str]]] = {}
-        for scan in scans:
-            if scan.deferred or scan.unchanged:
-                row = scan.row
-                if row is not None and row.status in counted:
-                    repo_days[scan.full_name] = row.days
-                continue
-            values = {
-                "full_name": scan.full_name,
-                "status": scan.status,
-                "error": scan.error,
-                "heads": scan.heads,
-                "scanned_at": now,
-            }
-            if scan.status in counted:
-                days = _row_days(scan, window)
-                newest_at, newest_sha = scan.newest_at, scan.newest_sha
-                if (
-                    scan.row is not None
-                    and scan.row.newest_at
-                    and (newest_at is None or scan.row.newest_at > newest_at)
-                ):
-                    newest_at, newest_sha = scan.row.newest_at, scan.row.newest_sha
-                values.update(
-                    days=days,
-                    newest_at=newest_at,
-                    newest_sha=newest_sha,
-                    commits_counted=scan.counted
-                    + (scan.row.commits_counted if scan.row and scan.incremental else 0),
-                    commits_left_out=scan.left_out,
-                    clone_bytes=scan.clone_bytes,
-                )
-                repo_days[scan.full_name] = days
-            else:
-                values.update(days={}, commits_counted=0, commits_left_out=0)
-            if scan.row is not None:
-                ActivityRepo.objects.filter(id=scan.row.id).update(**values)
-            else:
-                ActivityRepo.objects.create(user_id=user_id, **values)
+        repo_days = _repo_rows_store(user_id=user_id, scans=scans, window=window, now=now)
         document = document_build(repo_days=repo_days, window_start=window[0], window_end=window[1])
         coverage = _coverage(
             scans=scans,

@@ -99,6 +99,44 @@ def _image_row(repo: Repo, item: dict[str, Any], *, source: str) -> GalleryImage
     )
 
 
+def _rows_replace(rows: list[GalleryImage], seen_urls: set[str]) -> tuple[int, int, int]:
+    """dedupe=None: every row written, an existing URL's entry replaced; (added,
+    skipped, replaced)."""
+    last_by_url = {row.url: row for row in rows}  # one statement cannot hit a row twice
+    skipped = len(rows) - len(last_by_url)
+    batch = list(last_by_url.values())
+    replaced = sum(1 for row in batch if row.url in seen_urls)
+    if batch:
+        GalleryImage.objects.bulk_create(
+            batch,
+            update_conflicts=True,
+            unique_fields=["repo", "url"],
+            update_fields=[*UPDATABLE_FIELDS, "width", "height", "source"],
+        )
+    return len(batch) - replaced, skipped, replaced
+
+
+def _rows_append(
+    rows: list[GalleryImage], dedupe: Dedupe, seen_urls: set[str], seen_originals: set[str]
+) -> tuple[int, int]:
+    """Rows whose URL (or original URL) is new appended, the rest skipped; (added,
+    skipped)."""
+    new: list[GalleryImage] = []
+    skipped = 0
+    for row in rows:
+        duplicate = row.url in seen_urls or (
+            dedupe == "original_url" and row.original_url in seen_originals
+        )
+        if duplicate:
+            skipped += 1
+            continue
+        seen_urls.add(row.url)
+        seen_originals.add(row.original_url)
+        new.append(row)
+    GalleryImage.objects.bulk_create(new, ignore_conflicts=True)
+    return len(new), skipped
+
+
 def gallery_images_add(
     *,
     repo: Repo,
@@ -117,44 +155,19 @@ def gallery_images_add(
     with transaction.atomic():
         # Serialises writers of this gallery, so the counts below are exact.
         Repo.objects.select_for_update().filter(pk=repo.pk).first()
-        urls = {row.url for row in rows}
-        originals = {row.original_url for row in rows}
-        existing = GalleryImage.objects.filter(repo=repo)
-        match = Q(url__in=urls)
+        match = Q(url__in={row.url for row in rows})
         if dedupe == "original_url":
-            match |= Q(original_url__in=originals)
-        present = list(existing.filter(match).values_list("url", "original_url"))
+            match |= Q(original_url__in={row.original_url for row in rows})
+        present = list(
+            GalleryImage.objects.filter(repo=repo).filter(match).values_list("url", "original_url")
+        )
         seen_urls = {url for url, _ in present}
-        seen_originals = {original for _, original in present}
-
-        new: list[GalleryImage] = []
-        skipped = replaced = 0
         if dedupe is None:
-            last_by_url = {row.url: row for row in rows}  # one statement cannot hit a row twice
-            skipped = len(rows) - len(last_by_url)
-            batch = list(last_by_url.values())
-            replaced = sum(1 for row in batch if row.url in seen_urls)
-            if batch:
-                GalleryImage.objects.bulk_create(
-                    batch,
-                    update_conflicts=True,
-                    unique_fields=["repo", "url"],
-                    update_fields=[*UPDATABLE_FIELDS, "width", "height", "source"],
-                )
-            added = len(batch) - replaced
+            added, skipped, replaced = _rows_replace(rows, seen_urls)
         else:
-            for row in rows:
-                duplicate = row.url in seen_urls or (
-                    dedupe == "original_url" and row.original_url in seen_originals
-                )
-                if duplicate:
-                    skipped += 1
-                    continue
-                seen_urls.add(row.url)
-                seen_originals.add(row.original_url)
-                new.append(row)
-            GalleryImage.objects.bulk_create(new, ignore_conflicts=True)
-            added = len(new)
+            seen_originals = {original for _, original in present}
+            added, skipped = _rows_append(rows, dedupe, seen_urls, seen_originals)
+            replaced = 0
         count = GalleryImage.objects.filter(repo=repo).count()
     logger.info(
         "gallery.images_added",
@@ -217,33 +230,19 @@ def _probe(url: str) -> tuple[int, int] | None:
     return info.width, info.height
 
 
-def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
-    """Add the README's images to the repo's gallery (the pipeline's README-media step).
+_DROP_REASONS = ("invalid", "badge", "video", "over_cap", "unreachable", "too_small", "aspect")
 
-    Badges and videos are dropped before any download; the rest are probed (in a small
-    thread pool) and kept when at least 400 px wide with an aspect ratio in 0.3-4.
-    Existing images stay; URLs already in the gallery are not added twice. A repo whose
-    README has no usable image gets no screenshot in its place: that needs paid external
-    services.
-    """
-    repo = Repo.objects.get(pk=repo_id)
-    gateway = github()
-    link = repo.link or homepage_link(repo.homepage)
-    branch = repo.default_branch
-    if not branch:
-        branch = gateway.repo(repo.full_name, token=token).get("default_branch") or "main"
-        Repo.objects.filter(pk=repo.pk).update(default_branch=branch)
-    markdown = gateway.readme(repo.full_name, token=token)
-    found = media.readme_images_find(markdown) if markdown else []
 
-    dropped = dict.fromkeys(
-        ("invalid", "badge", "video", "over_cap", "unreachable", "too_small", "aspect"), 0
-    )
+def _candidates_pick(
+    found: list[media.ReadmeImage], *, full_name: str, branch: str, dropped: dict[str, int]
+) -> list[_Candidate]:
+    """The README's images worth probing: resolved, each URL once, badges and videos
+    dropped, at most `MAX_PROBES` (what is dropped counted in `dropped`)."""
     candidates: list[_Candidate] = []
     seen: set[str] = set()
     for image in found:
         url = media.readme_src_resolve(
-            image.src, web_url=settings.GITHUB_WEB_URL, full_name=repo.full_name, branch=branch
+            image.src, web_url=settings.GITHUB_WEB_URL, full_name=full_name, branch=branch
         )
         if url is None or len(url) > media.MAX_URL_LENGTH:
             dropped["invalid"] += 1
@@ -259,12 +258,17 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
             dropped["over_cap"] += 1
         else:
             candidates.append(_Candidate(src=image.src, alt=image.alt, url=url))
+    return candidates
 
+
+def _candidates_probe(
+    candidates: list[_Candidate], *, dropped: dict[str, int]
+) -> list[dict[str, Any]]:
+    """The candidates that are reachable images of a fitting size, as gallery images."""
     sizes: list[tuple[int, int] | None] = []
     if candidates:
         with ThreadPoolExecutor(max_workers=PROBE_THREADS) as pool:
             sizes = list(pool.map(_probe, [c.url for c in candidates]))
-
     taken_at = now_ms()
     kept: list[dict[str, Any]] = []
     for candidate, size in zip(candidates, sizes, strict=True):
@@ -286,6 +290,30 @@ def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
                 "height": size[1],
             }
         )
+    return kept
+
+
+def readme_media_collect(*, repo_id: int, token: str | None = None) -> dict:
+    """Add the README's images to the repo's gallery (the pipeline's README-media step).
+
+    Badges and videos are dropped before any download; the rest are probed (in a small
+    thread pool) and kept when at least 400 px wide with an aspect ratio in 0.3-4.
+    Existing images stay; URLs already in the gallery are not added twice. A repo whose
+    README has no usable image gets no screenshot in its place: that needs paid external
+    services.
+    """
+    repo = Repo.objects.get(pk=repo_id)
+    gateway = github()
+    link = repo.link or homepage_link(repo.homepage)
+    branch = repo.default_branch
+    if not branch:
+        branch = gateway.repo(repo.full_name, token=token).get("default_branch") or "main"
+        Repo.objects.filter(pk=repo.pk).update(default_branch=branch)
+    markdown = gateway.readme(repo.full_name, token=token)
+    found = media.readme_images_find(markdown) if markdown else []
+    dropped = dict.fromkeys(_DROP_REASONS, 0)
+    candidates = _candidates_pick(found, full_name=repo.full_name, branch=branch, dropped=dropped)
+    kept = _candidates_probe(candidates, dropped=dropped)
     result = gallery_images_add(repo=repo, images=kept, dedupe="url", source="readme")
     output = {
         "link": link,
