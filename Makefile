@@ -1,7 +1,7 @@
 # Gazer: set up, run, test. PostgreSQL and Redis are the ones DATABASE_URL and REDIS_URL
 # point at; at a local address where none answers, private ones are started from
-# .services/ (scripts/services.py): demo, run and test stop them when they end unless
-# KEEP_SERVICES=1, setup leaves them running, services-stop stops what is left.
+# .services/ (scripts/services.py): demo, run, test and bench stop them when they end
+# unless KEEP_SERVICES=1, setup leaves them running, services-stop stops what is left.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ MANAGE := $(BIN)/python manage.py
 SERVICES := $(PYTHON) scripts/services.py
 
 .PHONY: setup run demo test bench lint format clean browser-setup
-.PHONY: services-up services-stop services-status _run _demo _test
+.PHONY: services-up services-stop services-status _run _demo _test _bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,9 @@ _test:
 	$(BIN)/python -m pytest $(ARGS)
 
 bench: $(VENV)/.installed browser-setup  ## every bench/bench_*.py (or: make bench ARGS="ghsim gateway"); writes BENCHMARKS.md
+	$(SERVICES) run -- $(MAKE) --no-print-directory _bench
+
+_bench:
 	$(BIN)/python config/envfile.py
 	$(BIN)/python -m bench $(ARGS)
 
