@@ -308,6 +308,7 @@ def pg_start(service: Service, base: Path) -> None:
         )
         if result.returncode != 0:
             raise ServiceError(f"initdb failed:\n{result.stdout}{result.stderr}")
+        superuser_file(base).write_text(service.user + "\n")
     options = " ".join(
         [
             f"-p {service.port}",
@@ -342,6 +343,50 @@ def pg_start(service: Service, base: Path) -> None:
         raise ServiceError(
             f"PostgreSQL did not start on {service.address}:\n{result.stdout}{result.stderr}{tail}"
         )
+    pg_role_ensure(service, base)
+
+
+def superuser_file(base: Path) -> Path:
+    """Where the name of the cluster's first superuser (the URL's user at initdb) is kept."""
+    return base / "postgres-superuser"
+
+
+# Run through psql when DATABASE_URL names a user the cluster does not know yet.
+CREATE_ROLE_SQL = """\\set ON_ERROR_STOP 1
+SELECT format('CREATE ROLE %I SUPERUSER LOGIN', :'name')
+WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'name') \\gexec
+"""
+
+
+def pg_role_ensure(service: Service, base: Path) -> None:
+    """Trust auth for the URL's user on a cluster made for another: a superuser role."""
+    path = superuser_file(base)
+    first = path.read_text().strip() if path.exists() else service.user
+    if first == service.user:
+        return
+    bindir = pg_bindir(_pg_paths(base)[1])
+    result = subprocess.run(
+        [
+            str(bindir / "psql"),
+            "-h",
+            service.host,
+            "-p",
+            str(service.port),
+            "-U",
+            first,
+            "-d",
+            "postgres",
+            "-q",
+            "-v",
+            f"name={service.user}",
+        ],
+        input=CREATE_ROLE_SQL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise ServiceError(f"cannot create the role {service.user}:\n{result.stderr}")
 
 
 def pg_running(base: Path) -> bool:
@@ -506,8 +551,8 @@ def up(base: Path | None = None) -> list[Service]:
     started: list[Service] = []
     try:
         for service in to_start:
+            started.append(service)  # stopped on failure too: a stop finds nothing or it
             STARTERS[service.kind](service, base)
-            started.append(service)
             say(f"started {service.kind} on {service.address} ({_where(service, base)})")
     except BaseException:
         stop(started, base)
@@ -612,6 +657,9 @@ def main(argv: list[str]) -> int:
     except ServiceError as exc:
         say(str(exc))
         return 1
+    except KeyboardInterrupt:
+        say("interrupted; what was started here is stopped again")
+        return 130
     print(USAGE, file=sys.stderr)
     return 2
 

@@ -275,11 +275,13 @@ def test_up_starts_both_reuses_them_and_a_second_start_keeps_the_data(services_d
     assert not _answers("PostgreSQL", db_port) and not _answers("Redis", redis_port)
     assert "nothing started" in _script("down", env=env).stdout
 
+    # Over the old data, with a user the cluster was not made for: trust auth for it too.
+    env["DATABASE_URL"] = f"postgres://gazer@127.0.0.1:{db_port}/gazer"
     second = _script("up", env=env)
     assert second.returncode == 0, second.stdout + second.stderr
     assert f"started PostgreSQL on 127.0.0.1:{db_port}" in second.stdout
     assert "creating a PostgreSQL cluster" not in second.stdout
-    with psycopg.connect(host="127.0.0.1", port=db_port, user="postgres", dbname="postgres") as c:
+    with psycopg.connect(host="127.0.0.1", port=db_port, user="gazer", dbname="postgres") as c:
         assert c.execute("SELECT value FROM kept").fetchall() == [(42,)]
     assert _script("down", env=env).returncode == 0
     assert not _answers("PostgreSQL", db_port) and not _answers("Redis", redis_port)
