@@ -288,25 +288,19 @@ def pg_start(service: Service, base: Path) -> None:
     bindir = pg_bindir(data)
     if not (data / "PG_VERSION").exists():
         say(f"creating a PostgreSQL cluster in {data}")
-        result = subprocess.run(
-            _as_owner(
-                [
-                    str(bindir / "initdb"),
-                    "-D",
-                    str(data),
-                    "-U",
-                    service.user,
-                    "--auth=trust",
-                    "--encoding=UTF8",
-                    "--no-locale",
-                ],
-                owner,
-            ),
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if result.returncode != 0:
+        initdb = [str(bindir / "initdb"), "-D", str(data), "-U", service.user, "--auth=trust"]
+        # UTF-8 with code-point order, as Debian's clusters have it; plain C where the
+        # machine has no C.UTF-8 locale.
+        for locale in (["--locale=C.UTF-8"], ["--no-locale"]):
+            result = subprocess.run(
+                _as_owner([*initdb, "--encoding=UTF8", *locale], owner),
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+            if result.returncode == 0:
+                break
+        else:
             raise ServiceError(f"initdb failed:\n{result.stdout}{result.stderr}")
         superuser_file(base).write_text(service.user + "\n")
     options = " ".join(
