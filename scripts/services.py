@@ -270,8 +270,17 @@ def _listen_addresses(host: str) -> str:
     return "localhost" if host == "localhost" else host
 
 
+def _already_running(kind: str, folder: Path) -> ServiceError:
+    return ServiceError(
+        f"the {kind} started from {folder} runs, but not where the URL points (another "
+        "port or address): make services-stop stops it"
+    )
+
+
 def pg_start(service: Service, base: Path) -> None:
     root, data, log = _pg_paths(base)
+    if pg_running(base):
+        raise _already_running(service.kind, root)
     owner = _pg_owner(root)
     base.mkdir(parents=True, exist_ok=True)
     root.mkdir(exist_ok=True)
@@ -332,12 +341,17 @@ def pg_start(service: Service, base: Path) -> None:
         text=True,
         check=False,
     )
-    if result.returncode != 0 or not _wait_until(service, "answers", START_TIMEOUT_SECONDS):
-        tail = log.read_text()[-2000:] if log.exists() else ""
-        raise ServiceError(
-            f"PostgreSQL did not start on {service.address}:\n{result.stdout}{result.stderr}{tail}"
-        )
-    pg_role_ensure(service, base)
+    try:
+        if result.returncode != 0 or not _wait_until(service, "answers", START_TIMEOUT_SECONDS):
+            tail = log.read_text()[-2000:] if log.exists() else ""
+            raise ServiceError(
+                f"PostgreSQL did not start on {service.address}:\n"
+                f"{result.stdout}{result.stderr}{tail}"
+            )
+        pg_role_ensure(service, base)
+    except BaseException:
+        pg_stop(base)
+        raise
 
 
 def superuser_file(base: Path) -> Path:
@@ -438,6 +452,8 @@ def _bind(host: str) -> list[str]:
 
 def redis_start(service: Service, base: Path) -> None:
     root, pidfile, log = _redis_paths(base)
+    if redis_running(base):
+        raise _already_running(service.kind, root)
     root.mkdir(parents=True, exist_ok=True)
     pidfile.unlink(missing_ok=True)
     args = [
@@ -462,14 +478,16 @@ def redis_start(service: Service, base: Path) -> None:
     if service.password:
         args += ["--requirepass", service.password]
     result = subprocess.run(args, capture_output=True, text=True, check=False)
-    if result.returncode != 0 or not _wait_until(service, "answers", START_TIMEOUT_SECONDS):
+    answers = result.returncode == 0 and _wait_until(service, "answers", START_TIMEOUT_SECONDS)
+    deadline = time.monotonic() + 5
+    while not pidfile.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if not answers:
+        redis_stop(base)
         tail = log.read_text()[-2000:] if log.exists() else ""
         raise ServiceError(
             f"Redis did not start on {service.address}:\n{result.stdout}{result.stderr}{tail}"
         )
-    deadline = time.monotonic() + 5
-    while not pidfile.exists() and time.monotonic() < deadline:
-        time.sleep(0.1)
 
 
 def _redis_pid(base: Path) -> int | None:
@@ -545,8 +563,8 @@ def up(base: Path | None = None) -> list[Service]:
     started: list[Service] = []
     try:
         for service in to_start:
-            started.append(service)  # stopped on failure too: a stop finds nothing or it
-            STARTERS[service.kind](service, base)
+            STARTERS[service.kind](service, base)  # stops what it launched if it fails
+            started.append(service)
             say(f"started {service.kind} on {service.address} ({_where(service, base)})")
     except BaseException:
         stop(started, base)

@@ -122,13 +122,13 @@ def test_urls_are_read_as_the_settings_read_them(tmp_path):
     urls = services.configured(
         {
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5998/gazer",
-            "REDIS_URL": "redis://127.0.0.1:6998/0",
+            "REDIS_URL": "redis://127.0.0.1:6998",
             "GAZER_ENV_FILE": str(env_file),
             "GAZER_DOTENV": "false",
         }
     )
     assert urls["DATABASE_URL"].endswith(":5999/gazer")  # the named file wins
-    assert urls["REDIS_URL"] == "redis://127.0.0.1:6998/0"  # the shell where it says nothing
+    assert urls["REDIS_URL"] == "redis://127.0.0.1:6998"  # the shell where it says nothing
     defaults = services.configured({"GAZER_DOTENV": "false"})
     assert defaults == {
         "DATABASE_URL": services.DEFAULT_DATABASE_URL,
@@ -142,7 +142,7 @@ def test_missing_binaries_without_root_stop_with_the_command_to_run(monkeypatch)
     monkeypatch.setattr(services.os, "geteuid", lambda: 1000)
     wanted = [
         services.database_service("postgres://postgres@127.0.0.1:5999/gazer"),
-        services.redis_service("redis://127.0.0.1:6999/0"),
+        services.redis_service("redis://127.0.0.1:6999"),
     ]
     with pytest.raises(services.ServiceError) as error:
         services.ensure_installed(wanted)
@@ -167,7 +167,7 @@ def test_a_remote_address_is_refused_clearly_and_nothing_is_started(services_dir
         env=_env(
             services_dir,
             database_url=_shared_database_url(),
-            redis_url=f"redis://{REMOTE}:6379/0",
+            redis_url=f"redis://{REMOTE}:6379",
         ),
     )
     assert remote_redis.returncode == 1
@@ -356,3 +356,18 @@ def test_make_demo_where_nothing_listens_brings_up_services_and_ctrl_c_stops_the
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGTERM)
             make.wait(timeout=120)
+
+
+def test_a_service_of_this_folder_running_elsewhere_is_named_not_stopped(services_dir):
+    first, second = free_port(), free_port()
+    env = _env(
+        services_dir,
+        database_url=_shared_database_url(),
+        redis_url=f"redis://127.0.0.1:{first}/0",
+    )
+    assert _script("up", env=env).returncode == 0
+    moved = _script("up", env={**env, "REDIS_URL": f"redis://127.0.0.1:{second}/0"})
+    assert moved.returncode == 1
+    assert "runs, but not where the URL points" in moved.stdout
+    assert "make services-stop" in moved.stdout
+    assert _answers("Redis", first) and not _answers("Redis", second)
