@@ -126,6 +126,23 @@ class StarHistoryDay(models.Model):
         return f"{self.repo_id}:{self.day}:{self.stars}"
 
 
+class AccountStarredSync(models.Model):
+    """The sync of one account's own starred list: when it last finished, and until when
+    a rate-limited sync waits (the account sweep sends it again after that)."""
+
+    user = models.OneToOneField(
+        "users.GitHubUser", on_delete=models.CASCADE, primary_key=True, related_name="starred_sync"
+    )
+    synced_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "gazer_account_starred_sync"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.synced_at}"
+
+
 class AccountStarSignals(models.Model):
     """What the star graph says about one user, precomputed when stars change.
 

@@ -11,7 +11,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from stargazers.models import StargazerCrawl
-from stargazers.selectors import stargazers_paused
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.services.accounts import _account_token
 from stargazers.services.common import (
     CRAWL_TABLE,

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.celery import app
 from stargazers.models import StargazerCrawl
-from stargazers.selectors import stargazers_paused
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,

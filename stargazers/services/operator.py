@@ -14,7 +14,7 @@ from config.errors import BadRequest
 from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
-from stargazers.selectors import PAUSE_NAME, repo_resolve
+from stargazers.selectors.crawls import PAUSE_NAME, repo_resolve
 from stargazers.services.accounts import account_stars_sync_request
 from stargazers.services.common import (
     Priority,

@@ -215,7 +215,7 @@ def test_workers_scale_min_above_max_is_400(client, admin_key):
 def test_edge_estimate_before_and_after_analyze():
     from django.db import connection
 
-    from stargazers.selectors import database_stats
+    from stargazers.selectors.admin_stats import database_stats
     from workers.testing import wait_until
 
     with connection.cursor() as cursor:

@@ -1,4 +1,5 @@
-"""Per-account star-graph signals, precomputed when stars change.
+"""Per-account star affinity (what the star graph tells the feed), precomputed when stars
+change.
 
 Aggregating a million edges per request is what made `/kindred` take seconds. Instead,
 one statement computes an account's kindred developers and what the closest of them
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -22,7 +24,8 @@ from django.utils import timezone
 
 from repos.models import Repo
 from stargazers.models import AccountStarSignals, StarEdge
-from stargazers.tasks import star_signals_refresh as star_signals_refresh_task
+from stargazers.selectors.kindred import kindred_get, star_affinity_features
+from stargazers.tasks import star_affinity_refresh as star_affinity_refresh_task
 from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
@@ -84,7 +87,7 @@ def _compute_sql() -> str:
     """  # noqa: S608 - identifiers from model metadata; values are parameters
 
 
-def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
+def star_affinity_compute(*, user_id: int) -> AccountStarSignals | None:
     """Compute and store one account's signals in one statement; None if the user is gone."""
     params = {
         "user": user_id,
@@ -110,7 +113,7 @@ def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
     )
 
 
-def star_signals_current(
+def star_affinity_current(
     *, user_id: int, fields: tuple[str, ...] | None = None
 ) -> AccountStarSignals:
     """The stored signals (possibly stale, a refresh is on its way), computed now if none.
@@ -119,10 +122,26 @@ def star_signals_current(
     row = (rows.only(*fields) if fields else rows).first()
     if row is not None:
         return row
-    return star_signals_compute(user_id=user_id) or AccountStarSignals(user_id=user_id)
+    return star_affinity_compute(user_id=user_id) or AccountStarSignals(user_id=user_id)
 
 
-def star_signals_mark_stale(
+def star_affinity_get_or_compute(*, user_id: int) -> dict[str, Any]:
+    """The ranking features of the account's star affinity (the feed ranks with them),
+    from the stored row, computed and stored first when the account has none."""
+    return star_affinity_features(star_affinity_current(user_id=user_id))
+
+
+def kindred_get_or_compute(*, login: str, limit: int) -> dict[str, Any]:
+    """The user's kindred as stored (possibly stale: a refresh is on its way); a user
+    with no computed row yet gets one computed and stored first."""
+    found = kindred_get(login=login, limit=limit)
+    if found["computed_at"] is None and star_affinity_compute(user_id=found["user_id"]):
+        found = kindred_get(login=login, limit=limit)
+    del found["user_id"]  # the answer names users by login
+    return found
+
+
+def star_affinity_mark_stale(
     *, user_ids: list[int] | None = None, repo_ids: list[int] | None = None
 ) -> list[int]:
     """Mark stale the rows of these users and of every account that starred these repos;
@@ -167,10 +186,10 @@ def star_signals_mark_stale(
 
 def _refresh_enqueue(user_ids) -> None:
     for user_id in user_ids:
-        star_signals_refresh_task.delay(user_id)
+        star_affinity_refresh_task.delay(user_id)
 
 
-def star_signals_refresh(*, user_id: int) -> bool:
+def star_affinity_refresh(*, user_id: int) -> bool:
     """Clear the mark first (a change during the computation marks it again), then compute."""
     # During a crawl every page marks its accounts stale: recompute at most once per
     # interval; a row left marked is picked up by the sweep.
@@ -182,12 +201,12 @@ def star_signals_refresh(*, user_id: int) -> bool:
     )
     if not cleared:
         return False  # a duplicate delivery, already refreshed, or refreshed just now
-    star_signals_compute(user_id=user_id)
-    logger.info("stargazers.signals_refreshed", extra={"user_id": user_id})
+    star_affinity_compute(user_id=user_id)
+    logger.info("stargazers.star_affinity_refreshed", extra={"user_id": user_id})
     return True
 
 
-def star_signals_sweep(*, older_than_seconds: int = 60) -> int:
+def star_affinity_sweep(*, older_than_seconds: int = 60) -> int:
     """Enqueue refreshes of rows marked a while ago and due again (their message was lost,
     or their last computation was too recent to run at once)."""
     now = timezone.now()
