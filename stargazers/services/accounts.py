@@ -130,48 +130,68 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
             _sync_state_set(user_id=user.pk, synced_at=timezone.now())
             return None
         pages += 1
-        payloads = [item["repo"] for item in page.items if item.get("repo")]
-        starred_at = {
-            item["repo"]["id"]: _dt(item.get("starred_at"))
-            for item in page.items
-            if item.get("repo")
-        }
-        with transaction.atomic():
-            repos = repos_upsert(payloads=payloads)
-            edges = [
-                StarEdge(
-                    repo_id=repo_id,
-                    user_id=user.pk,
-                    starred_at=starred_at.get(gid),
-                    source=StarEdge.Source.STARRED,
-                )
-                for gid, (repo_id, _stars) in repos.items()
-            ]
-            StarEdge.objects.bulk_create(edges, ignore_conflicts=True)
-            _crawls_upsert(
-                repos=list(repos.values()),
-                account_id=user.pk,
+        seen.extend(
+            _starred_page_store(
+                user_id=user.pk,
+                items=page.items,
                 has_token=bool(token),
                 priority=priority,
                 refresh=not is_new,
             )
-        seen.extend(repo_id for repo_id, _ in repos.values())
+        )
         if not page.next_url:
             break
         url = page.next_url
-    with transaction.atomic():
-        StarEdge.objects.filter(user_id=user.pk, source=StarEdge.Source.STARRED).exclude(
-            repo_id__in=seen
-        ).delete()
-        _sync_state_set(user_id=user.pk, synced_at=timezone.now(), not_before=None)
-        stargazer_crawls_dispatch(repo_ids=seen)
-        # The account's neighbourhood and every account sharing these repos changed.
-        star_affinity_mark_stale(user_ids=[user.pk], repo_ids=seen)
+    _starred_sync_finish(user_id=user.pk, seen=seen)
     logger.info(
         "stargazers.account_synced",
         extra={"user_id": user.pk, "login": user.login, "starred": len(seen), "pages": pages},
     )
     return SyncResult(pages=pages, starred=len(seen), repo_ids=seen)
+
+
+def _starred_page_store(
+    *, user_id: int, items: list[dict], has_token: bool, priority: int, refresh: bool
+) -> list[int]:
+    """One starred page in one transaction: its repos, the account's starred edges and the
+    repos' crawl rows. Returns the repo ids."""
+    payloads = [item["repo"] for item in items if item.get("repo")]
+    starred_at = {
+        item["repo"]["id"]: _dt(item.get("starred_at")) for item in items if item.get("repo")
+    }
+    with transaction.atomic():
+        repos = repos_upsert(payloads=payloads)
+        edges = [
+            StarEdge(
+                repo_id=repo_id,
+                user_id=user_id,
+                starred_at=starred_at.get(gid),
+                source=StarEdge.Source.STARRED,
+            )
+            for gid, (repo_id, _stars) in repos.items()
+        ]
+        StarEdge.objects.bulk_create(edges, ignore_conflicts=True)
+        _crawls_upsert(
+            repos=list(repos.values()),
+            account_id=user_id,
+            has_token=has_token,
+            priority=priority,
+            refresh=refresh,
+        )
+    return [repo_id for repo_id, _ in repos.values()]
+
+
+def _starred_sync_finish(*, user_id: int, seen: list[int]) -> None:
+    """Drop the starred edges the list no longer has, stamp the sync, and (on commit)
+    send the account's crawls; its star affinity and its neighbours' go stale."""
+    with transaction.atomic():
+        StarEdge.objects.filter(user_id=user_id, source=StarEdge.Source.STARRED).exclude(
+            repo_id__in=seen
+        ).delete()
+        _sync_state_set(user_id=user_id, synced_at=timezone.now(), not_before=None)
+        stargazer_crawls_dispatch(repo_ids=seen)
+        # The account's neighbourhood and every account sharing these repos changed.
+        star_affinity_mark_stale(user_ids=[user_id], repo_ids=seen)
 
 
 def _crawls_upsert(
