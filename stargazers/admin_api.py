@@ -1,8 +1,8 @@
-"""Seed 002's admin API under /admin-api/ (Bearer ADMIN_API_KEY), implemented for real.
+"""The star graph's admin API under /admin-api/ (Bearer ADMIN_API_KEY).
 
 `<id>` is a repo's `owner/name` or its numeric GitHub id; a user id is the login.
-Success bodies are seed 002's `{success, message}` (plus data); errors use the one
-JSON error shape.
+Success bodies are `{success, message}` (plus data); errors use the one JSON error
+shape.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from django.db.models import Q
 
 
 class StargazerCrawl(models.Model):
-    """Stargazer processing of one repo (seed 002's repo_processing_status).
+    """Stargazer processing of one repo: its status, claim and cursor.
 
     The row is the work: a beat sweep enqueues due rows, a task claims one with a
     conditional UPDATE, fetches pages from `next_page_url` and writes each page's edges

@@ -1,4 +1,4 @@
-"""The star graph engine: writes and workflows (seed 002 in Celery terms).
+"""The star graph engine: writes and workflows.
 
 Work lives in `StargazerCrawl` rows, one per repo; the queue is only transport. A task
 claims its row with a conditional UPDATE, fetches up to `STARGAZER_PAGES_PER_TASK` pages

@@ -312,9 +312,9 @@ ACCOUNT_REFRESH_AFTER = timedelta(hours=24)
 def accounts_stars_refresh_due(*, limit: int = 500) -> int:
     """Beat (hourly): re-sync accounts whose starred list is a day old (low queue).
 
-    Seed 002 re-scanned existing accounts at start-up; here a steady trickle does it.
-    Starred pages are conditional (ETags) and completed repos are re-read from their
-    last page, so an unchanged account costs a few free 304s.
+    A steady trickle, never a re-scan of every account at once. Starred pages are
+    conditional (ETags) and completed repos are re-read from their last page, so an
+    unchanged account costs a few free 304s.
     """
     if stargazers_paused():
         return 0

@@ -94,8 +94,8 @@ def stargazer_crawl_release(
 def stargazer_crawls_release_worker(*, hostname: str) -> list[int]:
     """Give back every crawl a worker (`name@host`, all its pool processes) holds.
 
-    Seed 002's workers unclaimed in post_stop: a stopping worker's repos are pending
-    again at once instead of waiting out the claim TTL. Pages already written stay; a
+    A stopping worker's repos are pending again at once instead of waiting out the
+    claim TTL. Pages already written stay; a
     page being fetched is dropped (its write finds the claim gone) and read again by
     whoever claims the repo next, from the stored cursor.
     """

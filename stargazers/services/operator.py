@@ -103,7 +103,7 @@ def crawl_reprocess(*, key: str, force: bool = False) -> StargazerCrawl:
 
 
 def crawl_reset(*, key: str) -> int:
-    """Forget a repo's crawl (seed 002 deleted the status row) and its stargazer edges.
+    """Forget a repo's crawl (its row is deleted) and its stargazer edges.
 
     Edges from users' own starred lists stay; the repo is crawled again when an
     account's sync lists it or it is reprocessed.

@@ -81,7 +81,7 @@ def world(redis_test_client):
     return {"octocat": octocat, "widget": widget, "other": other}
 
 
-def test_stats_with_key_has_seed_fields(client, admin_key, world):
+def test_stats_with_key_has_the_documented_fields(client, admin_key, world):
     body = _call(client, "get", "/admin-api/stats", None, KEY).json()
     assert set(body) >= {"processing", "database", "queue", "history"}
     assert body["database"]["completed_repos"] == 1

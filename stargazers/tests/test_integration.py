@@ -414,7 +414,7 @@ def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
 
 
 def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim, worker_factory):
-    """Seed 002's graceful stop: a warm shutdown gives the repo back at once."""
+    """A graceful stop: a warm shutdown gives the repo back at once."""
     import time
 
     (crawl,) = _bench_crawls(sim, count=1, min_stars=4000, max_stars=6000)

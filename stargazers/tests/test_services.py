@@ -229,6 +229,13 @@ def test_health_crawl_claims_check_degrades_on_stale_claims():
     assert check.status == "degraded" and "1 claim" in check.message
 
 
+def test_health_keeps_the_public_supervisor_key_for_the_crawl_claims_check():
+    from stargazers.health import crawl_claims_check
+    from workers import health
+
+    assert health._checks["supervisor"] is crawl_claims_check
+
+
 def test_restricted_row_reopens_for_an_account_with_its_own_token():
     other = user_make()
     crawl = crawl_make(
