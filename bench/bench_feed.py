@@ -97,7 +97,7 @@ def _world(args, rng: random.Random) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE gazer_feed_entry, gazer_feed_exposure, gazer_feed_judgment, "
-            "gazer_feed_rebuild, gazer_account_star_signals, gazer_star_edge, "
+            "gazer_feed_rebuild, gazer_account_star_affinity, gazer_star_edge, "
             "gazer_user_repo, gazer_gallery_image, gazer_repo, gazer_github_user CASCADE"
         )
     authors_n = max(args.viewers, args.candidates // 5)

@@ -143,11 +143,11 @@ class AccountStarredSync(models.Model):
         return f"{self.user_id}:{self.synced_at}"
 
 
-class AccountStarSignals(models.Model):
+class AccountStarAffinity(models.Model):
     """What the star graph says about one user, precomputed when stars change.
 
     Kindred developers (most starred repos in common) and, from the closest of them, the
-    repos and repo owners they starred: the feed's star-graph signals and `/kindred`
+    repos and repo owners they starred: the feed's ranking features and `/kindred`
     read this row instead of aggregating the edges per request. `stale_at` is set when
     the user's or a neighbour's stars change; a refresh clears it, then recomputes.
     """
@@ -169,12 +169,12 @@ class AccountStarSignals(models.Model):
     stale_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "gazer_account_star_signals"
+        db_table = "gazer_account_star_affinity"
         indexes = [
             models.Index(
                 fields=["stale_at"],
                 condition=Q(stale_at__isnull=False),
-                name="star_signals_stale_idx",
+                name="star_affinity_stale_idx",
             ),
         ]
 

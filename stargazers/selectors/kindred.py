@@ -1,6 +1,6 @@
 """What the stored star affinity says: a user's kindred, and the feed's ranking features.
 
-Both read `AccountStarSignals` rows as stored; a row that was never computed reads as
+Both read `AccountStarAffinity` rows as stored; a row that was never computed reads as
 empty here (`services.kindred_get_or_compute` and `services.star_affinity_get_or_compute`
 compute it first).
 """
@@ -12,7 +12,7 @@ from typing import Any
 
 from django.db import connection
 
-from stargazers.models import AccountStarSignals
+from stargazers.models import AccountStarAffinity
 from users import selectors as user_selectors
 from users.errors import UserNotFound
 from users.models import GitHubUser
@@ -43,7 +43,7 @@ def kindred_get(*, login: str, limit: int) -> dict[str, Any]:
                        JOIN {GitHubUser._meta.db_table} u ON u.id = k.uid
                    ), '[]')::text
             FROM {GitHubUser._meta.db_table} v
-            LEFT JOIN {AccountStarSignals._meta.db_table} s
+            LEFT JOIN {AccountStarAffinity._meta.db_table} s
                 ON s.user_id = v.id AND s.computed_at IS NOT NULL
             WHERE lower(v.login) = lower(%(login)s)
             LIMIT 1
@@ -63,7 +63,7 @@ def kindred_get(*, login: str, limit: int) -> dict[str, Any]:
     }
 
 
-def star_affinity_features(row: AccountStarSignals) -> dict[str, Any]:
+def star_affinity_features(row: AccountStarAffinity) -> dict[str, Any]:
     """The ranking features of one account's star affinity, each normalised to 0..1.
 
     `repo_kindred` {repo_id: share of the closest kindred's weight that starred it},

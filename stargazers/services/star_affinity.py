@@ -3,7 +3,7 @@ change.
 
 Aggregating a million edges per request is what made `/kindred` take seconds. Instead,
 one statement computes an account's kindred developers and what the closest of them
-starred, and stores it in `AccountStarSignals`. Writers of edges mark the rows they
+starred, and stores it in `AccountStarAffinity`. Writers of edges mark the rows they
 affect stale (the account's own sync; a stargazer page of a repo the account starred);
 a marked row is refreshed by a task, at most one queued per account (the mark flips a
 NULL `stale_at`, and only that flip enqueues). Readers never wait for a refresh: a row
@@ -23,14 +23,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from repos.models import Repo
-from stargazers.models import AccountStarSignals, StarEdge
+from stargazers.models import AccountStarAffinity, StarEdge
 from stargazers.selectors.kindred import kindred_get, star_affinity_features
 from stargazers.tasks import star_affinity_refresh as star_affinity_refresh_task
 from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
 
-SIGNALS_TABLE = AccountStarSignals._meta.db_table
+AFFINITY_TABLE = AccountStarAffinity._meta.db_table
 EDGE_TABLE = StarEdge._meta.db_table
 
 
@@ -65,7 +65,7 @@ def _compute_sql() -> str:
     ), owners AS (
         SELECT owner, sum(weight) AS weight FROM repos WHERE weight > 0 GROUP BY owner
     )
-    INSERT INTO {SIGNALS_TABLE} AS s
+    INSERT INTO {AFFINITY_TABLE} AS s
         (user_id, kindred, repos, owners, top_weight, starred_count, computed_at, stale_at)
     SELECT %(user)s,
         coalesce((SELECT json_agg(json_build_array(user_id, common) ORDER BY rn)
@@ -87,8 +87,9 @@ def _compute_sql() -> str:
     """  # noqa: S608 - identifiers from model metadata; values are parameters
 
 
-def star_affinity_compute(*, user_id: int) -> AccountStarSignals | None:
-    """Compute and store one account's signals in one statement; None if the user is gone."""
+def star_affinity_compute(*, user_id: int) -> AccountStarAffinity | None:
+    """Compute and store one account's star affinity in one statement; None if the user
+    is gone."""
     params = {
         "user": user_id,
         "keep": settings.STAR_SIGNALS_KINDRED_KEEP,
@@ -101,7 +102,7 @@ def star_affinity_compute(*, user_id: int) -> AccountStarSignals | None:
     if row is None:  # no such user
         return None
     kindred, repos, owners, top_weight, starred, computed_at, stale_at = row
-    return AccountStarSignals(
+    return AccountStarAffinity(
         user_id=user_id,
         kindred=json.loads(kindred),
         repos=json.loads(repos),
@@ -115,14 +116,14 @@ def star_affinity_compute(*, user_id: int) -> AccountStarSignals | None:
 
 def star_affinity_current(
     *, user_id: int, fields: tuple[str, ...] | None = None
-) -> AccountStarSignals:
-    """The stored signals (possibly stale, a refresh is on its way), computed now if none.
-    `fields` loads only those columns of a stored row (the repo map is large)."""
-    rows = AccountStarSignals.objects.filter(pk=user_id, computed_at__isnull=False)
+) -> AccountStarAffinity:
+    """The stored star affinity (possibly stale, a refresh is on its way), computed now if
+    none. `fields` loads only those columns of a stored row (the repo map is large)."""
+    rows = AccountStarAffinity.objects.filter(pk=user_id, computed_at__isnull=False)
     row = (rows.only(*fields) if fields else rows).first()
     if row is not None:
         return row
-    return star_affinity_compute(user_id=user_id) or AccountStarSignals(user_id=user_id)
+    return star_affinity_compute(user_id=user_id) or AccountStarAffinity(user_id=user_id)
 
 
 def star_affinity_get_or_compute(*, user_id: int) -> dict[str, Any]:
@@ -155,7 +156,7 @@ def star_affinity_mark_stale(
             # The account itself: create its row (not computed yet) if it has none.
             cursor.execute(
                 f"""
-                INSERT INTO {SIGNALS_TABLE} AS s
+                INSERT INTO {AFFINITY_TABLE} AS s
                     (user_id, kindred, repos, owners, top_weight, starred_count, stale_at)
                 SELECT u, '[]', '{{}}', '{{}}', 0, 0, now() FROM unnest(%s::bigint[]) AS u
                 ON CONFLICT (user_id) DO UPDATE SET stale_at = now() WHERE s.stale_at IS NULL
@@ -169,7 +170,7 @@ def star_affinity_mark_stale(
         if repo_ids:
             cursor.execute(
                 f"""
-                UPDATE {SIGNALS_TABLE} s SET stale_at = now()
+                UPDATE {AFFINITY_TABLE} s SET stale_at = now()
                 WHERE s.stale_at IS NULL AND EXISTS (
                     SELECT 1 FROM {EDGE_TABLE} e
                     WHERE e.user_id = s.user_id AND e.repo_id = ANY(%s::bigint[])
@@ -195,7 +196,7 @@ def star_affinity_refresh(*, user_id: int) -> bool:
     # interval; a row left marked is picked up by the sweep.
     recent = timezone.now() - timedelta(seconds=settings.STAR_SIGNALS_MIN_INTERVAL_SECONDS)
     cleared = (
-        AccountStarSignals.objects.filter(pk=user_id, stale_at__isnull=False)
+        AccountStarAffinity.objects.filter(pk=user_id, stale_at__isnull=False)
         .exclude(computed_at__gt=recent)
         .update(stale_at=None)
     )
@@ -212,7 +213,7 @@ def star_affinity_sweep(*, older_than_seconds: int = 60) -> int:
     now = timezone.now()
     due = now - timedelta(seconds=settings.STAR_SIGNALS_MIN_INTERVAL_SECONDS)
     ids = list(
-        AccountStarSignals.objects.filter(stale_at__lt=now - timedelta(seconds=older_than_seconds))
+        AccountStarAffinity.objects.filter(stale_at__lt=now - timedelta(seconds=older_than_seconds))
         .filter(Q(computed_at__isnull=True) | Q(computed_at__lte=due))
         .values_list("user_id", flat=True)
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from stargazers import services
-from stargazers.models import AccountStarSignals, StarEdge
+from stargazers.models import AccountStarAffinity, StarEdge
 from stargazers.selectors.kindred import kindred_get
 from stargazers.tests.factories import repo_make, user_make
 
@@ -58,7 +58,7 @@ def test_a_new_stargazer_marks_the_accounts_that_starred_the_repo_stale_once(
     assert len(callbacks) == 1  # one enqueue for the flip, none for the repeat
     # The stale row is still served; the refresh brings the new neighbour in.
     assert "dee" not in [k["login"] for k in kindred_get(login="ada", limit=10)["kindred"]]
-    AccountStarSignals.objects.filter(pk=graph["ada"].pk).update(computed_at="2000-01-01T00:00Z")
+    AccountStarAffinity.objects.filter(pk=graph["ada"].pk).update(computed_at="2000-01-01T00:00Z")
     assert services.star_affinity_refresh(user_id=graph["ada"].pk) is True
     assert services.star_affinity_refresh(user_id=graph["ada"].pk) is False  # duplicate
     logins = [k["login"] for k in kindred_get(login="ada", limit=10)["kindred"]]
@@ -69,16 +69,16 @@ def test_an_account_sync_creates_its_row_to_compute(graph, django_capture_on_com
     with django_capture_on_commit_callbacks() as callbacks:
         flipped = services.star_affinity_mark_stale(user_ids=[graph["bob"].pk])
     assert flipped == [graph["bob"].pk] and len(callbacks) == 1
-    row = AccountStarSignals.objects.get(pk=graph["bob"].pk)
+    row = AccountStarAffinity.objects.get(pk=graph["bob"].pk)
     assert row.computed_at is None and row.stale_at is not None
     # The selector reads what is stored: nothing computed yet, and it writes nothing.
     stored = kindred_get(login="bob", limit=5)
     assert stored["computed_at"] is None and stored["kindred"] == []
-    assert AccountStarSignals.objects.get(pk=graph["bob"].pk).computed_at is None
+    assert AccountStarAffinity.objects.get(pk=graph["bob"].pk).computed_at is None
     # A reader does not wait for the refresh: the service computes a missing row now.
     body = services.kindred_get_or_compute(login="bob", limit=5)
     assert [k["login"] for k in body["kindred"]] == ["ada"] and "user_id" not in body
-    assert AccountStarSignals.objects.get(pk=graph["bob"].pk).computed_at is not None
+    assert AccountStarAffinity.objects.get(pk=graph["bob"].pk).computed_at is not None
 
 
 def test_refresh_waits_for_the_interval_and_the_sweep_enqueues_only_due_rows(
@@ -89,12 +89,12 @@ def test_refresh_waits_for_the_interval_and_the_sweep_enqueues_only_due_rows(
     from django.utils import timezone
 
     services.star_affinity_compute(user_id=graph["ada"].pk)
-    AccountStarSignals.objects.filter(pk=graph["ada"].pk).update(
+    AccountStarAffinity.objects.filter(pk=graph["ada"].pk).update(
         stale_at=timezone.now() - timedelta(minutes=10)
     )
     assert services.star_affinity_refresh(user_id=graph["ada"].pk) is False  # just computed
     assert services.star_affinity_sweep() == 0
-    AccountStarSignals.objects.filter(pk=graph["ada"].pk).update(
+    AccountStarAffinity.objects.filter(pk=graph["ada"].pk).update(
         computed_at=timezone.now() - timedelta(hours=2)
     )
     assert services.star_affinity_sweep() == 1
