@@ -97,7 +97,7 @@ def _world(args, rng: random.Random) -> dict:
     with connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE gazer_feed_entry, gazer_feed_exposure, gazer_feed_judgment, "
-            "gazer_feed_rebuild, gazer_account_star_signals, gazer_star_edge, "
+            "gazer_feed_rebuild, gazer_account_star_affinity, gazer_star_edge, "
             "gazer_user_repo, gazer_gallery_image, gazer_repo, gazer_github_user CASCADE"
         )
     authors_n = max(args.viewers, args.candidates // 5)
@@ -486,8 +486,11 @@ def _child(args) -> int:
 
     from feed import selectors, services
     from feed.models import FeedEntry, FeedExposure, FeedJudgment
-    from stargazers import selectors as star_selectors
-    from stargazers.services import star_signals_compute
+    from stargazers.services import (
+        kindred_get_or_compute,
+        star_affinity_compute,
+        star_affinity_get_or_compute,
+    )
 
     if not shutil.which("wrk"):
         print("wrk is not installed (apt-get install wrk)")
@@ -504,11 +507,12 @@ def _child(args) -> int:
     old_ms = _old_kindred_ms(sample_ids[:20])
     print(f"old /kindred aggregate: p50 {_pct(old_ms, 50):.0f} ms, p99 {_pct(old_ms, 99):.0f} ms",
           flush=True)  # fmt: skip
-    compute_ms = _timed(lambda uid: star_signals_compute(user_id=uid), sample_ids)
-    print(f"signals compute: p50 {_pct(compute_ms, 50):.0f} ms, p99 {_pct(compute_ms, 99):.0f} ms",
+    compute_ms = _timed(lambda uid: star_affinity_compute(user_id=uid), sample_ids)
+    print(f"star affinity compute: p50 {_pct(compute_ms, 50):.0f} ms, "
+          f"p99 {_pct(compute_ms, 99):.0f} ms",
           flush=True)  # fmt: skip
-    read_ms = _timed(lambda uid: star_selectors.star_signals_for(user_id=uid), sample_ids)
-    print(f"signals read: p50 {_pct(read_ms, 50):.1f} ms, p99 {_pct(read_ms, 99):.1f} ms",
+    read_ms = _timed(lambda uid: star_affinity_get_or_compute(user_id=uid), sample_ids)
+    print(f"star affinity read: p50 {_pct(read_ms, 50):.1f} ms, p99 {_pct(read_ms, 99):.1f} ms",
           flush=True)  # fmt: skip
 
     real = viewers[: args.stage1_viewers]
@@ -521,7 +525,7 @@ def _child(args) -> int:
           f"warm {calls['warm']['calls']}", flush=True)  # fmt: skip
     # In process, no HTTP: one viewer's page (ranking + exposures) and one /kindred read.
     serve_ms = _timed(lambda v: services.feed_serve(viewer=v, limit=30), sample)
-    kindred_ms = _timed(lambda v: star_selectors.kindred(login=v.login, limit=20), sample)
+    kindred_ms = _timed(lambda v: kindred_get_or_compute(login=v.login, limit=20), sample)
     print(f"in process: serve p50 {_pct(serve_ms, 50):.1f} ms, kindred p50 "
           f"{_pct(kindred_ms, 50):.1f} ms", flush=True)  # fmt: skip
     entries = FeedEntry.objects.count()

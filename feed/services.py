@@ -25,7 +25,7 @@ from feed import errors, judge, page, scoring, selectors
 from feed.models import FeedEntry, FeedJudgment, FeedRebuild
 from feed.tasks import REBUILD_TIME_LIMIT
 from feed.tasks import feed_rebuild as feed_rebuild_task
-from stargazers.selectors import star_signals_for
+from stargazers.services import star_affinity_get_or_compute
 from users.errors import UserNotFound
 from users.models import GitHubUser
 from users.selectors import user_get, username_validate
@@ -61,8 +61,8 @@ def viewer_resolve(viewer: GitHubUser | str) -> GitHubUser:
 
 
 # ------------------------------------------------------------------------ stage 1
-def _star_signals(viewer: GitHubUser) -> dict[str, Any]:
-    return star_signals_for(user_id=viewer.pk)
+def _star_affinity(viewer: GitHubUser) -> dict[str, Any]:
+    return star_affinity_get_or_compute(user_id=viewer.pk)
 
 
 def feed_stage1(*, viewer: GitHubUser, now: datetime | None = None) -> list[scoring.Scored]:
@@ -71,7 +71,7 @@ def feed_stage1(*, viewer: GitHubUser, now: datetime | None = None) -> list[scor
     repos = selectors.viewer_profile_repos(viewer=viewer)
     profile = scoring.ViewerProfile.from_repos(repos, theme=viewer.theme)
     candidates = [scoring.candidate_from_row(r) for r in selectors.candidates_list(viewer=viewer)]
-    return scoring.score_all(profile, candidates, _star_signals(viewer), now=now)
+    return scoring.score_all(profile, candidates, _star_affinity(viewer), now=now)
 
 
 def _entries_replace(

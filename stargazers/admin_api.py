@@ -1,8 +1,8 @@
-"""Seed 002's admin API under /admin-api/ (Bearer ADMIN_API_KEY), implemented for real.
+"""The star graph's admin API under /admin-api/ (Bearer ADMIN_API_KEY).
 
 `<id>` is a repo's `owner/name` or its numeric GitHub id; a user id is the login.
-Success bodies are seed 002's `{success, message}` (plus data); errors use the one
-JSON error shape.
+Success bodies are `{success, message}` (plus data); errors use the one JSON error
+shape.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from rest_framework.views import APIView
 
 from config.auth import AdminApiKey
 from config.errors import BadRequest
-from stargazers import selectors, services
+from stargazers import services
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import admin_stats, crawls
+from stargazers.selectors.diagnostics import diagnostics_history
 from users.selectors import username_validate
 from workers import queues
 
@@ -34,7 +36,7 @@ class AdminApi(APIView):
 
 @extend_schema_serializer(component_name="AdminCrawlRow")
 class CrawlRowSerializer(serializers.Serializer):
-    """One processing row as `selectors.crawl_row` gives it (the schema of the answers)."""
+    """One processing row as `crawls.crawl_row` gives it (the schema of the answers)."""
 
     repo = serializers.CharField()
     github_id = serializers.IntegerField(allow_null=True)
@@ -69,11 +71,13 @@ class RepoReprocessOutputSerializer(serializers.Serializer):
 
 @extend_schema_serializer(component_name="AdminProcessingStats")
 class ProcessingStatsSerializer(serializers.Serializer):
-    """`selectors.processing_stats()` as it is answered."""
+    """`admin_stats.processing_stats()` as it is answered."""
 
     total_accounts_processed = serializers.IntegerField()
-    factory_queue_depth = serializers.IntegerField()
-    factory_active_workers = serializers.IntegerField()
+    # Public field names kept from the first version of this API (clients read them):
+    # the messages waiting on every queue, and the workers running a task.
+    factory_queue_depth = serializers.IntegerField(source="queue_depth")
+    factory_active_workers = serializers.IntegerField(source="active_workers")
     current_worker_count = serializers.IntegerField()
     idle_workers = serializers.IntegerField()
     queue_depths = serializers.DictField(child=serializers.IntegerField())
@@ -133,18 +137,18 @@ class StatsApi(AdminApi):
         responses={200: OutputSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
-        processing = selectors.processing_stats()
+        processing = admin_stats.processing_stats()
         limit = _int_param(request, "history", default=24, low=0, high=168)
         body = {
             "processing": processing,
-            "database": selectors.database_stats(),
+            "database": admin_stats.database_stats(),
             "queue": {
-                "depth": processing["factory_queue_depth"],
+                "depth": processing["queue_depth"],
                 "depths": processing["queue_depths"],
-                "active_workers": processing["factory_active_workers"],
+                "active_workers": processing["active_workers"],
                 "total_workers": processing["current_worker_count"],
             },
-            "history": selectors.diagnostics_history(limit=limit),
+            "history": diagnostics_history(limit=limit),
         }
         return Response(self.OutputSerializer(body).data)
 
@@ -155,7 +159,7 @@ class StatsSummaryApi(AdminApi):
         responses={200: ProcessingStatsSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
-        return Response(ProcessingStatsSerializer(selectors.processing_stats()).data)
+        return Response(ProcessingStatsSerializer(admin_stats.processing_stats()).data)
 
 
 class WorkersApi(AdminApi):
@@ -183,15 +187,15 @@ class WorkersApi(AdminApi):
         responses={200: OutputSerializer, **AUTH_ERRORS},
     )
     def get(self, request):
-        stats = selectors.processing_stats()
+        stats = admin_stats.processing_stats()
         body = {
             "total_workers": stats["current_worker_count"],
-            "active_workers": stats["factory_active_workers"],
+            "active_workers": stats["active_workers"],
             "idle_workers": stats["idle_workers"],
-            "queue_depth": stats["factory_queue_depth"],
+            "queue_depth": stats["queue_depth"],
             "cpu_usage": stats["cpu_usage"],
             "memory_usage_percent": stats["memory_usage_percent"],
-            "workers": selectors.workers_detail(),
+            "workers": admin_stats.workers_detail(),
         }
         return Response(self.OutputSerializer(body).data)
 
@@ -269,14 +273,14 @@ class QueueApi(AdminApi):
         summary="Queue depths per priority", responses={200: OutputSerializer, **AUTH_ERRORS}
     )
     def get(self, request):
-        stats = selectors.processing_stats()
+        stats = admin_stats.processing_stats()
         body = {
-            "depth": stats["factory_queue_depth"],
+            "depth": stats["queue_depth"],
             "depths": stats["queue_depths"],
-            "active_workers": stats["factory_active_workers"],
-            "processing_rate": selectors.processing_rate_per_hour(),
+            "active_workers": stats["active_workers"],
+            "processing_rate": admin_stats.processing_rate_per_hour(),
             "processing_rate_unit": "repos/hour",
-            "due_repos": selectors.crawls_due_count(),
+            "due_repos": crawls.crawls_due_count(),
             "paused": stats["paused"],
         }
         return Response(self.OutputSerializer(body).data)
@@ -382,7 +386,7 @@ class ReposListApi(AdminApi):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
-        rows = selectors.crawls_list(
+        rows = crawls.crawls_list(
             status=data.get("status") or None, limit=data["limit"], offset=data["offset"]
         )
         return Response(CrawlRowSerializer(rows, many=True).data)
@@ -395,7 +399,7 @@ class RepoDetailApi(AdminApi):
         responses={200: CrawlRowSerializer, 400: ERROR, 404: ERROR, **AUTH_ERRORS},
     )
     def get(self, request, repo_key: str):
-        return Response(CrawlRowSerializer(selectors.crawl_get(key=repo_key)).data)
+        return Response(CrawlRowSerializer(crawls.crawl_get(key=repo_key)).data)
 
 
 class RepoReprocessApi(AdminApi):
@@ -420,7 +424,7 @@ class RepoReprocessApi(AdminApi):
         body = {
             "success": True,
             "message": f"Repository {crawl.repo.full_name} queued for reprocessing",
-            "repo": selectors.crawl_row(crawl),
+            "repo": crawls.crawl_row(crawl),
         }
         return Response(RepoReprocessOutputSerializer(body).data)
 

@@ -1,4 +1,4 @@
-"""The star-graph admin API, mounted under /admin-api/ (seed 002's paths)."""
+"""The star-graph admin API, mounted under /admin-api/."""
 
 from django.urls import path, re_path
 

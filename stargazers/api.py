@@ -13,7 +13,9 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from stargazers import selectors, services
+from stargazers import services
+from stargazers.selectors import accounts as account_selectors
+from stargazers.selectors import repos as repo_selectors
 
 ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
 
@@ -39,7 +41,7 @@ class AccountStarsProgressApi(PublicReadApi):
         responses={200: OutputSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request, login: str):
-        return Response(self.OutputSerializer(selectors.account_progress(login=login)).data)
+        return Response(self.OutputSerializer(account_selectors.account_progress(login=login)).data)
 
 
 class RepoStargazersApi(PublicReadApi):
@@ -73,7 +75,8 @@ class RepoStargazersApi(PublicReadApi):
     def get(self, request, owner: str, repo: str):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        data = selectors.repo_stargazers(owner=owner, name=repo, page=query.validated_data["page"])
+        page = query.validated_data["page"]
+        data = repo_selectors.repo_stargazers(owner=owner, name=repo, page=page)
         return Response(self.OutputSerializer(data).data)
 
 
@@ -96,7 +99,7 @@ class RepoStarHistoryApi(PublicReadApi):
         responses={200: OutputSerializer, 202: OutputSerializer, 400: ERROR, 404: ERROR},
     )
     def get(self, request, owner: str, repo: str):
-        found, days = selectors.repo_star_history(owner=owner, name=repo)
+        found, days = repo_selectors.repo_star_history(owner=owner, name=repo)
         if not days:
             services.star_history_request(repo_id=found.pk)
             body = {"repo": found.full_name, "status": "fetching", "days": []}
@@ -134,7 +137,7 @@ class AccountKindredApi(PublicReadApi):
     def get(self, request, login: str):
         query = self.QuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
-        data = selectors.kindred(login=login, limit=query.validated_data["limit"])
+        data = services.kindred_get_or_compute(login=login, limit=query.validated_data["limit"])
         # Already plain JSON values in the documented shape (the renderer writes the
         # time as the serializer would): serializing twenty nested rows field by field
         # would cost more than reading them.

@@ -4,7 +4,9 @@ accounts counter; diagnostics snapshots get the star graph's figures."""
 
 from __future__ import annotations
 
-from stargazers import selectors
+from stargazers import health
+from stargazers.selectors.accounts import accounts_processed_total
+from stargazers.selectors.diagnostics import diagnostics_figures
 from stargazers.services import account_stars_sync_request
 from users.signals import account_signed_in
 from workers.diagnostics import diagnostics_source_register
@@ -20,7 +22,6 @@ def connect() -> None:
     account_signed_in.connect(
         account_stars_sync_on_sign_in, dispatch_uid="stargazers.account_stars_sync"
     )
-    # Seed 002's "supervisor": the star-graph engine (stale claims, pause).
-    check_register("supervisor", selectors.supervisor_check)
-    stat_register("total_accounts_processed", selectors.accounts_processed_total)
-    diagnostics_source_register(selectors.diagnostics_figures)
+    check_register(health.CHECK_NAME, health.crawl_claims_check)
+    stat_register("total_accounts_processed", accounts_processed_total)
+    diagnostics_source_register(diagnostics_figures)

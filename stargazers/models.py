@@ -7,7 +7,7 @@ from django.db.models import Q
 
 
 class StargazerCrawl(models.Model):
-    """Stargazer processing of one repo (seed 002's repo_processing_status).
+    """Stargazer processing of one repo: its status, claim and cursor.
 
     The row is the work: a beat sweep enqueues due rows, a task claims one with a
     conditional UPDATE, fetches pages from `next_page_url` and writes each page's edges
@@ -126,11 +126,28 @@ class StarHistoryDay(models.Model):
         return f"{self.repo_id}:{self.day}:{self.stars}"
 
 
-class AccountStarSignals(models.Model):
+class AccountStarredSync(models.Model):
+    """The sync of one account's own starred list: when it last finished, and until when
+    a rate-limited sync waits (the account sweep sends it again after that)."""
+
+    user = models.OneToOneField(
+        "users.GitHubUser", on_delete=models.CASCADE, primary_key=True, related_name="starred_sync"
+    )
+    synced_at = models.DateTimeField(null=True, blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "gazer_account_starred_sync"
+
+    def __str__(self) -> str:
+        return f"{self.user_id}:{self.synced_at}"
+
+
+class AccountStarAffinity(models.Model):
     """What the star graph says about one user, precomputed when stars change.
 
     Kindred developers (most starred repos in common) and, from the closest of them, the
-    repos and repo owners they starred: the feed's star-graph signals and `/kindred`
+    repos and repo owners they starred: the feed's ranking features and `/kindred`
     read this row instead of aggregating the edges per request. `stale_at` is set when
     the user's or a neighbour's stars change; a refresh clears it, then recomputes.
     """
@@ -152,12 +169,12 @@ class AccountStarSignals(models.Model):
     stale_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        db_table = "gazer_account_star_signals"
+        db_table = "gazer_account_star_affinity"
         indexes = [
             models.Index(
                 fields=["stale_at"],
                 condition=Q(stale_at__isnull=False),
-                name="star_signals_stale_idx",
+                name="star_affinity_stale_idx",
             ),
         ]
 

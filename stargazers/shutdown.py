@@ -1,7 +1,6 @@
 """A stopping worker gives its crawls back at once and logs its final figures.
 
-Seed 002 printed its final stats on Ctrl+C and its workers unclaimed their repos in
-post_stop. Here, in the worker's main process (connected when the tasks load):
+In the worker's main process (connected when the tasks load):
 
 * on `worker_shutting_down` (SIGTERM's warm shutdown, or a cold one) every crawl a pool
   process of this worker holds goes back to pending, so another worker may take it

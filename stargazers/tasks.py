@@ -142,24 +142,26 @@ def star_history_refresh(repo_id: int) -> int:
     return refresh(repo_id=repo_id)
 
 
+# The registered names below keep their first spelling: queued messages and the periodic
+# task rows of running installations name them.
 @shared_task(
     name="stargazers.star_signals_refresh",
     soft_time_limit=120,
     time_limit=150,
     **retry.transient_retry(retry_backoff_max=60, max_retries=3),
 )
-def star_signals_refresh(user_id: int) -> bool:
-    """Recompute one account's kindred and star-graph signals (marked stale)."""
-    from stargazers.services import star_signals_refresh as refresh
+def star_affinity_refresh(user_id: int) -> bool:
+    """Recompute one account's kindred and star affinity (marked stale)."""
+    from stargazers.services import star_affinity_refresh as refresh
 
     return refresh(user_id=user_id)
 
 
 @shared_task(name="stargazers.star_signals_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
-def star_signals_sweep() -> int:
-    """Beat (every 5 minutes): enqueue signal refreshes that are due (or whose message
-    was lost)."""
-    from stargazers.services import star_signals_sweep as sweep
+def star_affinity_sweep() -> int:
+    """Beat (every 5 minutes): enqueue star-affinity refreshes that are due (or whose
+    message was lost)."""
+    from stargazers.services import star_affinity_sweep as sweep
 
     return sweep()
 

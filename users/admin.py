@@ -12,7 +12,6 @@ class GitHubUserAdmin(admin.ModelAdmin):
         "theme",
         "has_token",
         "profile_fetched_at",
-        "starred_synced_at",
         "last_login_at",
     )
     list_filter = ("state",)
@@ -23,7 +22,6 @@ class GitHubUserAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
         "profile_fetched_at",
-        "starred_synced_at",
     )
     exclude = ("token_encrypted",)  # never shown, not even encrypted
 

@@ -37,9 +37,6 @@ class GitHubUser(models.Model):
     token_encrypted = models.TextField(blank=True, default="", editable=False)
     token_set_at = models.DateTimeField(null=True, blank=True, editable=False)
     profile_fetched_at = models.DateTimeField(null=True, blank=True)
-    starred_synced_at = models.DateTimeField(null=True, blank=True)
-    # A rate-limited starred sync waits for this; the star graph's sweep resumes it.
-    starred_sync_not_before = models.DateTimeField(null=True, blank=True)
     last_login_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

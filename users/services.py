@@ -11,13 +11,14 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from repos import services as repo_services
 from repos.models import UserRepo
 from users import engine, pipeline, signals
 from users.errors import UnknownStep, UserExists, UserNotFound
+from users.identity import user_upsert_by_login
 from users.models import GitHubUser, PipelineRun, WorkItem
 from users.selectors import user_get, username_validate
 from users.tokens import token_encrypt
@@ -27,26 +28,6 @@ logger = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------------------ users
-def _user_upsert(*, login: str, state: str) -> tuple[GitHubUser, bool]:
-    """INSERT … ON CONFLICT on lower(login): concurrent callers get one row, then hold its
-    lock until their transaction ends (so the state read after it is stable)."""
-    now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO gazer_github_user (
-                login, state, name, avatar_url, html_url, bio, company, location, blog,
-                theme, token_encrypted, created_at, updated_at
-            ) VALUES (%s, %s, '', '', '', '', '', '', '', '', '', %s, %s)
-            ON CONFLICT (lower(login)) DO UPDATE SET updated_at = EXCLUDED.updated_at
-            RETURNING id, (xmax = 0) AS inserted
-            """,
-            [login, state, now, now],
-        )
-        user_id, inserted = cursor.fetchone()
-    return GitHubUser.objects.get(id=user_id), bool(inserted)
-
-
 def _token_fields(token: str | None) -> dict[str, Any]:
     if not token:
         return {}
@@ -67,7 +48,7 @@ def user_login(*, login: str, github_token: str | None = None) -> LoginResult:
     existing → refresh (steps that succeeded are skipped)."""
     username_validate(login=login)
     with transaction.atomic():
-        user, inserted = _user_upsert(login=login, state=GitHubUser.State.ACTIVE)
+        user, inserted = user_upsert_by_login(login=login, state=GitHubUser.State.ACTIVE)
         previous = user.state
         if inserted or previous == GitHubUser.State.DISCOVERED:
             status = "new"
@@ -118,7 +99,7 @@ def ghost_create(*, login: str, force: bool = False) -> GhostResult:
     """Create an inactive (ghost) user and fetch it once; 409 for an existing one."""
     username_validate(login=login)
     with transaction.atomic():
-        user, inserted = _user_upsert(login=login, state=GitHubUser.State.GHOST)
+        user, inserted = user_upsert_by_login(login=login, state=GitHubUser.State.GHOST)
         # A user known only as a discovered stargazer has no profile yet: this creates it.
         created = inserted or user.state == GitHubUser.State.DISCOVERED
         if not created and not force:
@@ -136,7 +117,7 @@ def user_start(*, login: str, trigger: str = PipelineRun.Trigger.START) -> Pipel
     """Start (or join) the user's pipeline; a user not yet known is created (seed 000)."""
     username_validate(login=login)
     with transaction.atomic():
-        user, inserted = _user_upsert(login=login, state=GitHubUser.State.ACTIVE)
+        user, inserted = user_upsert_by_login(login=login, state=GitHubUser.State.ACTIVE)
         if user.state == GitHubUser.State.DISCOVERED:
             GitHubUser.objects.filter(id=user.id).update(state=GitHubUser.State.ACTIVE)
             inserted = True
@@ -251,7 +232,7 @@ def run_create_for_command(*, login: str, select: list[str] | None = None) -> Pi
         _step_check(step)
     username_validate(login=login)
     with transaction.atomic():
-        user, _ = _user_upsert(login=login, state=GitHubUser.State.ACTIVE)
+        user, _ = user_upsert_by_login(login=login, state=GitHubUser.State.ACTIVE)
         if user.state == GitHubUser.State.DISCOVERED:
             GitHubUser.objects.filter(id=user.id).update(state=GitHubUser.State.ACTIVE)
         return engine.run_start_foreground(user=user, select=select)

@@ -8,8 +8,9 @@ from typing import Any
 from django.conf import settings
 from django.utils.safestring import mark_safe
 
-from stargazers import selectors as star_selectors
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import admin_stats, crawls
+from stargazers.selectors.diagnostics import diagnostics_history
 from web.charts import Series, line_chart_svg
 from workers import diagnostics
 
@@ -17,13 +18,13 @@ HISTORY = 168  # snapshots: a week of hourly diagnostics
 
 
 def ops_context() -> dict[str, Any]:
-    stats = star_selectors.processing_stats()
-    by_status = star_selectors.repos_by_status()
+    stats = admin_stats.processing_stats()
+    by_status = crawls.repos_by_status()
     try:
         budget = diagnostics.github_budget_summary()
     except Exception:  # noqa: BLE001 - Redis away: the page still shows the rest
         budget = {}
-    history = list(reversed(star_selectors.diagnostics_history(limit=HISTORY)))
+    history = list(reversed(diagnostics_history(limit=HISTORY)))
     return {
         "stats": stats,
         "paused": stats["paused"],
@@ -33,7 +34,7 @@ def ops_context() -> dict[str, Any]:
         ],
         "repos_total": sum(by_status.values()),
         "queues": sorted(stats["queue_depths"].items()),
-        "workers": star_selectors.workers_detail(),
+        "workers": admin_stats.workers_detail(),
         "budget": _budget_rows(budget),
         "budget_sent": budget.get("sent_last_hour"),
         "budget_tokens": budget.get("tokens"),

@@ -26,9 +26,9 @@ from config.errors import GazerError
 from feed.services import feed_page_serve, feed_rebuild_request
 from repos import selectors as repo_selectors
 from repos.models import Repo
-from stargazers import selectors as star_selectors
 from stargazers import services as star_services
 from stargazers.models import StargazerCrawl
+from stargazers.selectors import repos as star_repo_selectors
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
 from web import ops, render_cache
@@ -235,8 +235,8 @@ def _highlights(user, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     }
     drawn = render_cache.star_histories_drawn(
         names=names,
-        versions=star_selectors.star_history_versions(repo_ids=list(names)),
-        days=lambda repo_ids: star_selectors.star_history_many(repo_ids=repo_ids),
+        versions=star_repo_selectors.star_history_versions(repo_ids=list(names)),
+        days=lambda repo_ids: star_repo_selectors.star_history_many(repo_ids=repo_ids),
     )
     out = []
     for repo in repos:
@@ -273,7 +273,7 @@ def _star_history(repo_id: int | None, drawn: dict[int, Any]) -> dict[str, Any]:
 
 def _kindred(login: str) -> list[dict[str, Any]]:
     try:
-        return star_selectors.kindred(login=login, limit=KINDRED_LIMIT)["kindred"]
+        return star_services.kindred_get_or_compute(login=login, limit=KINDRED_LIMIT)["kindred"]
     except GazerError:
         return []
 

@@ -1,4 +1,4 @@
-"""The star graph engine: writes and workflows (seed 002 in Celery terms).
+"""The star graph engine: writes and workflows.
 
 Work lives in `StargazerCrawl` rows, one per repo; the queue is only transport. A task
 claims its row with a conditional UPDATE, fetches up to `STARGAZER_PAGES_PER_TASK` pages
@@ -51,13 +51,15 @@ from stargazers.services.operator import (
     user_crawls_reprocess,
     workers_scale,
 )
-from stargazers.services.pages import page_arrays, stargazer_page_store
-from stargazers.services.signals import (
-    star_signals_compute,
-    star_signals_current,
-    star_signals_mark_stale,
-    star_signals_refresh,
-    star_signals_sweep,
+from stargazers.services.pages import page_users, stargazer_page_store
+from stargazers.services.star_affinity import (
+    kindred_get_or_compute,
+    star_affinity_compute,
+    star_affinity_current,
+    star_affinity_get_or_compute,
+    star_affinity_mark_stale,
+    star_affinity_refresh,
+    star_affinity_sweep,
 )
 
 __all__ = [
@@ -75,17 +77,19 @@ __all__ = [
     "crawl_reprocess",
     "crawl_reset",
     "crawls_reprocess_by_status",
-    "page_arrays",
+    "kindred_get_or_compute",
+    "page_users",
     "queue_for",
     "queues_purge",
     "repos_upsert",
+    "star_affinity_compute",
+    "star_affinity_current",
+    "star_affinity_get_or_compute",
+    "star_affinity_mark_stale",
+    "star_affinity_refresh",
+    "star_affinity_sweep",
     "star_history_refresh",
     "star_history_request",
-    "star_signals_compute",
-    "star_signals_current",
-    "star_signals_mark_stale",
-    "star_signals_refresh",
-    "star_signals_sweep",
     "stargazer_claims_reset_stale",
     "stargazer_crawl_claim",
     "stargazer_crawl_release",

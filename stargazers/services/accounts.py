@@ -14,14 +14,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from repos.services import repos_upsert_from_github
-from stargazers.models import StarEdge
-from stargazers.selectors import stargazers_paused
+from stargazers.models import AccountStarredSync, StarEdge
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,
 )
 from stargazers.services.dispatch import stargazer_crawls_dispatch
-from stargazers.services.signals import star_signals_mark_stale
+from stargazers.services.star_affinity import star_affinity_mark_stale
 from stargazers.tasks import account_stars_sync as account_stars_sync_task
 from users.models import GitHubUser
 from users.tokens import token_decrypt
@@ -48,12 +48,22 @@ def account_stars_sync_request(*, user_id: int, is_new: bool) -> None:
 def account_stars_sync_defer(*, user_id: int, not_before: datetime) -> None:
     """A rate-limited sync waits on the account row (no countdown, no sleep); the
     account sweep sends it again once `not_before` has passed."""
-    GitHubUser.objects.filter(pk=user_id).update(starred_sync_not_before=not_before)
+    _sync_state_set(user_id=user_id, not_before=not_before)
     # The sweep's re-send lease is for lost messages; this one is known and due later.
     _redis().delete(_lease_key(user_id))
     logger.info(
         "stargazers.sync_rate_limited",
         extra={"user_id": user_id, "not_before": not_before.isoformat()},
+    )
+
+
+def _sync_state_set(*, user_id: int, **fields: datetime | None) -> None:
+    """Write the account's starred-sync row (created on first use), one statement."""
+    AccountStarredSync.objects.bulk_create(
+        [AccountStarredSync(user_id=user_id, **fields)],
+        update_conflicts=True,
+        unique_fields=["user"],
+        update_fields=list(fields),
     )
 
 
@@ -97,7 +107,7 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
     """Sync the account's starred list (star+json, paged) and create crawl rows.
 
     Each page commits its repos, starred edges and crawl rows; the final transaction
-    drops edges the account no longer has, stamps `starred_synced_at` and, on commit,
+    drops edges the account no longer has, stamps the sync's `synced_at` and, on commit,
     enqueues the account's crawls fewest stars first.
     """
     user = GitHubUser.objects.filter(pk=user_id).first()
@@ -117,55 +127,71 @@ def account_stars_sync(*, user_id: int, is_new: bool) -> SyncResult | None:
             # Gone from GitHub (or renamed): nothing to sync; stamp it so no sweep
             # keeps asking. The profile pipeline owns renames.
             logger.warning("stargazers.sync_user_not_on_github", extra={"login": user.login})
-            GitHubUser.objects.filter(pk=user.pk).update(starred_synced_at=timezone.now())
+            _sync_state_set(user_id=user.pk, synced_at=timezone.now())
             return None
         pages += 1
-        payloads = [item["repo"] for item in page.items if item.get("repo")]
-        starred_at = {
-            item["repo"]["id"]: _dt(item.get("starred_at"))
-            for item in page.items
-            if item.get("repo")
-        }
-        with transaction.atomic():
-            repos = repos_upsert(payloads=payloads)
-            edges = [
-                StarEdge(
-                    repo_id=repo_id,
-                    user_id=user.pk,
-                    starred_at=starred_at.get(gid),
-                    source=StarEdge.Source.STARRED,
-                )
-                for gid, (repo_id, _stars) in repos.items()
-            ]
-            StarEdge.objects.bulk_create(edges, ignore_conflicts=True)
-            _crawls_upsert(
-                repos=list(repos.values()),
-                account_id=user.pk,
+        seen.extend(
+            _starred_page_store(
+                user_id=user.pk,
+                items=page.items,
                 has_token=bool(token),
                 priority=priority,
                 refresh=not is_new,
             )
-        seen.extend(repo_id for repo_id, _ in repos.values())
+        )
         if not page.next_url:
             break
         url = page.next_url
-    with transaction.atomic():
-        StarEdge.objects.filter(user_id=user.pk, source=StarEdge.Source.STARRED).exclude(
-            repo_id__in=seen
-        ).delete()
-        GitHubUser.objects.filter(pk=user.pk).update(
-            starred_synced_at=timezone.now(),
-            starred_sync_not_before=None,
-            updated_at=timezone.now(),
-        )
-        stargazer_crawls_dispatch(repo_ids=seen)
-        # The account's neighbourhood and every account sharing these repos changed.
-        star_signals_mark_stale(user_ids=[user.pk], repo_ids=seen)
+    _starred_sync_finish(user_id=user.pk, seen=seen)
     logger.info(
         "stargazers.account_synced",
         extra={"user_id": user.pk, "login": user.login, "starred": len(seen), "pages": pages},
     )
     return SyncResult(pages=pages, starred=len(seen), repo_ids=seen)
+
+
+def _starred_page_store(
+    *, user_id: int, items: list[dict], has_token: bool, priority: int, refresh: bool
+) -> list[int]:
+    """One starred page in one transaction: its repos, the account's starred edges and the
+    repos' crawl rows. Returns the repo ids."""
+    payloads = [item["repo"] for item in items if item.get("repo")]
+    starred_at = {
+        item["repo"]["id"]: _dt(item.get("starred_at")) for item in items if item.get("repo")
+    }
+    with transaction.atomic():
+        repos = repos_upsert(payloads=payloads)
+        edges = [
+            StarEdge(
+                repo_id=repo_id,
+                user_id=user_id,
+                starred_at=starred_at.get(gid),
+                source=StarEdge.Source.STARRED,
+            )
+            for gid, (repo_id, _stars) in repos.items()
+        ]
+        StarEdge.objects.bulk_create(edges, ignore_conflicts=True)
+        _crawls_upsert(
+            repos=list(repos.values()),
+            account_id=user_id,
+            has_token=has_token,
+            priority=priority,
+            refresh=refresh,
+        )
+    return [repo_id for repo_id, _ in repos.values()]
+
+
+def _starred_sync_finish(*, user_id: int, seen: list[int]) -> None:
+    """Drop the starred edges the list no longer has, stamp the sync, and (on commit)
+    send the account's crawls; its star affinity and its neighbours' go stale."""
+    with transaction.atomic():
+        StarEdge.objects.filter(user_id=user_id, source=StarEdge.Source.STARRED).exclude(
+            repo_id__in=seen
+        ).delete()
+        _sync_state_set(user_id=user_id, synced_at=timezone.now(), not_before=None)
+        stargazer_crawls_dispatch(repo_ids=seen)
+        # The account's neighbourhood and every account sharing these repos changed.
+        star_affinity_mark_stale(user_ids=[user_id], repo_ids=seen)
 
 
 def _crawls_upsert(
@@ -242,22 +268,24 @@ def accounts_sync_dispatch(*, grace_seconds: int = 300) -> int:
 
     An account (active user) is due when it never synced, or logged in after its last
     sync, and the login is older than `grace_seconds` (the on-commit path had its go);
-    or when its rate-limited sync's `starred_sync_not_before` has passed.
+    or when its rate-limited sync's `not_before` has passed.
     """
     if stargazers_paused():
         return 0
     now = timezone.now()
     cutoff = now - timedelta(seconds=grace_seconds)
     # Never synced, or logged in again since the last sync...
-    lost = Q(starred_synced_at__isnull=True) | Q(starred_synced_at__lt=F("last_login_at"))
+    lost = Q(starred_sync__synced_at__isnull=True) | Q(
+        starred_sync__synced_at__lt=F("last_login_at")
+    )
     # ...and the on-commit path had its chance.
     settled = Q(last_login_at__isnull=True, created_at__lt=cutoff) | Q(last_login_at__lt=cutoff)
-    waited = Q(starred_sync_not_before__lte=now)
+    waited = Q(starred_sync__not_before__lte=now)
     due = (
         GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE)
         .filter((lost & settled) | waited)
-        .exclude(starred_sync_not_before__gt=now)
-        .values_list("pk", "starred_synced_at")[:500]
+        .exclude(starred_sync__not_before__gt=now)
+        .values_list("pk", "starred_sync__synced_at")[:500]
     )
 
     count = 0
@@ -284,18 +312,18 @@ ACCOUNT_REFRESH_AFTER = timedelta(hours=24)
 def accounts_stars_refresh_due(*, limit: int = 500) -> int:
     """Beat (hourly): re-sync accounts whose starred list is a day old (low queue).
 
-    Seed 002 re-scanned existing accounts at start-up; here a steady trickle does it.
-    Starred pages are conditional (ETags) and completed repos are re-read from their
-    last page, so an unchanged account costs a few free 304s.
+    A steady trickle, never a re-scan of every account at once. Starred pages are
+    conditional (ETags) and completed repos are re-read from their last page, so an
+    unchanged account costs a few free 304s.
     """
     if stargazers_paused():
         return 0
 
     cutoff = timezone.now() - ACCOUNT_REFRESH_AFTER
     due = list(
-        GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_synced_at__lt=cutoff)
-        .exclude(starred_sync_not_before__gt=timezone.now())
-        .order_by("starred_synced_at")
+        GitHubUser.objects.filter(state=GitHubUser.State.ACTIVE, starred_sync__synced_at__lt=cutoff)
+        .exclude(starred_sync__not_before__gt=timezone.now())
+        .order_by("starred_sync__synced_at")
         .values_list("pk", flat=True)[:limit]
     )
     client = _redis()

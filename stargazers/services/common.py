@@ -12,8 +12,8 @@ logger = logging.getLogger(__name__)
 PAGE_SIZE = 100  # GitHub's maximum per_page; the stored count is derived from it
 PAGE_CAP = 400  # GitHub lists at most 400 pages of stargazers (40,000)
 MAX_TRANSIENT_ERRORS = 5  # transient failures of one repo before it ends `failed`
-DB_RETRIES = 3  # deadlocks / serialization failures (seed 002 retried 3 times)
-PROGRESS_EVERY_PAGES = 10  # seed 002 logged progress every 10 pages
+DB_RETRIES = 3  # a page redone at once after a deadlock or serialization failure
+PROGRESS_EVERY_PAGES = 10  # one progress line per 10 pages stored
 
 Status = StargazerCrawl.Status
 Priority = StargazerCrawl.Priority

@@ -11,7 +11,7 @@ from django.db import OperationalError, connection, transaction
 from django.utils import timezone
 
 from stargazers.models import StargazerCrawl
-from stargazers.selectors import stargazers_paused
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.services.accounts import _account_token
 from stargazers.services.common import (
     CRAWL_TABLE,
@@ -94,8 +94,8 @@ def stargazer_crawl_release(
 def stargazer_crawls_release_worker(*, hostname: str) -> list[int]:
     """Give back every crawl a worker (`name@host`, all its pool processes) holds.
 
-    Seed 002's workers unclaimed in post_stop: a stopping worker's repos are pending
-    again at once instead of waiting out the claim TTL. Pages already written stay; a
+    A stopping worker's repos are pending again at once instead of waiting out the
+    claim TTL. Pages already written stay; a
     page being fetched is dropped (its write finds the claim gone) and read again by
     whoever claims the repo next, from the stored cursor.
     """
@@ -132,8 +132,18 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
     crawl = stargazer_crawl_claim(repo_id=repo_id, worker=worker)
     if crawl is None:
         return "not_claimed"
-    max_pages = max_pages or settings.STARGAZER_PAGES_PER_TASK
-    full_name = crawl.repo.full_name
+    log = {"repo_id": repo_id, "repo": crawl.repo.full_name, "worker": worker}
+    try:
+        return _pages_fetch(
+            crawl, worker, max_pages=max_pages or settings.STARGAZER_PAGES_PER_TASK, log=log
+        )
+    except (ClaimLost, OperationalError, gh_errors.GitHubError) as exc:
+        return _fetch_error_settle(crawl, worker, exc, log=log)
+
+
+def _pages_fetch(crawl: StargazerCrawl, worker: str, *, max_pages: int, log: dict) -> str:
+    """Fetch and store pages from the row's cursor until the repo ends, the task's share
+    of pages is done, or an operator pauses; errors go up to the caller."""
     token = _account_token(crawl.account_id)
     gw = github()
     url: str | None = crawl.next_page_url or None
@@ -142,60 +152,60 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
         # A refresh of a finished repo: re-read its last stored page onward, conditionally.
         url, etag = crawl.last_page_url, crawl.last_page_etag or None
     fetched = 0
-    log = {"repo_id": repo_id, "repo": full_name, "worker": worker}
-    try:
-        while True:
-            if fetched >= max_pages:
-                return _continue(crawl, worker)
-            if fetched and stargazers_paused():
-                stargazer_crawl_release(repo_id=repo_id, worker=worker)
-                return "paused"
-            try:
-                page = gw.stargazers_page(
-                    full_name,
-                    url=url,
-                    etag=etag,
-                    token=token,
-                    expected_stars=crawl.repo_stars if url is None else None,
-                )
-            except gh_errors.BadCredentials:
-                if token is None:
-                    raise
-                # The account revoked its token: the server pool serves its work now.
-                logger.warning("stargazers.account_token_refused", extra=log)
-                token = None
+    while True:
+        if fetched >= max_pages:
+            return _continue(crawl, worker)
+        if fetched and stargazers_paused():
+            stargazer_crawl_release(repo_id=crawl.pk, worker=worker)
+            return "paused"
+        try:
+            page = gw.stargazers_page(
+                crawl.repo.full_name,
+                url=url,
+                etag=etag,
+                token=token,
+                expected_stars=crawl.repo_stars if url is None else None,
+            )
+        except gh_errors.BadCredentials:
+            if token is None:
+                raise
+            # The account revoked its token: the server pool serves its work now.
+            logger.warning("stargazers.account_token_refused", extra=log)
+            token = None
+            continue
+        fetched += 1
+        if page.not_modified:
+            if page.next_url:
+                url, etag = page.next_url, None
                 continue
-            fetched += 1
-            if page.not_modified:
-                if page.next_url:
-                    url, etag = page.next_url, None
-                    continue
-                _finish(
-                    crawl, worker, status=Status.COMPLETED, completed_at=timezone.now(), error=""
-                )
-                logger.info("stargazers.unchanged", extra=log)
-                return "completed"
-            stored = stargazer_page_store(crawl=crawl, worker=worker, page=page)
-            if page.page_number % PROGRESS_EVERY_PAGES == 0:
-                logger.info(
-                    "stargazers.progress",
-                    extra={**log, "page": page.page_number, "stored": stored},
-                )
-            if not page.next_url:
-                limited = page.page_number >= PAGE_CAP and crawl.repo_stars > stored
-                return _complete(crawl, worker, stored=stored, limited=limited)
-            url, etag = page.next_url, None
-    except ClaimLost:
+            _finish(crawl, worker, status=Status.COMPLETED, completed_at=timezone.now(), error="")
+            logger.info("stargazers.unchanged", extra=log)
+            return "completed"
+        stored = stargazer_page_store(crawl=crawl, worker=worker, page=page)
+        if page.page_number % PROGRESS_EVERY_PAGES == 0:
+            logger.info(
+                "stargazers.progress", extra={**log, "page": page.page_number, "stored": stored}
+            )
+        if not page.next_url:
+            limited = page.page_number >= PAGE_CAP and crawl.repo_stars > stored
+            return _complete(crawl, worker, stored=stored, limited=limited)
+        url, etag = page.next_url, None
+
+
+def _fetch_error_settle(crawl: StargazerCrawl, worker: str, exc: Exception, *, log: dict) -> str:
+    """Write what an error means for the row (wait, retry, restricted, failed) and return
+    the outcome; a short secondary limit raises RetryLater for the task to retry."""
+    if isinstance(exc, ClaimLost):
         logger.warning("stargazers.claim_lost", extra=log)
         return "claim_lost"
-    except gh_errors.PaginationLimit:
+    if isinstance(exc, gh_errors.PaginationLimit):
         stored = (
-            StargazerCrawl.objects.filter(pk=repo_id)
+            StargazerCrawl.objects.filter(pk=crawl.pk)
             .values_list("stargazers_stored", flat=True)
             .first()
         )
         return _complete(crawl, worker, stored=stored or 0, limited=True)
-    except gh_errors.StargazersRestricted as exc:
+    if isinstance(exc, gh_errors.StargazersRestricted):
         _finish(
             crawl,
             worker,
@@ -207,47 +217,52 @@ def stargazer_crawl_run(*, repo_id: int, worker: str, max_pages: int | None = No
         )
         logger.info("stargazers.restricted", extra={**log, "error": str(exc)})
         return "restricted"
-    except gh_errors.RateLimited as exc:
+    if isinstance(exc, gh_errors.RateLimited):
         # Never sleep: the row waits for the reset and the sweep brings it back.
         _finish(crawl, worker, status=Status.RATE_LIMITED, not_before=exc.reset_at, error=str(exc))
         logger.info("stargazers.rate_limited", extra={**log, "reset_at": exc.reset_at.isoformat()})
         return "rate_limited"
-    except gh_errors.SecondaryRateLimited as exc:
-        countdown = retry.short_wait(exc)
-        if countdown is not None:
-            # Short: the row waits a moment and this task retries it itself.
-            _finish(
-                crawl,
-                worker,
-                status=Status.PENDING,
-                not_before=timezone.now() + timedelta(seconds=countdown),
-                enqueued_at=timezone.now(),
-                error=str(exc),
-            )
-            logger.info("stargazers.secondary_limited", extra={**log, "retry_in": countdown})
-            raise RetryLater(countdown + 1) from exc
+    if isinstance(exc, gh_errors.SecondaryRateLimited):
+        return _secondary_limited(crawl, worker, exc, log=log)
+    if isinstance(exc, gh_errors.Transient):
+        return _transient(crawl, worker, str(exc))
+    if isinstance(exc, OperationalError):
+        return _transient(crawl, worker, f"database: {exc}")
+    _finish(
+        crawl,
+        worker,
+        status=Status.FAILED,
+        error=str(exc)[:2000],
+        error_count=crawl.error_count + 1,
+    )
+    logger.warning("stargazers.failed", extra={**log, "error": str(exc)})
+    return "failed"
+
+
+def _secondary_limited(
+    crawl: StargazerCrawl, worker: str, exc: gh_errors.SecondaryRateLimited, *, log: dict
+) -> str:
+    countdown = retry.short_wait(exc)
+    if countdown is not None:
+        # Short: the row waits a moment and this task retries it itself.
         _finish(
             crawl,
             worker,
-            status=Status.RATE_LIMITED,
-            not_before=retry.wait_until(exc),
+            status=Status.PENDING,
+            not_before=timezone.now() + timedelta(seconds=countdown),
+            enqueued_at=timezone.now(),
             error=str(exc),
         )
-        return "rate_limited"
-    except gh_errors.Transient as exc:
-        return _transient(crawl, worker, str(exc))
-    except OperationalError as exc:
-        return _transient(crawl, worker, f"database: {exc}")
-    except gh_errors.GitHubError as exc:
-        _finish(
-            crawl,
-            worker,
-            status=Status.FAILED,
-            error=str(exc)[:2000],
-            error_count=crawl.error_count + 1,
-        )
-        logger.warning("stargazers.failed", extra={**log, "error": str(exc)})
-        return "failed"
+        logger.info("stargazers.secondary_limited", extra={**log, "retry_in": countdown})
+        raise RetryLater(countdown + 1) from exc
+    _finish(
+        crawl,
+        worker,
+        status=Status.RATE_LIMITED,
+        not_before=retry.wait_until(exc),
+        error=str(exc),
+    )
+    return "rate_limited"
 
 
 def _transient(crawl: StargazerCrawl, worker: str, message: str) -> str:

@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from config.celery import app
 from stargazers.models import StargazerCrawl
-from stargazers.selectors import stargazers_paused
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.services.common import (
     CRAWL_TABLE,
     Priority,
@@ -103,8 +103,8 @@ def _send_crawls(rows: list[tuple[int, int, int]]) -> None:
 def stargazer_claims_reset_stale(*, ttl_seconds: int | None = None) -> int:
     """Beat (every 5 min): release claims whose heartbeat is older than the TTL.
 
-    Seed 002 flipped them to failed; here the cursor makes resuming safe, so they go
-    back to pending (error noted, error_count + 1) and the dispatcher re-enqueues them.
+    The cursor makes resuming safe, so they are not failed: they go back to pending
+    (error noted, error_count + 1) and the dispatcher re-enqueues them.
     """
     ttl = ttl_seconds if ttl_seconds is not None else settings.STARGAZER_CLAIM_TTL_SECONDS
     cutoff = timezone.now() - timedelta(seconds=ttl)

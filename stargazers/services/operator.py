@@ -14,7 +14,7 @@ from config.errors import BadRequest
 from repos.models import Repo
 from stargazers import errors
 from stargazers.models import StarEdge, StargazerCrawl, StarHistoryDay
-from stargazers.selectors import PAUSE_NAME, repo_resolve
+from stargazers.selectors.crawls import PAUSE_NAME, repo_resolve
 from stargazers.services.accounts import account_stars_sync_request
 from stargazers.services.common import (
     Priority,
@@ -103,7 +103,7 @@ def crawl_reprocess(*, key: str, force: bool = False) -> StargazerCrawl:
 
 
 def crawl_reset(*, key: str) -> int:
-    """Forget a repo's crawl (seed 002 deleted the status row) and its stargazer edges.
+    """Forget a repo's crawl (its row is deleted) and its stargazer edges.
 
     Edges from users' own starred lists stay; the repo is crawled again when an
     account's sync lists it or it is reprocessed.
@@ -180,52 +180,79 @@ def workers_scale(
     """
     with app.connection_for_write() as conn:
         inspect = app.control.inspect(timeout=timeout, connection=conn, destination=destination)
-        stats = inspect.stats() or {}
-        if not stats:
-            raise errors.ScaleRefused("No worker answered.", details={"destination": destination})
-        # Only process pools resize; the LLM worker's thread pool is fixed at start.
-        resizable = {
-            hostname: info
-            for hostname, info in stats.items()
-            if "prefork" in ((info.get("pool") or {}).get("implementation") or "")
-        }
-        if not resizable:
-            raise errors.ScaleRefused(
-                "No worker with a resizable (prefork) pool answered.",
-                details={"destination": destination, "fixed_pools": sorted(stats)},
+        resizable = _resizable_pools(inspect.stats() or {}, destination=destination)
+        results = [
+            _pool_resize(
+                conn,
+                hostname,
+                info,
+                concurrency=concurrency,
+                delta=delta,
+                autoscale_max=autoscale_max,
+                autoscale_min=autoscale_min,
             )
-        results = []
-        for hostname, info in sorted(resizable.items()):
-            pool = info.get("pool") or {}
-            current = len(pool.get("processes") or []) or int(pool.get("max-concurrency") or 0)
-            entry: dict[str, Any] = {"worker": hostname, "before": current}
-            autoscaler = info.get("autoscaler")
-            if autoscaler and (autoscale_max or autoscale_min or concurrency):
-                high = autoscale_max or concurrency or autoscaler.get("max")
-                low = autoscale_min if autoscale_min is not None else autoscaler.get("min", 0)
-                if low > high:
-                    # Never narrow the range silently: the operator meant something else.
-                    from config.errors import BadRequest
-
-                    raise BadRequest(
-                        f"min ({low}) must not exceed max ({high}) on {hostname}",
-                        code="invalid_input",
-                        details={"worker": hostname, "min": low, "max": high},
-                    )
-                app.control.autoscale(high, low, destination=[hostname], connection=conn)
-                entry.update(mode="autoscale", max=high, min=low)
-            else:
-                target = concurrency if concurrency is not None else current + (delta or 0)
-                target = max(1, target)
-                change = target - current
-                if change > 0:
-                    app.control.pool_grow(change, destination=[hostname], connection=conn)
-                elif change < 0:
-                    app.control.pool_shrink(-change, destination=[hostname], connection=conn)
-                entry.update(mode="pool", requested=target, change=change)
-            results.append(entry)
+            for hostname, info in sorted(resizable.items())
+        ]
     logger.info("stargazers.workers_scaled", extra={"results": results})
     return results
+
+
+def _resizable_pools(stats: dict[str, dict], *, destination: list[str] | None) -> dict[str, dict]:
+    """The answering workers whose pool can resize; ScaleRefused when there are none."""
+    if not stats:
+        raise errors.ScaleRefused("No worker answered.", details={"destination": destination})
+    # Only process pools resize; the LLM worker's thread pool is fixed at start.
+    resizable = {
+        hostname: info
+        for hostname, info in stats.items()
+        if "prefork" in ((info.get("pool") or {}).get("implementation") or "")
+    }
+    if not resizable:
+        raise errors.ScaleRefused(
+            "No worker with a resizable (prefork) pool answered.",
+            details={"destination": destination, "fixed_pools": sorted(stats)},
+        )
+    return resizable
+
+
+def _pool_resize(
+    conn: Any,
+    hostname: str,
+    info: dict,
+    *,
+    concurrency: int | None,
+    delta: int | None,
+    autoscale_max: int | None,
+    autoscale_min: int | None,
+) -> dict[str, Any]:
+    """Resize one worker's pool: a new autoscale range, or grow/shrink a fixed pool."""
+    pool = info.get("pool") or {}
+    current = len(pool.get("processes") or []) or int(pool.get("max-concurrency") or 0)
+    entry: dict[str, Any] = {"worker": hostname, "before": current}
+    autoscaler = info.get("autoscaler")
+    if autoscaler and (autoscale_max or autoscale_min or concurrency):
+        high = autoscale_max or concurrency or autoscaler.get("max")
+        low = autoscale_min if autoscale_min is not None else autoscaler.get("min", 0)
+        if low > high:
+            # Never narrow the range silently: the operator meant something else.
+            from config.errors import BadRequest
+
+            raise BadRequest(
+                f"min ({low}) must not exceed max ({high}) on {hostname}",
+                code="invalid_input",
+                details={"worker": hostname, "min": low, "max": high},
+            )
+        app.control.autoscale(high, low, destination=[hostname], connection=conn)
+        entry.update(mode="autoscale", max=high, min=low)
+        return entry
+    target = max(1, concurrency if concurrency is not None else current + (delta or 0))
+    change = target - current
+    if change > 0:
+        app.control.pool_grow(change, destination=[hostname], connection=conn)
+    elif change < 0:
+        app.control.pool_shrink(-change, destination=[hostname], connection=conn)
+    entry.update(mode="pool", requested=target, change=change)
+    return entry
 
 
 def queues_purge(*, names: list[str] | None = None) -> dict[str, int]:

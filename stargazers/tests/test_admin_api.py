@@ -81,7 +81,7 @@ def world(redis_test_client):
     return {"octocat": octocat, "widget": widget, "other": other}
 
 
-def test_stats_with_key_has_seed_fields(client, admin_key, world):
+def test_stats_with_key_has_the_documented_fields(client, admin_key, world):
     body = _call(client, "get", "/admin-api/stats", None, KEY).json()
     assert set(body) >= {"processing", "database", "queue", "history"}
     assert body["database"]["completed_repos"] == 1
@@ -215,7 +215,7 @@ def test_workers_scale_min_above_max_is_400(client, admin_key):
 def test_edge_estimate_before_and_after_analyze():
     from django.db import connection
 
-    from stargazers.selectors import database_stats
+    from stargazers.selectors.admin_stats import database_stats
     from workers.testing import wait_until
 
     with connection.cursor() as cursor:

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from stargazers import services
-from stargazers.models import StarEdge, StargazerCrawl
+from stargazers.models import AccountStarredSync, StarEdge, StargazerCrawl
 from users.models import GitHubUser
 from users.tokens import token_encrypt
 from workers.testing import wait_until
@@ -90,8 +90,7 @@ def test_new_account_end_to_end_matches_simulator_truth(sim, worker_factory):
         )
     }
     assert starred == {(s["full_name"].lower(), s["starred_at"]) for s in truth["starred"]}
-    user.refresh_from_db()
-    assert user.starred_synced_at is not None
+    assert AccountStarredSync.objects.get(pk=user.pk).synced_at is not None
 
     crawls = {c.repo.full_name: c for c in StargazerCrawl.objects.select_related("repo")}
     completed = [name for name, c in crawls.items() if c.status == "completed"]
@@ -415,7 +414,7 @@ def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
 
 
 def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim, worker_factory):
-    """Seed 002's graceful stop: a warm shutdown gives the repo back at once."""
+    """A graceful stop: a warm shutdown gives the repo back at once."""
     import time
 
     (crawl,) = _bench_crawls(sim, count=1, min_stars=4000, max_stars=6000)

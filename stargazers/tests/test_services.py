@@ -10,7 +10,7 @@ import pytest
 from django.utils import timezone
 
 from stargazers import services
-from stargazers.models import StarEdge, StargazerCrawl
+from stargazers.models import AccountStarredSync, StarEdge, StargazerCrawl
 from stargazers.tests.factories import crawl_make, repo_make, user_make
 from users.models import GitHubUser
 
@@ -121,6 +121,18 @@ def test_page_store_adopts_a_user_known_by_login_only():
     assert StarEdge.objects.filter(repo=crawl.repo, user=existing).exists()
 
 
+def test_page_store_frees_a_login_github_gave_to_another_user():
+    old_holder = user_make(login="SG-888", github_id=1_888, state="ghost")
+    crawl = crawl_make(status="processing", claimed_by="w1")
+    services.stargazer_page_store(crawl=crawl, worker="w1", page=_page(1, [888]))
+    old_holder.refresh_from_db()
+    assert old_holder.login == f"SG-888~{old_holder.pk}" and old_holder.github_id == 1_888
+    new_owner = GitHubUser.objects.get(github_id=888)
+    assert new_owner.login == "sg-888" and new_owner.state == "discovered"
+    assert StarEdge.objects.filter(repo=crawl.repo, user=new_owner).exists()
+    assert not StarEdge.objects.filter(user=old_holder).exists()
+
+
 def test_claim_is_won_once():
     crawl = crawl_make()
     assert services.stargazer_crawl_claim(repo_id=crawl.pk, worker="a") is not None
@@ -200,20 +212,28 @@ def test_lost_account_sync_is_redispatched(redis_test_client, django_capture_on_
     redis_test_client.flushdb()
     stale = timezone.now() - timedelta(minutes=10)
     user_make(login="never-synced", last_login_at=stale)
-    user_make(login="synced", last_login_at=stale, starred_synced_at=timezone.now())
+    synced = user_make(login="synced", last_login_at=stale)
+    AccountStarredSync.objects.create(user=synced, synced_at=timezone.now())
     user_make(login="ghosty", state="ghost", last_login_at=stale)
     assert services.accounts_sync_dispatch() == 1
     (message,) = _messages(redis_test_client, "high")
     assert message["headers"]["task"] == "stargazers.account_stars_sync"
 
 
-def test_health_supervisor_check_degrades_on_stale_claims():
-    from stargazers.selectors import supervisor_check
+def test_health_crawl_claims_check_degrades_on_stale_claims():
+    from stargazers.health import crawl_claims_check
 
-    assert supervisor_check().status == "healthy"
+    assert crawl_claims_check().status == "healthy"
     crawl_make(status="processing", heartbeat_at=timezone.now() - timedelta(hours=3))
-    check = supervisor_check()
+    check = crawl_claims_check()
     assert check.status == "degraded" and "1 claim" in check.message
+
+
+def test_health_keeps_the_public_supervisor_key_for_the_crawl_claims_check():
+    from stargazers.health import crawl_claims_check
+    from workers import health
+
+    assert health._checks["supervisor"] is crawl_claims_check
 
 
 def test_restricted_row_reopens_for_an_account_with_its_own_token():
@@ -239,8 +259,10 @@ def test_restricted_row_reopens_for_an_account_with_its_own_token():
 
 def test_day_old_accounts_are_refreshed_on_the_low_queue(redis_test_client):
     redis_test_client.flushdb()
-    old = user_make(login="old-sync", starred_synced_at=timezone.now() - timedelta(days=2))
-    user_make(login="fresh-sync", starred_synced_at=timezone.now())
+    old = user_make(login="old-sync")
+    AccountStarredSync.objects.create(user=old, synced_at=timezone.now() - timedelta(days=2))
+    fresh = user_make(login="fresh-sync")
+    AccountStarredSync.objects.create(user=fresh, synced_at=timezone.now())
     assert services.accounts_stars_refresh_due() == 1
     (message,) = _messages(redis_test_client, "low")
     assert message["headers"]["argsrepr"] == f"[{old.pk}, False]"
@@ -273,7 +295,7 @@ def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
 def test_rate_limited_account_sync_waits_on_its_row_then_the_sweep_sends_it(
     redis_test_client, monkeypatch
 ):
-    """No countdown to the reset: the row gets `starred_sync_not_before`, and the account
+    """No countdown to the reset: the sync's row gets `not_before`, and the account
     sweep sends the sync again once it has passed."""
     from stargazers.tasks import account_stars_sync as account_stars_sync_task
     from workers.github import errors as gh_errors
@@ -289,11 +311,10 @@ def test_rate_limited_account_sync_waits_on_its_row_then_the_sweep_sends_it(
     user = user_make(login="limited", last_login_at=stale)
     result = account_stars_sync_task.apply(args=[user.pk, True])
     assert result.successful() and result.result == 0  # no retry was scheduled
-    user.refresh_from_db()
-    assert user.starred_sync_not_before == reset
+    assert AccountStarredSync.objects.get(pk=user.pk).not_before == reset
     assert services.accounts_sync_dispatch() == 0  # not due yet
-    GitHubUser.objects.filter(pk=user.pk).update(
-        starred_sync_not_before=timezone.now() - timedelta(seconds=1)
+    AccountStarredSync.objects.filter(pk=user.pk).update(
+        not_before=timezone.now() - timedelta(seconds=1)
     )
     assert services.accounts_sync_dispatch() == 1
     (message,) = _messages(redis_test_client, "high")

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from repos import services as repo_services
 from repos.models import UserRepo
+from users.identity import user_github_id_claim
 from users.models import GitHubUser
 from users.pipeline.graph import StepContext, StepFailed, locked_user
 from workers.github import errors as gh_errors
@@ -65,9 +66,8 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
     with locked_user(ctx.user.id):
         GitHubUser.objects.filter(id=ctx.user.id).update(**fields)
         github_id = data.get("id")
-        # Another row may hold this id (a renamed account); only the first keeps it.
-        if github_id and not GitHubUser.objects.filter(github_id=github_id).exists():
-            GitHubUser.objects.filter(id=ctx.user.id).update(github_id=github_id)
+        if github_id:
+            user_github_id_claim(user_id=ctx.user.id, github_id=github_id)
     # The seed's fetch_profile keeps is_ghost as it was: the state is not touched here.
     return {"profile_found": True, "login": login, "public_repos": data.get("public_repos")}
 

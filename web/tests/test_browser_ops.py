@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from stargazers.selectors import stargazers_paused
+from stargazers.selectors.crawls import stargazers_paused
 from stargazers.tests.factories import crawl_make
 from web.tests import browser as harness
 from workers.diagnostics import diagnostics_record

@@ -15,8 +15,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
+from stargazers.services import kindred_get_or_compute
 from users.models import GitHubUser, PipelineRun
 from web.tests import browser as harness
 from web.tests.factories import activity_store, profile_make
@@ -124,7 +124,7 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
     )
     # Kindred developers: the star-graph crawls the login started must have met someone.
     wait_until(
-        lambda: star_selectors.kindred(login=LOGIN, limit=1)["kindred"],
+        lambda: kindred_get_or_compute(login=LOGIN, limit=1)["kindred"],
         timeout=120,
         message="no kindred developer found",
     )

@@ -13,8 +13,8 @@ from django.utils import timezone
 
 from activity.models import UserActivity
 from activity.selectors import user_activity_computed_at
-from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
+from stargazers.selectors import repos as star_repo_selectors
 from web import charts, heatmap, render_cache
 from web.tests.factories import activity_store, profile_make
 from workers.testing import free_port
@@ -169,7 +169,7 @@ def test_star_history_is_drawn_once_and_fresh_when_it_changes(client, person, dr
 def test_star_history_lost_from_the_cache_is_drawn_again(client, person, drawings):
     user, repo = person
     first = client.get(f"/u/{user.login}").content.decode()
-    version = star_selectors.star_history_versions(repo_ids=[repo.pk])[repo.pk]
+    version = star_repo_selectors.star_history_versions(repo_ids=[repo.pk])[repo.pk]
     key = render_cache.star_history_key(repo_id=repo.pk, full_name=repo.full_name, version=version)
     assert cache.get(key) is not None
     cache.delete(key)

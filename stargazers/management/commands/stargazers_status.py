@@ -2,7 +2,7 @@ import json
 
 from django.core.management.base import BaseCommand
 
-from stargazers import selectors
+from stargazers.selectors import admin_stats, crawls
 
 
 class Command(BaseCommand):
@@ -13,10 +13,10 @@ class Command(BaseCommand):
         parser.add_argument("--status", help="also list up to 20 repos with this status")
 
     def handle(self, *args, **options):
-        processing = selectors.processing_stats()
-        database = selectors.database_stats()
+        processing = admin_stats.processing_stats()
+        database = admin_stats.database_stats()
         listed = (
-            selectors.crawls_list(status=options["status"], limit=20, offset=0)
+            crawls.crawls_list(status=options["status"], limit=20, offset=0)
             if options.get("status")
             else []
         )
@@ -27,7 +27,7 @@ class Command(BaseCommand):
         self.stdout.write(f"paused: {processing['paused']}")
         self.stdout.write(
             f"workers: {processing['current_worker_count']} "
-            f"(active {processing['factory_active_workers']}); "
+            f"(active {processing['active_workers']}); "
             f"queues: {processing['queue_depths']}"
         )
         for key, value in database.items():

@@ -1,8 +1,9 @@
-"""Per-account star-graph signals, precomputed when stars change.
+"""Per-account star affinity (what the star graph tells the feed), precomputed when stars
+change.
 
 Aggregating a million edges per request is what made `/kindred` take seconds. Instead,
 one statement computes an account's kindred developers and what the closest of them
-starred, and stores it in `AccountStarSignals`. Writers of edges mark the rows they
+starred, and stores it in `AccountStarAffinity`. Writers of edges mark the rows they
 affect stale (the account's own sync; a stargazer page of a repo the account starred);
 a marked row is refreshed by a task, at most one queued per account (the mark flips a
 NULL `stale_at`, and only that flip enqueues). Readers never wait for a refresh: a row
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -21,13 +23,14 @@ from django.db.models import Q
 from django.utils import timezone
 
 from repos.models import Repo
-from stargazers.models import AccountStarSignals, StarEdge
-from stargazers.tasks import star_signals_refresh as star_signals_refresh_task
+from stargazers.models import AccountStarAffinity, StarEdge
+from stargazers.selectors.kindred import kindred_get, star_affinity_features
+from stargazers.tasks import star_affinity_refresh as star_affinity_refresh_task
 from users.models import GitHubUser
 
 logger = logging.getLogger(__name__)
 
-SIGNALS_TABLE = AccountStarSignals._meta.db_table
+AFFINITY_TABLE = AccountStarAffinity._meta.db_table
 EDGE_TABLE = StarEdge._meta.db_table
 
 
@@ -62,7 +65,7 @@ def _compute_sql() -> str:
     ), owners AS (
         SELECT owner, sum(weight) AS weight FROM repos WHERE weight > 0 GROUP BY owner
     )
-    INSERT INTO {SIGNALS_TABLE} AS s
+    INSERT INTO {AFFINITY_TABLE} AS s
         (user_id, kindred, repos, owners, top_weight, starred_count, computed_at, stale_at)
     SELECT %(user)s,
         coalesce((SELECT json_agg(json_build_array(user_id, common) ORDER BY rn)
@@ -84,8 +87,9 @@ def _compute_sql() -> str:
     """  # noqa: S608 - identifiers from model metadata; values are parameters
 
 
-def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
-    """Compute and store one account's signals in one statement; None if the user is gone."""
+def star_affinity_compute(*, user_id: int) -> AccountStarAffinity | None:
+    """Compute and store one account's star affinity in one statement; None if the user
+    is gone."""
     params = {
         "user": user_id,
         "keep": settings.STAR_SIGNALS_KINDRED_KEEP,
@@ -98,7 +102,7 @@ def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
     if row is None:  # no such user
         return None
     kindred, repos, owners, top_weight, starred, computed_at, stale_at = row
-    return AccountStarSignals(
+    return AccountStarAffinity(
         user_id=user_id,
         kindred=json.loads(kindred),
         repos=json.loads(repos),
@@ -110,19 +114,35 @@ def star_signals_compute(*, user_id: int) -> AccountStarSignals | None:
     )
 
 
-def star_signals_current(
+def star_affinity_current(
     *, user_id: int, fields: tuple[str, ...] | None = None
-) -> AccountStarSignals:
-    """The stored signals (possibly stale, a refresh is on its way), computed now if none.
-    `fields` loads only those columns of a stored row (the repo map is large)."""
-    rows = AccountStarSignals.objects.filter(pk=user_id, computed_at__isnull=False)
+) -> AccountStarAffinity:
+    """The stored star affinity (possibly stale, a refresh is on its way), computed now if
+    none. `fields` loads only those columns of a stored row (the repo map is large)."""
+    rows = AccountStarAffinity.objects.filter(pk=user_id, computed_at__isnull=False)
     row = (rows.only(*fields) if fields else rows).first()
     if row is not None:
         return row
-    return star_signals_compute(user_id=user_id) or AccountStarSignals(user_id=user_id)
+    return star_affinity_compute(user_id=user_id) or AccountStarAffinity(user_id=user_id)
 
 
-def star_signals_mark_stale(
+def star_affinity_get_or_compute(*, user_id: int) -> dict[str, Any]:
+    """The ranking features of the account's star affinity (the feed ranks with them),
+    from the stored row, computed and stored first when the account has none."""
+    return star_affinity_features(star_affinity_current(user_id=user_id))
+
+
+def kindred_get_or_compute(*, login: str, limit: int) -> dict[str, Any]:
+    """The user's kindred as stored (possibly stale: a refresh is on its way); a user
+    with no computed row yet gets one computed and stored first."""
+    found = kindred_get(login=login, limit=limit)
+    if found["computed_at"] is None and star_affinity_compute(user_id=found["user_id"]):
+        found = kindred_get(login=login, limit=limit)
+    del found["user_id"]  # the answer names users by login
+    return found
+
+
+def star_affinity_mark_stale(
     *, user_ids: list[int] | None = None, repo_ids: list[int] | None = None
 ) -> list[int]:
     """Mark stale the rows of these users and of every account that starred these repos;
@@ -136,7 +156,7 @@ def star_signals_mark_stale(
             # The account itself: create its row (not computed yet) if it has none.
             cursor.execute(
                 f"""
-                INSERT INTO {SIGNALS_TABLE} AS s
+                INSERT INTO {AFFINITY_TABLE} AS s
                     (user_id, kindred, repos, owners, top_weight, starred_count, stale_at)
                 SELECT u, '[]', '{{}}', '{{}}', 0, 0, now() FROM unnest(%s::bigint[]) AS u
                 ON CONFLICT (user_id) DO UPDATE SET stale_at = now() WHERE s.stale_at IS NULL
@@ -150,7 +170,7 @@ def star_signals_mark_stale(
         if repo_ids:
             cursor.execute(
                 f"""
-                UPDATE {SIGNALS_TABLE} s SET stale_at = now()
+                UPDATE {AFFINITY_TABLE} s SET stale_at = now()
                 WHERE s.stale_at IS NULL AND EXISTS (
                     SELECT 1 FROM {EDGE_TABLE} e
                     WHERE e.user_id = s.user_id AND e.repo_id = ANY(%s::bigint[])
@@ -167,33 +187,33 @@ def star_signals_mark_stale(
 
 def _refresh_enqueue(user_ids) -> None:
     for user_id in user_ids:
-        star_signals_refresh_task.delay(user_id)
+        star_affinity_refresh_task.delay(user_id)
 
 
-def star_signals_refresh(*, user_id: int) -> bool:
+def star_affinity_refresh(*, user_id: int) -> bool:
     """Clear the mark first (a change during the computation marks it again), then compute."""
     # During a crawl every page marks its accounts stale: recompute at most once per
     # interval; a row left marked is picked up by the sweep.
     recent = timezone.now() - timedelta(seconds=settings.STAR_SIGNALS_MIN_INTERVAL_SECONDS)
     cleared = (
-        AccountStarSignals.objects.filter(pk=user_id, stale_at__isnull=False)
+        AccountStarAffinity.objects.filter(pk=user_id, stale_at__isnull=False)
         .exclude(computed_at__gt=recent)
         .update(stale_at=None)
     )
     if not cleared:
         return False  # a duplicate delivery, already refreshed, or refreshed just now
-    star_signals_compute(user_id=user_id)
-    logger.info("stargazers.signals_refreshed", extra={"user_id": user_id})
+    star_affinity_compute(user_id=user_id)
+    logger.info("stargazers.star_affinity_refreshed", extra={"user_id": user_id})
     return True
 
 
-def star_signals_sweep(*, older_than_seconds: int = 60) -> int:
+def star_affinity_sweep(*, older_than_seconds: int = 60) -> int:
     """Enqueue refreshes of rows marked a while ago and due again (their message was lost,
     or their last computation was too recent to run at once)."""
     now = timezone.now()
     due = now - timedelta(seconds=settings.STAR_SIGNALS_MIN_INTERVAL_SECONDS)
     ids = list(
-        AccountStarSignals.objects.filter(stale_at__lt=now - timedelta(seconds=older_than_seconds))
+        AccountStarAffinity.objects.filter(stale_at__lt=now - timedelta(seconds=older_than_seconds))
         .filter(Q(computed_at__isnull=True) | Q(computed_at__lte=due))
         .values_list("user_id", flat=True)
     )
