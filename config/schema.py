@@ -78,14 +78,13 @@ class GazerAutoSchema(AutoSchema):
             return [{"ApiKey": []}] if settings.API_KEY else [{"ApiKey": []}, {}]
         return []
 
-
-class _PathOnly:
-    """Just enough of a request for `throttle_scope` (path and method)."""
-
-    def __init__(self, path: str, method: str) -> None:
-        self.path = path
-        self.method = method.upper()
-        self.resolver_match = None
+    def get_operation(self, *args, **kwargs) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and throttle_scope(self.view, self.method):
+            operation["responses"].setdefault(
+                "429", {"description": "`throttled`: over this client's rate (Retry-After)."}
+            )
+        return operation
 
 
 def _path_rules(name: str) -> dict[str, Any] | None:
@@ -129,10 +128,6 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
             if any(operation.get("security") or []):
                 responses.setdefault("401", {"description": "`unauthorized`: no bearer key."})
                 responses.setdefault("403", {"description": "`forbidden`: wrong key."})
-            if throttle_scope(_PathOnly(path, method)):
-                responses.setdefault(
-                    "429", {"description": "`throttled`: over this client's rate (Retry-After)."}
-                )
             if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                 responses.setdefault("400", {"description": "Invalid path parameter."})
             if "requestBody" in operation:

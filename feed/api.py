@@ -127,6 +127,8 @@ def _wait_param(raw: str | None) -> bool:
 
 
 class ForYouApi(APIView):
+    throttle_scope = "write"
+
     @extend_schema(
         summary="The viewer's For You feed (ranked with fatigue; exposures recorded)",
         description="Judged-included first, then stage 1's ranking, each by score less the "

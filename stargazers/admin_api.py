@@ -29,6 +29,7 @@ AUTH_ERRORS = {401: ERROR, 403: ERROR}
 
 
 class AdminApi(APIView):
+    throttle_scope = "admin"
     permission_classes = [AdminApiKey]
 
 

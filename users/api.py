@@ -53,6 +53,8 @@ class StrictCharField(serializers.CharField):
 
 
 class UserLoginApi(APIView):
+    throttle_scope = "pipeline"
+
     class UserLoginInputSerializer(serializers.Serializer):
         github_token = StrictCharField(
             required=False,
@@ -81,6 +83,8 @@ class UserLoginApi(APIView):
 
 
 class UserStartApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Start the user's pipeline (joins the active run; succeeded steps are skipped)",
         request=None,
@@ -92,6 +96,8 @@ class UserStartApi(APIView):
 
 
 class UserRestartApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Clear derived data and run again (?from=<step>: that step and downstream)",
         parameters=[
@@ -119,6 +125,8 @@ class UserRestartApi(APIView):
 
 
 class UserDeleteApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Delete the user and everything only it owns (repos shared with others stay)",
         request=None,
@@ -135,6 +143,8 @@ class UserDeleteApi(APIView):
 
 
 class GhostUserCreateApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Create an inactive (ghost) user and fetch its profile once",
         parameters=[

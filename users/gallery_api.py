@@ -91,6 +91,8 @@ PATH_ERRORS = {
 class RepoGalleryApi(APIView):
     """A repository's gallery, as seen from one Gazer user's profile."""
 
+    throttle_scope = "write"
+
     class GalleryAddOneIn(GalleryImageIn):
         dedupe = DedupeField(required=False, default="url")
         link = serializers.BooleanField(
