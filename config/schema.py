@@ -114,8 +114,8 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
     components = result.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):

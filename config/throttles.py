@@ -11,9 +11,12 @@ minute, hour or day, e.g. `30/hour`):
 * `admin` (`THROTTLE_RATE_ADMIN`): every call to `/admin-api/`, reads included.
 
 Reads (safe methods) of a public view are not limited, whatever its scope; a view with
-no scope is not limited (tests/test_throttling.py checks that every mutating view has one). A client is its address (`REMOTE_ADDR`, or the
-address the `NUM_PROXIES` trusted proxies put in `X-Forwarded-For`). The counters live in
-Django's cache, which is Redis, so all web processes count together. The permission
+no scope is not limited (tests/test_throttling.py checks that every mutating view has one).
+
+A client is its address (`REMOTE_ADDR`, or the address the `NUM_PROXIES` trusted proxies
+put in `X-Forwarded-For`): `ClientRateThrottle.scope_for` and `get_ident` are the places
+to add other kinds of caller. The counters live in Django's cache, which is Redis, so all
+web processes count together. The permission
 classes apply the throttle before checking a bearer key, so guessing keys is limited
 too. Past the rate the answer is 429 `throttled` with `Retry-After`. Redis away: the
 request is let through (and logged), like the rest of the web process that still answers.
