@@ -160,8 +160,12 @@ GITHUB_TOKENS = _csv("GITHUB_TOKENS") or _csv("GITHUB_TOKEN")
 # so interactive use of the same token keeps headroom.
 GITHUB_REQUESTS_PER_HOUR = _positive_int("GITHUB_REQUESTS_PER_HOUR", 4000)
 GITHUB_TIMEOUT_SECONDS = _positive_int("GITHUB_TIMEOUT_SECONDS", 30)
-GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 120)
-GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 200)
+# A clone (workers/github/git.py) is stopped after this long or once it holds this much;
+# the activity step passes its own limits (ACTIVITY_*). Clones go under GAZER_GIT_DIR
+# (default: `gazer-git` in the system's temporary directory).
+GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 300)
+GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 512)
+GAZER_GIT_DIR = env.str("GAZER_GIT_DIR", default="")
 MEDIA_FETCH_ALLOW_PRIVATE = _bool("MEDIA_FETCH_ALLOW_PRIVATE", False)
 
 # --- LLM ----------------------------------------------------------------------------
@@ -457,7 +461,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery (every setting explicit; the reasons are in config/celery.py) -----------
 CELERY_BROKER_URL = REDIS_URL
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
 
 # `plain`: human lines with every extra field as key=value; `json`: one object a line.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()
