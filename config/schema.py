@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS
 
 from config.auth import AdminApiKey, ApiKeyForWrites
@@ -56,6 +57,12 @@ ERROR_SCHEMA = {
     },
     "required": ["ok", "error"],
 }
+
+
+def error_response(description: str) -> OpenApiResponse:
+    """A documented error answer of a view: its body is the one error shape (`Error`,
+    which `postprocess` puts in every 4xx/5xx answer without a body of its own)."""
+    return OpenApiResponse(description=description)
 
 
 class GazerAutoSchema(AutoSchema):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -19,12 +18,13 @@ from rest_framework.views import APIView
 
 from config.auth import AdminApiKey
 from config.errors import BadRequest
+from config.schema import error_response
 from stargazers import selectors, services
 from stargazers.models import StargazerCrawl
 from users.selectors import username_validate
 from workers import queues
 
-ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
+ERROR = error_response('`{"ok": false, "error": {"code", "message", "details"}}`')
 AUTH_ERRORS = {401: ERROR, 403: ERROR}
 
 
