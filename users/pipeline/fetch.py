@@ -5,7 +5,6 @@ Limits and filters are seed 000's (seed-behaviour.md §1-§2).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -19,6 +18,7 @@ from users.models import GitHubUser
 from users.pipeline.graph import StepContext, StepFailed, locked_user
 from workers.github import errors as gh_errors
 from workers.github import github
+from workers.timestamps import timestamp_parse as _parse_dt
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +30,6 @@ BRANCHES_LIMIT = 10
 COMMITS_PER_BRANCH = 100
 CONTRIBUTION_WINDOW_DAYS = 365
 CONTRIBUTED_CAP = 200
-
-
-def _parse_dt(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return None
 
 
 def fetch_profile(ctx: StepContext) -> dict[str, Any]:
