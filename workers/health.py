@@ -26,6 +26,7 @@ from django.conf import settings
 from django.db import connections
 
 from workers import queues
+from workers.redis_clients import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -88,24 +89,9 @@ def database_check(*, alias: str = "default", timeout: float = 3.0) -> Check:
     return Check(HEALTHY)
 
 
-_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
-
-
-def redis_client(*, timeout: float = 1.0, url: str | None = None) -> redis.Redis:
-    """One client (and its connection pool) per URL: probes reuse their connections."""
-    key = (url or settings.REDIS_URL, timeout)
-    client = _CLIENTS.get(key)
-    if client is None:
-        client = redis.Redis.from_url(
-            key[0], socket_connect_timeout=timeout, socket_timeout=timeout
-        )
-        _CLIENTS[key] = client
-    return client
-
-
 def redis_check() -> Check:
     try:
-        redis_client().ping()
+        redis_client(settings.REDIS_URL).ping()
     except redis.RedisError as exc:
         return Check(UNHEALTHY, f"redis unreachable: {type(exc).__name__}")
     return Check(HEALTHY)
@@ -115,7 +101,7 @@ def queue_depths() -> dict[str, int]:
     """Messages waiting per queue (Redis lists, one per priority step)."""
     names = (*queues.ALL, queues.LLM)
     steps = ("", *(f"\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)))
-    with redis_client().pipeline(transaction=False) as pipe:
+    with redis_client(settings.REDIS_URL).pipeline(transaction=False) as pipe:
         for name in names:
             for step in steps:
                 pipe.llen(f"{name}{step}")

@@ -26,7 +26,7 @@ from users.tokens import token_decrypt
 from workers import queues
 from workers.github import errors as gh_errors
 from workers.github import github
-from workers.health import redis_client
+from workers.redis_clients import redis_client
 from workers.timestamps import timestamp_parse as _dt
 
 logger = logging.getLogger(__name__)
@@ -304,7 +304,7 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
 
 
 def _redis():
-    return redis_client(timeout=2.0)
+    return redis_client(settings.REDIS_URL, timeout=2.0)
 
 
 def _lease_key(user_id: int) -> str:
