@@ -55,10 +55,10 @@ def test_forwarded_for_is_not_trusted_without_proxies(rates):
 
 
 def test_gallery_writes_have_their_own_scope(rates):
-    from stargazers.tests.factories import repo_make, user_make
+    from tests.factories import RepoFactory, UserFactory
 
-    user_make(login="octo")
-    repo_make(full_name="acme/widget")
+    UserFactory(login="octo")
+    RepoFactory(full_name="acme/widget")
     client = client_from("198.51.100.4")
     for _ in range(3):
         client.post("/users/octo/login")

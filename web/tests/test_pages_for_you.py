@@ -11,8 +11,8 @@ from django.utils.html import escape
 from feed import scoring
 from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
+from tests.factories import profile_make
 from web import views
-from web.tests.factories import profile_make
 
 pytestmark = pytest.mark.django_db
 
