@@ -397,7 +397,7 @@ def _code(text: str) -> str:
 
 
 def _heatmap_bytes(sim, login: str) -> int:
-    """The heatmap SVG of the user's true two years (the simulator's truth, in the seed
+    """The heatmap SVG of the user's true two years (the simulator's truth, in the activity
     document's shape), as the profile would draw it once the activity step has run."""
     from django.utils import timezone
 

@@ -1,4 +1,4 @@
-"""HTTP endpoints of the profile pipeline (seed 000's paths). Thin: validate, call a
+"""HTTP endpoints of the profile pipeline. Thin: validate, call a
 service or selector, answer; every error is the shared JSON error shape."""
 
 from __future__ import annotations

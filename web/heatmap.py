@@ -1,4 +1,4 @@
-"""The activity heatmap: seed 000's activity document drawn as a GitHub-style inline SVG.
+"""The activity heatmap: the activity document drawn as a GitHub-style inline SVG.
 
 A pure function of the document (and the day the window ends), so it is tested with
 hand-made documents and renders the same on the page and in the fragment the page's

@@ -1,4 +1,4 @@
-"""Seed 002's hourly diagnostics: one structured log line and a stored snapshot.
+"""Hourly diagnostics: one structured log line and a stored snapshot.
 
 The worker and machine figures are measured here; the product's own figures (accounts
 processed, repos by status, stargazers found) come from the app that owns them, which
@@ -36,7 +36,7 @@ def diagnostics_source_register(fn: Callable[[datetime | None], dict[str, Any]])
 
 
 def diagnostics_record() -> DiagnosticsSnapshot:
-    """Measure the figures seed 002 reported hourly and store them."""
+    """Measure the hourly figures (workers, machine, product) and store them."""
     now = timezone.now()
     previous = DiagnosticsSnapshot.objects.order_by("-taken_at").first()
     period_start = previous.taken_at if previous else None

@@ -1,4 +1,4 @@
-"""Health checks with seed 002's shapes and rules (seed-behaviour.md §7).
+"""Health checks: what /health, /readyz and /livez answer, and the rules behind them.
 
 The overall status is the worst check: database, Redis (the broker) and Celery workers.
 Workers are unhealthy when none answers, degraded when none is busy while the queues
@@ -7,9 +7,11 @@ hold more than 10 messages, or when CPU or memory is above 90 %. With an LLM key
 (LLM steps would fall back to heuristics).
 
 Product apps add their own checks and figures from `AppConfig.ready()`:
-`check_register("supervisor", fn)` (fn() -> Check) and `stat_register(name, fn)`
-(fn() -> a JSON value for the `stats` block). Both read the database, so they run only
-while it answers; workers/ imports no product app.
+`check_register(name, fn)` (fn() -> Check) and `stat_register(name, fn)` (fn() -> a
+JSON value for the `stats` block). Both read the database, so they run only while it
+answers; workers/ imports no product app. The names in the answer (`factory_queue_depth`,
+`factory_active_workers`, the star graph's `supervisor` check) are the ones monitoring
+clients already parse: they stay, whatever the parts are called inside.
 """
 
 from __future__ import annotations
@@ -201,7 +203,7 @@ def health_report() -> tuple[dict, int]:
     if broker.status == HEALTHY and (llm := llm_worker_check()) is not None:
         checks["llm_worker"] = llm
     if database.status == HEALTHY:
-        # The apps' own checks (the star graph's "supervisor", seed 002's).
+        # The apps' own checks (the star graph's, under the name `supervisor`).
         for name, fn in _checks.items():
             checks[name] = _registered_check(name, fn)
     registered = {name: fn() if database.status == HEALTHY else None for name, fn in _stats.items()}

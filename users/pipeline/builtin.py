@@ -1,8 +1,8 @@
-"""The profile's own steps, registered like any other (seed 000's graph).
+"""The profile's own steps, registered like any other.
 
 fetch_profile → fetch_repos → select_highlights → per highlighted repo: repo_blurb,
 repo_link, repo_media, and after the blurb repo_emphasis, repo_keywords, repo_kind →
-user_theme. Repo steps that the seed fed the generated description also need their
+user_theme. Repo steps whose prompt holds the generated description also need their
 repo's blurb. Only the two fetches are required: every other step may fail and the
 profile still stands.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from users.pipeline import fetch, graph, highlights, repo_steps
 from users.pipeline.graph import Step, step_register
 
-# Repo steps run once per highlighted repo; those the seed fed the blurb need it first.
+# Repo steps run once per highlighted repo; those whose prompt holds the blurb need it first.
 HIGHLIGHTED = (graph.SELECT_HIGHLIGHTS,)
 BLURBED = (graph.SELECT_HIGHLIGHTS, graph.REPO_BLURB)
 
