@@ -102,11 +102,9 @@ def heatmap_render(
     language = language if language in language_days and not repo else None
 
     start, end = window(document, today=today)
-    lit: set[str] | None = None
-    if repo:
-        lit = set(repo_days[repo])
-    elif language:
-        lit = set(language_days[language])
+    # The days the chosen repo or language was touched (None: no filter).
+    chosen = repo_days[repo] if repo else language_days[language] if language else None
+    lit: set[str] | None = set(chosen) if chosen is not None else None
 
     counts, names = _day_counts(
         days, start=start, end=end, mode=mode, lit=lit, label=repo or language or ""
