@@ -124,24 +124,7 @@ def _child(args) -> int:
         for worker in workers:
             worker.stop()
     seconds = time.monotonic() - started
-
-    lines = [
-        "| endpoint | calls | p50 ms | p99 ms | max ms | target p99 |",
-        "|---|---:|---:|---:|---:|---|",
-    ]
-    ok = True
-    for path, timings in rows:
-        p99 = _percentile(timings, 0.99)
-        target = TARGETS.get(path)
-        verdict = ""
-        if target:
-            verdict = f"< {target} ms: {'yes' if p99 < target else 'NO'}"
-            ok = ok and p99 < target
-        lines.append(
-            f"| `{path}` | {len(timings)} | {_percentile(timings, 0.5):.2f} | {p99:.2f} "
-            f"| {max(timings):.2f} | {verdict} |"
-        )
-    table = "\n".join(lines)
+    table, ok = _table(rows)
     print(table)
     if not args.no_write:
         from bench.__main__ import machine
@@ -160,6 +143,27 @@ def _child(args) -> int:
             "1 s timeout on every call (about 2.1 s per `/health` before).",
         )
     return 0 if ok else 1
+
+
+def _table(rows: list[tuple[str, list[float]]]) -> tuple[str, bool]:
+    """The timings per endpoint as a markdown table, and whether every target held."""
+    lines = [
+        "| endpoint | calls | p50 ms | p99 ms | max ms | target p99 |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    ok = True
+    for path, timings in rows:
+        p99 = _percentile(timings, 0.99)
+        target = TARGETS.get(path)
+        verdict = ""
+        if target:
+            verdict = f"< {target} ms: {'yes' if p99 < target else 'NO'}"
+            ok = ok and p99 < target
+        lines.append(
+            f"| `{path}` | {len(timings)} | {_percentile(timings, 0.5):.2f} | {p99:.2f} "
+            f"| {max(timings):.2f} | {verdict} |"
+        )
+    return "\n".join(lines), ok
 
 
 if __name__ == "__main__":
