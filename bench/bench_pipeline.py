@@ -273,20 +273,8 @@ def _child(args) -> int:
     return 0 if ok else 1
 
 
-def _report(runs: list[dict], args) -> str:
-    main = runs[0]
-    table = [
-        "| user | repos linked / highlighted | first run | GitHub API req | git/raw/image "
-        "| LLM calls | refresh | refresh API req | refresh LLM |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in main["rows"]:
-        f, s = r["first"], r["refresh"]
-        table.append(
-            f"| `{r['login']}` | {r['linked']} / {r['highlights']} | {f['seconds']:.1f} s "
-            f"| {f['api']} | {f['fetch']} | {f['llm']} | {s['seconds']:.2f} s | {s['api']} "
-            f"| {s['llm']} |"
-        )
+def _memory_table(runs: list[dict]) -> list[str]:
+    """Each layout's peak and idle memory per worker, against the in-process baseline."""
     memory = [
         "| pool processes | layout | pipeline worker peak PSS (idle; RSS sum) | LLM worker "
         "peak PSS (idle; RSS) | both (PSS) | pipeline worker vs in-process | wall time, "
@@ -309,6 +297,24 @@ def _report(runs: list[dict], args) -> str:
             f"({run['idle']['pipeline'][0]:.0f}; {pipe_rss:.0f}) | {llm_cell} "
             f"| {pipe_pss + llm_pss:.0f} MiB | {pipe_pss / base:.2f}× | {wall:.1f} s |"
         )
+    return memory
+
+
+def _report(runs: list[dict], args) -> str:
+    main = runs[0]
+    table = [
+        "| user | repos linked / highlighted | first run | GitHub API req | git/raw/image "
+        "| LLM calls | refresh | refresh API req | refresh LLM |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in main["rows"]:
+        f, s = r["first"], r["refresh"]
+        table.append(
+            f"| `{r['login']}` | {r['linked']} / {r['highlights']} | {f['seconds']:.1f} s "
+            f"| {f['api']} | {f['fetch']} | {f['llm']} | {s['seconds']:.2f} s | {s['api']} "
+            f"| {s['llm']} |"
+        )
+    memory = _memory_table(runs)
     # The cap is per single-process worker: judge the one-process layout.
     single = [r for r in runs if r["layout"] == "llm-worker" and r["concurrency"] == 1]
     kept = bool(single) and all(
@@ -330,8 +336,8 @@ def _report(runs: list[dict], args) -> str:
             "",
             "Memory of each worker's process tree (main process, pool children and their "
             "git subprocesses; psutil every 50 ms). PSS shares pages between processes "
-            "out, so a tree's PSS sum counts each page once, as a cgroup memory cap such "
-            "of 256 MiB does; the RSS sum counts the pages a pool child "
+            "out, so a tree's PSS sum counts each page once, as a cgroup memory cap "
+            "(such as 256 MiB) does; the RSS sum counts the pages a pool child "
             "shares with its parent twice. "
             "Baseline, measured in the same run: the same pipeline worker with "
             "`LLM_WORKER=false`, each pool process calling the provider itself.",
