@@ -37,7 +37,7 @@ def world():
         highlight(
             author,
             RepoFactory(
-                f"{author.login}/repo-{n:02d}",
+                full_name=f"{author.login}/repo-{n:02d}",
                 language=["Python", "Rust", "Go"][n % 3],
                 keywords=[["parsing"], ["cli"], ["web"]][n % 3],
                 description=f"repository number {n}",
