@@ -176,7 +176,7 @@ def _progress_unless_finished(user) -> dict[str, Any]:
 def _unknown_to_github(progress: dict[str, Any]) -> bool:
     """The profile fetch failed because GitHub has no such user (its recorded output)."""
     return progress["state"] == "failed" and any(
-        item["step"] == "fetch_profile"
+        item["step"] == user_pipeline.FETCH_PROFILE
         and item["repo"] is None
         and item["status"] == "failed"
         and (item["output"] or {}).get("profile_found") is False
