@@ -18,5 +18,6 @@ class ActivityConfig(AppConfig):
                 run=user_activity_step,
                 required=False,
                 refresh=True,
+                label="Activity",
             )
         )

@@ -44,6 +44,7 @@ from workers.github.git import (
     git_log_files,
     git_shallow_shas,
 )
+from workers.timestamps import timestamp_parse as _dt
 
 logger = logging.getLogger(__name__)
 
@@ -96,15 +97,6 @@ def _day(stamp: str) -> str | None:
     """The UTC date of a commit's author date."""
     when = _dt(stamp)
     return when.date().isoformat() if when else None
-
-
-def _dt(stamp: str | None) -> datetime | None:
-    if not stamp:
-        return None
-    try:
-        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone(UTC)
-    except (ValueError, AttributeError):
-        return None
 
 
 def noreply_identities(user: GitHubUser) -> set[str]:

@@ -1,12 +1,12 @@
-"""Benchmark the user_activity step: its REST cost against the seed's method, refreshes,
+"""Benchmark the user_activity step: its REST cost against per-commit listing, refreshes,
 and GET /users/<u>/activity under wrk.
 
 For the simulator's activity users (`act-500c-1`, `act-5000c-1`: about 500 and 5,000
 commits by the user over 20 repos of 3-5 branches each), after their profile and repos
 are fetched: the step's first run and a refresh of the unchanged user (wall time, REST
 requests, bytes the simulator sent to git), and, in the same run on the same users,
-seed 000's method (per branch, every page of the author-filtered commit list with no
-`since`, then a blobless clone, the SHAs fetched at depth 1 in chunks of 64 and one
+the per-commit listing method (per branch, every page of the author-filtered commit list
+with no `since`, then a blobless clone, the SHAs fetched at depth 1 in chunks of 64 and one
 `git show --name-only` per SHA). Then the endpoint under wrk (gunicorn, 2 workers),
 beside a plain Django view that returns the same stored JSON, in interleaved rounds.
 
@@ -79,8 +79,8 @@ def _measure(sim, fn) -> dict:
     }
 
 
-def _seed_method(login: str, token: str) -> None:
-    """Seed 000's activity collection (seed-behaviour.md §6), for its cost only."""
+def _commit_list_method(login: str, token: str) -> None:
+    """Activity collected by listing every commit per branch, for its cost only."""
     from datetime import UTC, datetime, timedelta
 
     from repos.models import UserRepo
@@ -208,13 +208,13 @@ def _child(args) -> int:
             _run_step(login, "fetch_profile,fetch_repos")
             first = _measure(sim, lambda login=login: _run_step(login, "user_activity"))
             refresh = _measure(sim, lambda login=login: _run_step(login, "user_activity"))
-            seed = _measure(
-                sim, lambda login=login: _seed_method(login, f"seed-{uuid.uuid4().hex[:6]}")
+            listed = _measure(
+                sim, lambda login=login: _commit_list_method(login, f"list-{uuid.uuid4().hex[:6]}")
             )
             from activity.models import UserActivity
 
             row = UserActivity.objects.get(user__login__iexact=login)
-            rows.append((login, first, refresh, seed, row.coverage))
+            rows.append((login, first, refresh, listed, row.coverage))
         api, plain = _serve_and_wrk(users[-1], args.wrk_seconds, args.wrk_rounds)
     finally:
         sim.stop()
@@ -232,12 +232,12 @@ def _table(rows, api: dict, plain: dict) -> str:
         "git bytes |",
         "|---|---:|---|---|---:|---:|---:|---:|",
     ]
-    for login, first, refresh, seed, coverage in rows:
+    for login, first, refresh, listed, coverage in rows:
         n = coverage["commits_counted"]
         for method, run, m in (
             ("Gazer", "first", first),
             ("Gazer", "refresh", refresh),
-            ("seed 000", "first", seed),
+            ("commit listing", "first", listed),
         ):
             lines.append(
                 f"| {login} | {n} | {method} | {run} | {m['seconds']:.1f} | {m['rest']} | "
@@ -249,7 +249,7 @@ def _table(rows, api: dict, plain: dict) -> str:
         "",
         "| goal | measured |",
         "|---|---:|",
-        f"| seed's REST requests ÷ Gazer's, {big[0]} (≥ 3×) | "
+        f"| commit listing's REST requests ÷ Gazer's, {big[0]} (≥ 3×) | "
         f"{big[3]['rest'] / max(1, big[1]['rest']):.1f}× |",
         f"| Gazer's REST requests, {big[0]} ÷ {small[0]} (< 1.5×) | "
         f"{big[1]['rest'] / max(1, small[1]['rest']):.2f}× |",

@@ -113,29 +113,7 @@ def _world(args, rng: random.Random) -> dict:
         ],
         batch_size=2000,
     )
-    repos = []
-    for i in range(args.candidates):
-        # Each author has a taste (a language, a keyword cluster); some repos stray.
-        taste = i % authors_n
-        author = authors[taste]
-        stray = rng.random() < 0.3
-        lang = LANGS[(taste + i // authors_n) % len(LANGS)] if stray else LANGS[taste % len(LANGS)]
-        repos.append(
-            Repo(
-                github_id=20_000_000 + i,
-                full_name=f"{author.login}/proj-{i:05d}",
-                owner_login=author.login,
-                name=f"proj-{i:05d}",
-                description=f"A {lang} project about {KEYWORDS[(taste + i) % 60]}",
-                blurb=f"proj-{i:05d} is a {lang} {KINDS[i % 10]} for {KEYWORDS[taste % 60]}.",
-                language=lang,
-                keywords=rng.sample(KEYWORDS[(taste % 20) * 3 : (taste % 20) * 3 + 6], 2),
-                emphasis=rng.sample(EMPHASIS, 2),
-                kind=KINDS[(taste + i) % 10],
-                stargazers_count=int(40000 / (1 + rng.random() * 400)),
-                pushed_at=_days_ago(rng.uniform(1, 700)),
-            )
-        )
+    repos = _candidate_repos(args, rng, authors)
     others = [
         Repo(
             github_id=30_000_000 + i,
@@ -171,6 +149,37 @@ def _world(args, rng: random.Random) -> dict:
     GitHubUser.objects.filter(pk__in=[v.pk for v in viewers]).update(state="active")
     edges = _edges(args, rng, viewers, [r.pk for r in repos + others])
     return {"viewers": viewers, "repos": repos, "edges": edges, "authors": authors}
+
+
+def _candidate_repos(args, rng: random.Random, authors: list) -> list:
+    """The highlighted repos (unsaved): each author has a taste (a language, a keyword
+    cluster), and some repos stray from it."""
+    from repos.models import Repo
+
+    authors_n = len(authors)
+    repos = []
+    for i in range(args.candidates):
+        taste = i % authors_n
+        author = authors[taste]
+        stray = rng.random() < 0.3
+        lang = LANGS[(taste + i // authors_n) % len(LANGS)] if stray else LANGS[taste % len(LANGS)]
+        repos.append(
+            Repo(
+                github_id=20_000_000 + i,
+                full_name=f"{author.login}/proj-{i:05d}",
+                owner_login=author.login,
+                name=f"proj-{i:05d}",
+                description=f"A {lang} project about {KEYWORDS[(taste + i) % 60]}",
+                blurb=f"proj-{i:05d} is a {lang} {KINDS[i % 10]} for {KEYWORDS[taste % 60]}.",
+                language=lang,
+                keywords=rng.sample(KEYWORDS[(taste % 20) * 3 : (taste % 20) * 3 + 6], 2),
+                emphasis=rng.sample(EMPHASIS, 2),
+                kind=KINDS[(taste + i) % 10],
+                stargazers_count=int(40000 / (1 + rng.random() * 400)),
+                pushed_at=_days_ago(rng.uniform(1, 700)),
+            )
+        )
+    return repos
 
 
 def _days_ago(days: float):

@@ -231,31 +231,7 @@ def _child(args) -> int:
     try:
         sim.configure(rate_limit=10**9, unauth_limit=10**9)
         pool = "bench-pages-pool"
-        settings.GITHUB_API_URL = sim.api_url
-        settings.GITHUB_WEB_URL = sim.web_url
-        settings.GITHUB_TOKENS = [pool]
-        settings.LLM_API_BASE = sim.llm_base
-        settings.LLM_API_KEY = "bench-key"
-        settings.MEDIA_FETCH_ALLOW_PRIVATE = True
-        db = settings.DATABASES["default"]
-        env = {
-            "PATH": "/usr/bin:/bin",
-            "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": (
-                f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
-                f"{db.get('PORT') or 5432}/{db['NAME']}"
-            ),
-            "REDIS_URL": settings.REDIS_URL,
-            "GITHUB_API_URL": sim.api_url,
-            "GITHUB_WEB_URL": sim.web_url,
-            "GITHUB_TOKENS": pool,
-            "LLM_API_BASE": sim.llm_base,
-            "LLM_API_KEY": "bench-key",
-            "OPENROUTER_API_KEY": "",
-            "MEDIA_FETCH_ALLOW_PRIVATE": "true",
-            "LOG_LEVEL": "WARNING",
-            "DEBUG": "false",
-        }
+        env = _point_at(sim, settings, pool=pool)
         print("processing users:", flush=True)
         ready = _prepare(args, sim, env, settings)
         if not ready:
@@ -286,6 +262,36 @@ def _child(args) -> int:
         write_section("pages", markdown)
     over_weight = [w for w in weights if w["status"] == 200 and w["raw"] > GOAL_KB * 1000]
     return 0 if not over_weight else 1
+
+
+def _point_at(sim, settings, *, pool: str) -> dict[str, str]:
+    """Point this process's settings at the simulator, and return the environment that
+    points the subprocesses (workers, gunicorn) at it and at the bench database."""
+    settings.GITHUB_API_URL = sim.api_url
+    settings.GITHUB_WEB_URL = sim.web_url
+    settings.GITHUB_TOKENS = [pool]
+    settings.LLM_API_BASE = sim.llm_base
+    settings.LLM_API_KEY = "bench-key"
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    db = settings.DATABASES["default"]
+    return {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "DATABASE_URL": (
+            f"postgres://{db.get('USER') or 'postgres'}@{db.get('HOST') or '127.0.0.1'}:"
+            f"{db.get('PORT') or 5432}/{db['NAME']}"
+        ),
+        "REDIS_URL": settings.REDIS_URL,
+        "GITHUB_API_URL": sim.api_url,
+        "GITHUB_WEB_URL": sim.web_url,
+        "GITHUB_TOKENS": pool,
+        "LLM_API_BASE": sim.llm_base,
+        "LLM_API_KEY": "bench-key",
+        "OPENROUTER_API_KEY": "",
+        "MEDIA_FETCH_ALLOW_PRIVATE": "true",
+        "LOG_LEVEL": "WARNING",
+        "DEBUG": "false",
+    }
 
 
 def _measure(base: str, login: str, args) -> tuple[list[dict], list[dict]]:
@@ -397,7 +403,7 @@ def _code(text: str) -> str:
 
 
 def _heatmap_bytes(sim, login: str) -> int:
-    """The heatmap SVG of the user's true two years (the simulator's truth, in the seed
+    """The heatmap SVG of the user's true two years (the simulator's truth, in the activity
     document's shape), as the profile would draw it once the activity step has run."""
     from django.utils import timezone
 

@@ -6,8 +6,8 @@ emphasis, keywords, kind, link, README media, theme) started as `POST /users/<u>
 does, and waited for in the database. Reported per user: wall time, GitHub API
 requests (REST + GraphQL), git/raw/image fetches, LLM calls, then the same for a
 refresh of the unchanged user (a second start: succeeded steps are skipped). Each
-worker's peak memory is sampled with psutil over its whole process tree (seed 000 ran
-under a 256 MiB cap), for the default layout (pipeline worker + LLM worker) and, as the
+worker's peak memory is sampled with psutil over its whole process tree (against a
+256 MiB cap per worker), for the default layout (pipeline worker + LLM worker) and, as the
 same run's baseline, with `LLM_WORKER=false` (litellm in every pipeline pool process),
 at pool sizes 1 and 4.
 
@@ -50,7 +50,7 @@ FETCH_KINDS = ("git", "raw", "image")
 def _args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--users", default="load-10r-1,load-100r-1,load-300r-1")
-    # One pool process, like the seed's single worker under its 256 MiB cap, then the
+    # One pool process, the layout the 256 MiB cap per worker is judged on, then the
     # `make run` worker's autoscale maximum.
     parser.add_argument(
         "--concurrency",
@@ -78,7 +78,7 @@ def main(argv=None) -> int:
 class RssSampler(threading.Thread):
     """Peak memory of a process and all its children, sampled every 50 ms: the sum of
     RSS (counts pages shared copy-on-write once per process) and the sum of PSS (shares
-    them out: what a cgroup memory cap such as the seed's sees)."""
+    them out: what a cgroup memory cap sees)."""
 
     def __init__(self, pid: int):
         super().__init__(daemon=True)
@@ -273,20 +273,8 @@ def _child(args) -> int:
     return 0 if ok else 1
 
 
-def _report(runs: list[dict], args) -> str:
-    main = runs[0]
-    table = [
-        "| user | repos linked / highlighted | first run | GitHub API req | git/raw/image "
-        "| LLM calls | refresh | refresh API req | refresh LLM |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in main["rows"]:
-        f, s = r["first"], r["refresh"]
-        table.append(
-            f"| `{r['login']}` | {r['linked']} / {r['highlights']} | {f['seconds']:.1f} s "
-            f"| {f['api']} | {f['fetch']} | {f['llm']} | {s['seconds']:.2f} s | {s['api']} "
-            f"| {s['llm']} |"
-        )
+def _memory_table(runs: list[dict]) -> list[str]:
+    """Each layout's peak and idle memory per worker, against the in-process baseline."""
     memory = [
         "| pool processes | layout | pipeline worker peak PSS (idle; RSS sum) | LLM worker "
         "peak PSS (idle; RSS) | both (PSS) | pipeline worker vs in-process | wall time, "
@@ -309,7 +297,25 @@ def _report(runs: list[dict], args) -> str:
             f"({run['idle']['pipeline'][0]:.0f}; {pipe_rss:.0f}) | {llm_cell} "
             f"| {pipe_pss + llm_pss:.0f} MiB | {pipe_pss / base:.2f}× | {wall:.1f} s |"
         )
-    # The seed's cap was for its single worker: judge the one-process layout.
+    return memory
+
+
+def _report(runs: list[dict], args) -> str:
+    main = runs[0]
+    table = [
+        "| user | repos linked / highlighted | first run | GitHub API req | git/raw/image "
+        "| LLM calls | refresh | refresh API req | refresh LLM |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in main["rows"]:
+        f, s = r["first"], r["refresh"]
+        table.append(
+            f"| `{r['login']}` | {r['linked']} / {r['highlights']} | {f['seconds']:.1f} s "
+            f"| {f['api']} | {f['fetch']} | {f['llm']} | {s['seconds']:.2f} s | {s['api']} "
+            f"| {s['llm']} |"
+        )
+    memory = _memory_table(runs)
+    # The cap is per single-process worker: judge the one-process layout.
     single = [r for r in runs if r["layout"] == "llm-worker" and r["concurrency"] == 1]
     kept = bool(single) and all(
         pss < RSS_CAP_MIB for run in single for pss, _ in run["peak"].values()
@@ -319,7 +325,7 @@ def _report(runs: list[dict], args) -> str:
             "## User pipeline",
             "",
             "The whole user pipeline per simulated load user (10, 100 and 300 repositories; "
-            "the seed's filters keep the 30 most recently pushed), through a real Celery "
+            "the profile keeps the 30 most recently pushed), through a real Celery "
             f"pipeline worker (pool of {main['concurrency']}) and the LLM worker, against "
             "the simulator and its LLM (warmed by an unreported first pass); users run one "
             "after another, the first also pays the pool process's cold start. *Refresh* "
@@ -330,21 +336,21 @@ def _report(runs: list[dict], args) -> str:
             "",
             "Memory of each worker's process tree (main process, pool children and their "
             "git subprocesses; psutil every 50 ms). PSS shares pages between processes "
-            "out, so a tree's PSS sum counts each page once, as a cgroup memory cap such "
-            "as the seed's 256 MiB one does; the RSS sum counts the pages a pool child "
+            "out, so a tree's PSS sum counts each page once, as a cgroup memory cap "
+            "(such as 256 MiB) does; the RSS sum counts the pages a pool child "
             "shares with its parent twice. "
             "Baseline, measured in the same run: the same pipeline worker with "
             "`LLM_WORKER=false`, each pool process calling the provider itself.",
             "",
             *memory,
             "",
-            "With one pool process, as the seed ran, each worker stays under the seed's "
+            "With one pool process, each worker stays under a "
             f"256 MiB cap: {'**yes**' if kept else '**no**'}. The two together do not, "
             "and cannot with SPEC's LLM client: litellm and the OpenAI types it imports "
             "cost about 160 MiB in any process that loads them, so such a process is "
             "about 210 MiB before any work, and about 260 MiB if it also holds Django, "
             "the tasks and the gpt-4 tokenizer (about 40 MiB, kept by the pipeline "
-            "worker for the seed's prompt budgets). With the LLM worker that cost is paid "
+            "worker for its prompt budgets). With the LLM worker that cost is paid "
             "once, in one threaded process, instead of in every pipeline pool process: at "
             "one pool process the split costs a little more in all (the LLM worker's own "
             "interpreter and Celery); from two on it saves about 150 MiB per extra "

@@ -109,6 +109,21 @@ def _child(args) -> int:
         ("(b) per-page transactions, no Celery/HTTP", total / direct_s, direct_s),
         ("(c) end to end: Celery workers + simulator HTTP", stored / e2e_s, e2e_s),
     ]
+    markdown = _markdown(
+        args, rows, repos=len(repos), total=total, stored=stored, requests=requests, budget=budget
+    )
+    print(markdown)
+    if not args.no_write:
+        from bench.report import write_section
+
+        write_section("stargazers", markdown)
+    return 0 if ok else 1
+
+
+def _markdown(
+    args, rows, *, repos: int, total: int, stored: int, requests: int, budget: dict
+) -> str:
+    """The section of BENCHMARKS.md: the three ingest paths and the budget run."""
     table = [
         "| path | edges/s | seconds | vs (a) | vs (b) |",
         "|---|---:|---:|---:|---:|",
@@ -118,11 +133,11 @@ def _child(args) -> int:
             f"| {name} | {rate:,.0f} | {seconds:.1f} | {rate / rows[0][1]:.0%} | "
             f"{rate / rows[1][1]:.0%} |"
         )
-    markdown = "\n".join(
+    return "\n".join(
         [
             "## Star graph ingest",
             "",
-            f"Star-graph ingest of {total:,} edges over {len(repos)} bench repos "
+            f"Star-graph ingest of {total:,} edges over {repos} bench repos "
             f"({requests:,} stargazer pages), {args.workers} worker(s) × "
             f"{args.concurrency} processes, {args.tokens} pool tokens; "
             f"stored = {stored:,} ({'exact' if stored == total else 'MISMATCH'}).",
@@ -143,12 +158,6 @@ def _child(args) -> int:
             f"--concurrency {args.concurrency}`",
         ]
     )
-    print(markdown)
-    if not args.no_write:
-        from bench.report import write_section
-
-        write_section("stargazers", markdown)
-    return 0 if ok else 1
 
 
 def _world(sim):

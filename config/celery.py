@@ -84,7 +84,7 @@ app.conf.update(
     timezone="UTC",
     enable_utc=True,
     beat_scheduler="django_celery_beat.schedulers:DatabaseScheduler",
-    # With --autoscale, grow the pool only while CPU < 80 % and memory < 85 % (seed 002).
+    # With --autoscale, grow the pool only while CPU < 80 % and memory < 85 %.
     worker_autoscaler="workers.autoscale:ResourceAwareAutoscaler",
 )
 

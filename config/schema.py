@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS
 
 from config.auth import AdminApiKey, ApiKeyForWrites
@@ -58,6 +59,12 @@ ERROR_SCHEMA = {
 }
 
 
+def error_response(description: str) -> OpenApiResponse:
+    """A documented error answer of a view: its body is the one error shape (`Error`,
+    which `postprocess` puts in every 4xx/5xx answer without a body of its own)."""
+    return OpenApiResponse(description=description)
+
+
 class GazerAutoSchema(AutoSchema):
     """drf-spectacular's AutoSchema, with security from our key permissions."""
 
@@ -78,14 +85,13 @@ class GazerAutoSchema(AutoSchema):
             return [{"ApiKey": []}] if settings.API_KEY else [{"ApiKey": []}, {}]
         return []
 
-
-class _PathOnly:
-    """Just enough of a request for `throttle_scope` (path and method)."""
-
-    def __init__(self, path: str, method: str) -> None:
-        self.path = path
-        self.method = method.upper()
-        self.resolver_match = None
+    def get_operation(self, *args, **kwargs) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None and throttle_scope(self.view, self.method):
+            operation["responses"].setdefault(
+                "429", {"description": "`throttled`: over this client's rate (Retry-After)."}
+            )
+        return operation
 
 
 def _path_rules(name: str) -> dict[str, Any] | None:
@@ -115,8 +121,8 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
     components = result.setdefault("components", {})
     components.setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
     components.setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-    for path, operations in result.get("paths", {}).items():
-        for method, operation in operations.items():
+    for operations in result.get("paths", {}).values():
+        for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for parameter in operation.get("parameters", []):
@@ -129,10 +135,6 @@ def postprocess(result: dict[str, Any], generator, request, public) -> dict[str,
             if any(operation.get("security") or []):
                 responses.setdefault("401", {"description": "`unauthorized`: no bearer key."})
                 responses.setdefault("403", {"description": "`forbidden`: wrong key."})
-            if throttle_scope(_PathOnly(path, method)):
-                responses.setdefault(
-                    "429", {"description": "`throttled`: over this client's rate (Retry-After)."}
-                )
             if any(p.get("in") == "path" for p in operation.get("parameters", [])):
                 responses.setdefault("400", {"description": "Invalid path parameter."})
             if "requestBody" in operation:

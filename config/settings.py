@@ -100,8 +100,8 @@ DATABASES["default"]["OPTIONS"].setdefault("connect_timeout", 3)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 
 
-# Django's psycopg pool, one per process (seed 002's deadpool: max 10, min idle 2, 30 s
-# to get a connection). DB_POOL_MAX_SIZE=0 turns it off for persistent connections
+# Django's psycopg pool, one per process (at most 10 connections, 2 kept idle, 30 s to
+# get one). DB_POOL_MAX_SIZE=0 turns it off for persistent connections
 # (DATABASE_CONN_MAX_AGE) instead, e.g. behind PgBouncer. Celery's pool processes never
 # share one: config/celery.py drops the pool each forked process inherits.
 def _int(name: str, default: int) -> int:
@@ -156,12 +156,16 @@ if not REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 GITHUB_API_URL = _http_url("GITHUB_API_URL", "https://api.github.com")
 GITHUB_WEB_URL = _http_url("GITHUB_WEB_URL", "https://github.com")
 GITHUB_TOKENS = _csv("GITHUB_TOKENS") or _csv("GITHUB_TOKEN")
-# The seed paced itself to about 4,000 requests per hour per token, below GitHub's 5,000,
-# so interactive use of the same token keeps headroom.
+# About 4,000 requests per hour per token, below GitHub's 5,000, so interactive use of
+# the same token keeps headroom.
 GITHUB_REQUESTS_PER_HOUR = _positive_int("GITHUB_REQUESTS_PER_HOUR", 4000)
 GITHUB_TIMEOUT_SECONDS = _positive_int("GITHUB_TIMEOUT_SECONDS", 30)
-GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 120)
-GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 200)
+# A clone (workers/github/git.py) is stopped after this long or once it holds this much;
+# the activity step passes its own limits (ACTIVITY_*). Clones go under GAZER_GIT_DIR
+# (default: `gazer-git` in the system's temporary directory).
+GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 300)
+GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 512)
+GAZER_GIT_DIR = env.str("GAZER_GIT_DIR", default="")
 MEDIA_FETCH_ALLOW_PRIVATE = _bool("MEDIA_FETCH_ALLOW_PRIVATE", False)
 
 # --- LLM ----------------------------------------------------------------------------
@@ -273,9 +277,9 @@ if SECURE_DEPLOYMENT:
     X_FRAME_OPTIONS = "DENY"
 
 # --- Star graph engine --------------------------------------------------------------
-# Seed 002's dead man's switch: a stargazer task alive this long is killed.
+# The dead man's switch: a stargazer task alive this long is killed.
 STARGAZER_TASK_DEADLINE_SECONDS = _positive_int("STARGAZER_TASK_DEADLINE_SECONDS", 6 * 3600)
-# A claim without a heartbeat for this long is stale (seed 002: one hour).
+# A claim without a heartbeat for this long is stale.
 STARGAZER_CLAIM_TTL_SECONDS = _positive_int("STARGAZER_CLAIM_TTL_SECONDS", 3600)
 # Pages fetched by one task before it re-enqueues itself from the stored cursor.
 STARGAZER_PAGES_PER_TASK = _positive_int("STARGAZER_PAGES_PER_TASK", 25)
@@ -312,9 +316,9 @@ FEED_JUDGE_TOP_N = _positive_int("FEED_JUDGE_TOP_N", 200)
 FEED_JUDGE_BATCH_SIZE = _positive_int("FEED_JUDGE_BATCH_SIZE", 20)
 # POST ?wait=true waits this long for the rebuild, then answers 202 as without it.
 FEED_REBUILD_WAIT_SECONDS = _positive_int("FEED_REBUILD_WAIT_SECONDS", 120)
-# Seed 000's fatigue: penalty hours = SHOWN × times shown + RECENT × e^(-hours since
-# shown / DECAY); the penalty costs 1 / HOURS_PER_POINT of score per hour (the seed's
-# embedding era used similarity - penalty_hours / 500).
+# Fatigue: penalty hours = SHOWN × times shown + RECENT × e^(-hours since shown / DECAY);
+# the penalty costs 1 / HOURS_PER_POINT of score per hour (score - penalty_hours / 500
+# by default).
 FEED_FATIGUE_SHOWN_HOURS = _float("FEED_FATIGUE_SHOWN_HOURS", 18.0)
 FEED_FATIGUE_RECENT_HOURS = _float("FEED_FATIGUE_RECENT_HOURS", 24.0)
 FEED_FATIGUE_DECAY_HOURS = _float("FEED_FATIGUE_DECAY_HOURS", 24.0, minimum=0.001)
@@ -336,13 +340,13 @@ STAR_SIGNALS_REPOS_KEEP = _positive_int("STAR_SIGNALS_REPOS_KEEP", 2000)
 STAR_SIGNALS_MIN_INTERVAL_SECONDS = _positive_int("STAR_SIGNALS_MIN_INTERVAL_SECONDS", 3600)
 
 # --- Activity -----------------------------------------------------------------------
-# The heatmap's window (seed 000: two years) and what one user may cost.
+# The heatmap's window (two years) and what one user may cost.
 ACTIVITY_WINDOW_YEARS = _positive_int("ACTIVITY_WINDOW_YEARS", 2)
 ACTIVITY_BRANCHES_LIMIT = _positive_int("ACTIVITY_BRANCHES_LIMIT", 10)  # default branch + 9
 ACTIVITY_MAX_COMMITS_PER_REPO = _positive_int("ACTIVITY_MAX_COMMITS_PER_REPO", 5000)
 ACTIVITY_MAX_COMMITS_PER_USER = _positive_int("ACTIVITY_MAX_COMMITS_PER_USER", 20000)
 ACTIVITY_MAX_CLONE_BYTES = _positive_int("ACTIVITY_MAX_CLONE_BYTES", 256 * 1024 * 1024)
-# Seed 000's git timeouts: clone and each fetch 120 s.
+# Git timeouts: the clone and each fetch.
 ACTIVITY_CLONE_TIMEOUT_SECONDS = _positive_int("ACTIVITY_CLONE_TIMEOUT_SECONDS", 120)
 ACTIVITY_FETCH_TIMEOUT_SECONDS = _positive_int("ACTIVITY_FETCH_TIMEOUT_SECONDS", 120)
 # A refresh re-reads commits this many days before the newest one it saw (pushes of
@@ -389,7 +393,7 @@ MIDDLEWARE = [
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
-# API paths have no trailing slash (as in seed 000); never redirect a POST to add one.
+# API paths have no trailing slash; never redirect a POST to add one.
 APPEND_SLASH = False
 # Bodies above this are refused with 413 before parsing.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
@@ -457,7 +461,6 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery (every setting explicit; the reasons are in config/celery.py) -----------
 CELERY_BROKER_URL = REDIS_URL
-CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=4)
 
 # `plain`: human lines with every extra field as key=value; `json`: one object a line.
 LOG_FORMAT = env.str("LOG_FORMAT", default="plain").strip().lower()

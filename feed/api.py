@@ -13,30 +13,28 @@ from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import error_response
 from feed import errors, selectors, services
 from repos.serializers import GalleryImageOut
-from users.api import ErrorSerializer
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 FALSE_VALUES = {"0", "false", "no", "off", ""}
 
 
-def _err(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-BAD_INPUT = _err(
+BAD_INPUT = error_response(
     "invalid_username: not a valid GitHub username; invalid_limit: limit is not an "
     "integer from 1 to 100; invalid_wait: wait is not true/false"
 )
-UNKNOWN = _err("user_not_found: no such viewer")
-NOT_ALLOWED = _err("method_not_allowed: only GET and POST")
-AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
+UNKNOWN = error_response("user_not_found: no such viewer")
+NOT_ALLOWED = error_response("method_not_allowed: only GET and POST")
+AUTH = error_response(
+    "unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong"
+)
 
 
 class ForYouItemSerializer(serializers.Serializer):
@@ -127,6 +125,8 @@ def _wait_param(raw: str | None) -> bool:
 
 
 class ForYouApi(APIView):
+    throttle_scope = "write"
+
     @extend_schema(
         summary="The viewer's For You feed (ranked with fatigue; exposures recorded)",
         description="Judged-included first, then stage 1's ranking, each by score less a "

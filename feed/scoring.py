@@ -39,6 +39,21 @@ WEIGHTS = {
     "author_starred_by_kindred": "FEED_WEIGHT_AUTHOR_STARRED_BY_KINDRED",
 }
 
+# Each reason an item may carry (a signal above, or `llm`: the judgment included it), as a
+# person reads it on the pages.
+REASON_LABELS = {
+    "llm": "judged a match for this profile",
+    "language": "in the languages of this profile's highlights",
+    "keywords": "shares skills with this profile",
+    "emphasis": "uses technologies this profile uses",
+    "kind": "the kind of project this profile builds",
+    "theme": "fits this profile's theme",
+    "recency": "recently active",
+    "starred_by_kindred": "starred by kindred developers",
+    "stargazer_overlap": "its stargazers star what this profile stars",
+    "author_starred_by_kindred": "its author's work is starred by kindred developers",
+}
+
 
 def weights() -> dict[str, float]:
     return {name: float(getattr(settings, attr)) for name, attr in WEIGHTS.items()}

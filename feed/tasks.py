@@ -5,6 +5,8 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import OperationalError
 
+from workers.schedule import periodic
+
 # A rebuild judges FEED_JUDGE_TOP_N / FEED_JUDGE_BATCH_SIZE prompts (10 by default), each
 # bounded by the LLM gateway's timeout and attempts.
 REBUILD_TIME_LIMIT = 900
@@ -27,6 +29,11 @@ def feed_rebuild(viewer_id: int) -> dict | None:
     return feed_rebuild_run(viewer_id=viewer_id)
 
 
+@periodic(
+    name="feed: resend lost rebuilds",
+    every=300,
+    description="Re-send For You rebuild requests queued five minutes ago and not taken.",
+)
 @shared_task(name="feed.feed_rebuild_sweep", soft_time_limit=50, time_limit=60)
 def feed_rebuild_sweep() -> int:
     """Beat (every 5 minutes): re-send queued rebuilds whose message was lost."""

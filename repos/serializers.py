@@ -8,17 +8,16 @@ code; `gallery_input_validate` turns the first error into the matching domain er
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import ErrorDetail
 
 from config.errors import BadRequest
 from repos.errors import InvalidUrl, TooMany
+from workers.timestamps import timestamp_parse
 
 MAX_ITEMS = 100
 MAX_TAKEN_AT = 2**63 - 1
@@ -68,13 +67,8 @@ class TakenAtField(serializers.Field):
             if text.isdigit():
                 value = int(text)
             else:
-                try:
-                    moment = parse_datetime(text) or datetime.fromisoformat(text)
-                except ValueError:
-                    moment = None
+                moment = timestamp_parse(text)
                 if moment is not None:
-                    if moment.tzinfo is None:
-                        moment = moment.replace(tzinfo=UTC)
                     value = int(moment.timestamp() * 1000)
         if value is None or not 0 <= value <= MAX_TAKEN_AT:
             raise serializers.ValidationError(

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from repos.models import Repo, UserRepo
+from workers.timestamps import timestamp_parse as _dt
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +38,6 @@ _GITHUB_FIELDS = (
     "pushed_at",
     "metadata_fetched_at",
 )
-
-
-def _dt(value: Any) -> datetime | None:
-    return parse_datetime(value) if isinstance(value, str) and value else None
 
 
 def repo_fields_from_github(payload: dict[str, Any]) -> dict[str, Any]:

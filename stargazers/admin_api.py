@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -19,6 +18,7 @@ from rest_framework.views import APIView
 
 from config.auth import AdminApiKey
 from config.errors import BadRequest
+from config.schema import error_response
 from stargazers import services
 from stargazers.models import StargazerCrawl
 from stargazers.selectors import admin_stats, crawls
@@ -26,11 +26,12 @@ from stargazers.selectors.diagnostics import diagnostics_history
 from users.selectors import username_validate
 from workers import queues
 
-ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
+ERROR = error_response('`{"ok": false, "error": {"code", "message", "details"}}`')
 AUTH_ERRORS = {401: ERROR, 403: ERROR}
 
 
 class AdminApi(APIView):
+    throttle_scope = "admin"
     permission_classes = [AdminApiKey]
 
 

@@ -20,6 +20,7 @@ class DiagnosticsSnapshotSerializer(serializers.ModelSerializer):
 
 
 class DiagnosticsListApi(APIView):
+    throttle_scope = "admin"
     permission_classes = [AdminApiKey]
 
     class QuerySerializer(serializers.Serializer):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from drf_spectacular.utils import (
     OpenApiParameter,
-    OpenApiResponse,
     extend_schema,
     extend_schema_serializer,
 )
@@ -13,11 +12,12 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.schema import error_response
 from stargazers import services
 from stargazers.selectors import accounts as account_selectors
 from stargazers.selectors import repos as repo_selectors
 
-ERROR = OpenApiResponse(description='`{"ok": false, "error": {"code", "message", "details"}}`')
+ERROR = error_response('`{"ok": false, "error": {"code", "message", "details"}}`')
 
 
 class PublicReadApi(APIView):

@@ -14,6 +14,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from workers import retry
+from workers.schedule import periodic
 
 logger = logging.getLogger(__name__)
 
@@ -95,6 +96,12 @@ def account_stars_sync(self, user_id: int, is_new: bool) -> int:
     return result.starred if result else 0
 
 
+@periodic(
+    name="stargazers: dispatch due crawls",
+    every=60,
+    description="Enqueue due star-graph rows (pending, past not_before) with no live "
+    "message, and accounts whose starred sync was lost.",
+)
 @shared_task(
     name="stargazers.stargazer_crawls_dispatch", soft_time_limit=50, time_limit=60, max_retries=0
 )
@@ -106,6 +113,11 @@ def stargazer_crawls_dispatch() -> int:
     return dispatch() + accounts_sync_dispatch()
 
 
+@periodic(
+    name="stargazers: refresh accounts",
+    every=3600,
+    description="Re-sync accounts' starred lists a day old (low queue, conditional).",
+)
 @shared_task(
     name="stargazers.accounts_stars_refresh", soft_time_limit=50, time_limit=60, max_retries=0
 )
@@ -116,6 +128,11 @@ def accounts_stars_refresh() -> int:
     return accounts_stars_refresh_due()
 
 
+@periodic(
+    name="stargazers: reset stale claims",
+    every=300,
+    description="Release crawl claims without a heartbeat for STARGAZER_CLAIM_TTL_SECONDS.",
+)
 @shared_task(
     name="stargazers.stargazer_claims_reset_stale",
     soft_time_limit=50,
@@ -157,6 +174,12 @@ def star_affinity_refresh(user_id: int) -> bool:
     return refresh(user_id=user_id)
 
 
+@periodic(
+    name="stargazers: refresh stale star signals",
+    every=300,
+    description="Recompute kindred and star-graph signals marked stale whose refresh "
+    "message was lost.",
+)
 @shared_task(name="stargazers.star_signals_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
 def star_affinity_sweep() -> int:
     """Beat (every 5 minutes): enqueue star-affinity refreshes that are due (or whose

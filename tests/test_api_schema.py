@@ -70,6 +70,26 @@ def test_the_schema_covers_every_operation_and_declares_the_keys():
                 assert parameter["schema"].get("maxLength"), (method, path, parameter)
 
 
+HEALTH_PATHS = ("/health", "/healthz", "/readyz", "/livez")
+
+
+def test_every_error_answer_has_the_one_error_schema():
+    raw = schema.raw_schema
+    components = raw["components"]["schemas"]
+    assert [name for name in components if "error" in name.lower()] == ["Error"]
+    assert components["Error"]["required"] == ["ok", "error"]
+    errors = 0
+    for path, operations in raw["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation.get("responses", {}).items():
+                # The health probes answer 503 with their own report, not an error.
+                if status[0] in "45" and path not in HEALTH_PATHS:
+                    errors += 1
+                    body = response["content"]["application/json"]["schema"]
+                    assert body == {"$ref": "#/components/schemas/Error"}, (method, path, status)
+    assert errors >= 100
+
+
 def test_the_schema_is_valid_openapi():
     from drf_spectacular.validation import validate_schema
 

@@ -86,10 +86,10 @@ DEEP_BODY_ENDPOINTS = [
 @pytest.mark.parametrize(("method", "path"), DEEP_BODY_ENDPOINTS)
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 def test_deeply_nested_json_is_400_on_every_json_endpoint(client, settings, method, path, depth):
-    from stargazers.tests.factories import crawl_make, repo_make, user_make
+    from tests.factories import CrawlFactory, RepoFactory, UserFactory
 
-    user_make(login="octo")
-    crawl_make(repo=repo_make(full_name="acme/widget"))
+    UserFactory(login="octo")
+    CrawlFactory(repo=RepoFactory(full_name="acme/widget"))
     settings.ADMIN_API_KEY = "adm1n"
     for body in (nested(depth), '{"a":' * depth + "1" + "}" * depth):
         response = getattr(client, method)(

@@ -186,13 +186,13 @@ def test_old_token_keys_still_decrypt_and_new_tokens_use_the_current_key(setting
 
 @pytest.mark.django_db
 def test_tokens_rotate_reencrypts_stored_tokens_under_the_current_key(settings, capsys):
-    from stargazers.tests.factories import user_make
+    from tests.factories import UserFactory
     from users.models import GitHubUser
     from users.tokens import token_decrypt, token_encrypt
 
     settings.TOKEN_ENCRYPTION_KEY, settings.TOKEN_ENCRYPTION_KEYS_OLD = "key-one", []
-    user_make(login="has-token", token_encrypted=token_encrypt("ghp_one"))
-    user_make(login="no-token")
+    UserFactory(login="has-token", token_encrypted=token_encrypt("ghp_one"))
+    UserFactory(login="no-token")
     settings.TOKEN_ENCRYPTION_KEY, settings.TOKEN_ENCRYPTION_KEYS_OLD = "key-two", ["key-one"]
     call_command("tokens_rotate")
     assert "rotated 1 token(s); 0 under no configured key" in capsys.readouterr().out

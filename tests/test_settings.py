@@ -95,3 +95,106 @@ def test_settings_single_github_token_is_accepted(monkeypatch):
 def test_settings_malformed_value_is_refused(monkeypatch, name, value):
     with pytest.raises(ImproperlyConfigured):
         load_settings(monkeypatch, **{name: value})
+
+
+# Settings read by Django, its contrib apps and the libraries themselves (never by name in
+# our code), or read by config/settings.py to build another setting: each with its reader.
+READ_BY_THEIR_LIBRARY = {
+    "ALLOWED_HOSTS": "django.http.request (host validation)",
+    "APPEND_SLASH": "django.middleware.common.CommonMiddleware",
+    "ASGI_APPLICATION": "django.core.asgi / runserver",
+    "WSGI_APPLICATION": "django.core.servers.basehttp (runserver)",
+    "CACHES": "django.core.cache",
+    "CORS_ALLOWED_ORIGINS": "corsheaders.middleware.CorsMiddleware",
+    "CSRF_COOKIE_SECURE": "django.middleware.csrf",
+    "SESSION_COOKIE_SECURE": "django.contrib.sessions.middleware",
+    "DATA_UPLOAD_MAX_MEMORY_SIZE": "django.http.request (body size)",
+    "DEFAULT_AUTO_FIELD": "django.db.models.options",
+    "INSTALLED_APPS": "django.apps",
+    "MIDDLEWARE": "django.core.handlers.base",
+    "ROOT_URLCONF": "django.urls",
+    "TEMPLATES": "django.template",
+    "LANGUAGE_CODE": "django.utils.translation",
+    "TIME_ZONE": "django.utils.timezone",
+    "USE_I18N": "django.utils.translation",
+    "USE_TZ": "django.utils.timezone",
+    "LOGGING": "django.utils.log.configure_logging",
+    "STATIC_URL": "django.contrib.staticfiles",
+    "STATIC_ROOT": "django.contrib.staticfiles (collectstatic), whitenoise",
+    "SECURE_CONTENT_TYPE_NOSNIFF": "django.middleware.security.SecurityMiddleware",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "django.middleware.security.SecurityMiddleware",
+    "SECURE_HSTS_PRELOAD": "django.middleware.security.SecurityMiddleware",
+    "SECURE_HSTS_SECONDS": "django.middleware.security.SecurityMiddleware",
+    "SECURE_PROXY_SSL_HEADER": "django.http.request.HttpRequest.is_secure",
+    "SECURE_REDIRECT_EXEMPT": "django.middleware.security.SecurityMiddleware",
+    "SECURE_REFERRER_POLICY": "django.middleware.security.SecurityMiddleware",
+    "SECURE_SSL_REDIRECT": "django.middleware.security.SecurityMiddleware",
+    "SILENCED_SYSTEM_CHECKS": "django.core.checks",
+    "X_FRAME_OPTIONS": "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "REST_FRAMEWORK": "rest_framework.settings",
+    "SPECTACULAR_SETTINGS": "drf_spectacular.settings",
+    "BASE_DIR": "config/settings.py: TEMPLATES, STATIC_ROOT and the .env path",
+    "DB_POOL_MAX_SIZE": "config/settings.py: DATABASES (the pool)",
+    "DB_POOL_MIN_SIZE": "config/settings.py: DATABASES (the pool)",
+    "DB_POOL_TIMEOUT": "config/settings.py: DATABASES (the pool)",
+    "DEV_SECRET_KEY": "config/settings.py: public_secrets",
+    "ALLOWED_ORIGINS": "config/settings.py: CORS_ALLOWED_ORIGINS",
+    "LOG_FORMAT": "config/settings.py: LOGGING",
+    "NUM_PROXIES": "config/settings.py: REST_FRAMEWORK",
+    "SECURE_DEPLOYMENT": "config/settings.py: the SECURE_* block",
+}
+
+
+def _defined_settings() -> set[str]:
+    """The UPPERCASE names config/settings.py assigns at module level (in any branch)."""
+    import ast
+
+    names: set[str] = set()
+
+    def walk(body) -> None:
+        for node in body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(t.id for t in targets if isinstance(t, ast.Name))
+            elif isinstance(node, ast.If | ast.Try):
+                walk(node.body)
+                walk(node.orelse)
+                for handler in getattr(node, "handlers", []):
+                    walk(handler.body)
+
+    walk(ast.parse(SETTINGS_FILE.read_text()).body)
+    return {n for n in names if n.isupper() and not n.startswith("_")}
+
+
+EXCLUDED = ("config/settings.py", "config/test_settings.py")
+
+
+def _project_source() -> str:
+    """Every project module but the settings and the tests."""
+    root = SETTINGS_FILE.parent.parent
+    skip = {".venv", "tests", "migrations", "staticfiles", "node_modules"}
+    texts = []
+    for path in sorted(root.rglob("*.py")):
+        relative = path.relative_to(root)
+        if skip & set(relative.parts) or path.name.startswith("test_"):
+            continue
+        if path.name == "conftest.py" or relative.as_posix() in EXCLUDED:
+            continue
+        texts.append(path.read_text())
+    return "\n".join(texts)
+
+
+def test_every_setting_is_read_by_something():
+    import re
+
+    defined = _defined_settings()
+    assert {"GITHUB_API_URL", "GIT_CLONE_MAX_MB", "INSTALLED_APPS"} <= defined
+    assert set(READ_BY_THEIR_LIBRARY) <= defined, "allow-listed names that are gone"
+    source = _project_source()
+    unread = sorted(
+        name
+        for name in defined - set(READ_BY_THEIR_LIBRARY)
+        # `settings.NAME`, or the name as a string (getattr(settings, "NAME"))
+        if not re.search(rf"settings\.{name}\b|[\"']{name}[\"']", source)
+    )
+    assert unread == [], f"settings nothing reads: {unread}"

@@ -55,10 +55,10 @@ def test_forwarded_for_is_not_trusted_without_proxies(rates):
 
 
 def test_gallery_writes_have_their_own_scope(rates):
-    from stargazers.tests.factories import repo_make, user_make
+    from tests.factories import RepoFactory, UserFactory
 
-    user_make(login="octo")
-    repo_make(full_name="acme/widget")
+    UserFactory(login="octo")
+    RepoFactory(full_name="acme/widget")
     client = client_from("198.51.100.4")
     for _ in range(3):
         client.post("/users/octo/login")
@@ -153,3 +153,56 @@ def test_behind_a_trusted_proxy_the_forwarded_client_counts(rates, settings):
     assert_throttled(proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.20"))
     other = proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.21")
     assert other.status_code == 200
+
+
+def _drf_views(patterns=None, prefix=""):
+    """(route, view class) of every DRF view the URLconf serves."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+    from rest_framework.views import APIView
+
+    for entry in get_resolver().url_patterns if patterns is None else patterns:
+        if isinstance(entry, URLResolver):
+            yield from _drf_views(entry.url_patterns, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            view = getattr(entry.callback, "cls", None)
+            if isinstance(view, type) and issubclass(view, APIView):
+                yield prefix + str(entry.pattern), view
+
+
+MUTATING = ("post", "put", "patch", "delete")
+
+
+def test_every_mutating_view_declares_a_scope_with_a_rate():
+    views = list(_drf_views())
+    assert any(route.startswith("admin-api/") for route, _ in views)
+    mutating = [(r, v) for r, v in views if any(hasattr(v, m) for m in MUTATING)]
+    assert len(mutating) >= 10
+    for route, view in mutating:
+        assert getattr(view, "throttle_scope", None) in django_settings.THROTTLE_RATES, route
+    for route, view in views:
+        if route.startswith("admin-api/"):
+            assert getattr(view, "throttle_scope", None) == "admin", route
+
+
+def test_pipeline_scope_is_the_calls_that_spend_github_budget():
+    scopes = {view.__name__: getattr(view, "throttle_scope", None) for _, view in _drf_views()}
+    for name in ("UserLoginApi", "UserStartApi", "UserRestartApi", "UserDeleteApi"):
+        assert scopes[name] == "pipeline"
+    assert scopes["GhostUserCreateApi"] == "pipeline"
+    assert scopes["RepoGalleryApi"] == "write"
+    assert scopes["ForYouApi"] == "write"
+
+
+def test_the_scope_applies_to_writes_and_to_every_admin_call():
+    from config.throttles import throttle_scope
+
+    class Public:
+        throttle_scope = "write"
+
+    class Admin:
+        throttle_scope = "admin"
+
+    assert throttle_scope(Public, "GET") is None
+    assert throttle_scope(Public, "post") == "write"
+    assert throttle_scope(Admin, "GET") == "admin"
+    assert throttle_scope(object, "POST") is None

@@ -1,15 +1,16 @@
-"""HTTP endpoints of the profile pipeline (seed 000's paths). Thin: validate, call a
+"""HTTP endpoints of the profile pipeline. Thin: validate, call a
 service or selector, answer; every error is the shared JSON error shape."""
 
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import BadRequest
+from config.schema import error_response
 from users import pipeline, selectors, services
 from users.serializers import (
     GhostUserCreateOutputSerializer,
@@ -21,24 +22,11 @@ from users.serializers import (
     UserProgressOutputSerializer,
 )
 
-
-class ErrorSerializer(serializers.Serializer):
-    class ErrorBody(serializers.Serializer):
-        code = serializers.CharField()
-        message = serializers.CharField()
-        details = serializers.DictField(required=False)
-
-    ok = serializers.BooleanField(default=False)
-    error = ErrorBody()
-
-
-def _err(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
-
-
-INVALID = _err("invalid_username: not a valid GitHub username (1-39 chars, a-z 0-9 -)")
-UNKNOWN = _err("user_not_found: no such user")
-AUTH = _err("unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong")
+INVALID = error_response("invalid_username: not a valid GitHub username (1-39 chars, a-z 0-9 -)")
+UNKNOWN = error_response("user_not_found: no such user")
+AUTH = error_response(
+    "unauthorized / forbidden: API_KEY is set and the bearer key is missing or wrong"
+)
 
 TRUE_VALUES = {"1", "true", "yes", "on"}
 
@@ -53,6 +41,8 @@ class StrictCharField(serializers.CharField):
 
 
 class UserLoginApi(APIView):
+    throttle_scope = "pipeline"
+
     class UserLoginInputSerializer(serializers.Serializer):
         github_token = StrictCharField(
             required=False,
@@ -81,6 +71,8 @@ class UserLoginApi(APIView):
 
 
 class UserStartApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Start the user's pipeline (joins the active run; succeeded steps are skipped)",
         request=None,
@@ -92,6 +84,8 @@ class UserStartApi(APIView):
 
 
 class UserRestartApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Clear derived data and run again (?from=<step>: that step and downstream)",
         parameters=[
@@ -106,7 +100,7 @@ class UserRestartApi(APIView):
         request=None,
         responses={
             202: RunRestartOutputSerializer,
-            400: _err("invalid_username or unknown_step"),
+            400: error_response("invalid_username or unknown_step"),
             404: UNKNOWN,
             401: AUTH,
             403: AUTH,
@@ -119,6 +113,8 @@ class UserRestartApi(APIView):
 
 
 class UserDeleteApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Delete the user and everything only it owns (repos shared with others stay)",
         request=None,
@@ -135,6 +131,8 @@ class UserDeleteApi(APIView):
 
 
 class GhostUserCreateApi(APIView):
+    throttle_scope = "pipeline"
+
     @extend_schema(
         summary="Create an inactive (ghost) user and fetch its profile once",
         parameters=[
@@ -149,7 +147,7 @@ class GhostUserCreateApi(APIView):
         responses={
             201: GhostUserCreateOutputSerializer,
             400: INVALID,
-            409: _err("user_exists: the user exists (pass ?force=true)"),
+            409: error_response("user_exists: the user exists (pass ?force=true)"),
             401: AUTH,
             403: AUTH,
         },

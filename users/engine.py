@@ -79,7 +79,7 @@ def run_start(
         ignore_conflicts=True,
     )
     # Steps that did not succeed are due again in this run; succeeded ones are skipped
-    # (the seed's idempotence), unless selected explicitly.
+    # (a rerun is idempotent), unless selected explicitly.
     # A step still running (from a cancelled run) finishes on its own first.
     redo = WorkItem.objects.filter(user_id=user_id).exclude(
         status__in=[WorkItem.Status.SUCCEEDED, WorkItem.Status.RUNNING]

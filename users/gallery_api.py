@@ -17,16 +17,15 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
-    OpenApiResponse,
     PolymorphicProxySerializer,
     extend_schema,
-    inline_serializer,
 )
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.errors import BadRequest
+from config.schema import error_response
 from repos import gallery
 from repos.selectors import gallery_images, repo_get, repo_name_validate
 from repos.serializers import (
@@ -55,32 +54,12 @@ class _Context:
 
 # --- schema helpers ----------------------------------------------------------------------
 
-ErrorOut = inline_serializer(
-    "GalleryError",
-    {
-        "ok": serializers.BooleanField(default=False),
-        "error": inline_serializer(
-            "GalleryErrorDetail",
-            {
-                "code": serializers.CharField(),
-                "message": serializers.CharField(),
-                "details": serializers.DictField(required=False),
-            },
-        ),
-    },
-)
-
-
-def _error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorOut, description=description)
-
-
 AUTH_ERRORS = {
-    401: _error("API_KEY is set and the Authorization header is missing (`unauthorized`)."),
-    403: _error("Wrong API key (`forbidden`)."),
+    401: error_response("API_KEY is set and the Authorization header is missing (`unauthorized`)."),
+    403: error_response("Wrong API key (`forbidden`)."),
 }
 PATH_ERRORS = {
-    400: _error(
+    400: error_response(
         "Bad input: `invalid_username`, `invalid_repo_name`, `malformed_json`, "
         "`invalid_body`, `invalid_url`, `missing_url`, `too_many` (more than 100 items), "
         "`invalid_dedupe`, `invalid_taken_at`, `no_images`, `no_changes`, `invalid_input`."
@@ -90,6 +69,8 @@ PATH_ERRORS = {
 
 class RepoGalleryApi(APIView):
     """A repository's gallery, as seen from one Gazer user's profile."""
+
+    throttle_scope = "write"
 
     class GalleryAddOneIn(GalleryImageIn):
         dedupe = DedupeField(required=False, default="url")
@@ -152,7 +133,7 @@ class RepoGalleryApi(APIView):
         responses={
             200: GalleryListOut,
             **PATH_ERRORS,
-            404: _error("`user_not_found` or `repo_not_found` (Gazer has no such repo)."),
+            404: error_response("`user_not_found` or `repo_not_found` (Gazer has no such repo)."),
         },
     )
     def get(self, request, username: str, owner: str, repo: str):
@@ -178,8 +159,8 @@ class RepoGalleryApi(APIView):
             200: GalleryAddOut,
             **PATH_ERRORS,
             **AUTH_ERRORS,
-            404: _error("`user_not_found`, or `repo_not_found` (GitHub has no such repo)."),
-            503: _error("`github_unavailable`: GitHub could not be asked about the repo."),
+            404: error_response("`user_not_found`, or `repo_not_found` (GitHub has no such repo)."),
+            503: error_response("`github_unavailable`: GitHub could not be asked about the repo."),
         },
         examples=[
             OpenApiExample(
@@ -246,7 +227,7 @@ class RepoGalleryApi(APIView):
             200: GalleryRemoveOut,
             **PATH_ERRORS,
             **AUTH_ERRORS,
-            404: _error("`user_not_found` or `repo_not_found`."),
+            404: error_response("`user_not_found` or `repo_not_found`."),
         },
     )
     def delete(self, request, username: str, owner: str, repo: str):
@@ -279,7 +260,7 @@ class RepoGalleryApi(APIView):
             200: GalleryUpdateOut,
             **PATH_ERRORS,
             **AUTH_ERRORS,
-            404: _error("`user_not_found`, `repo_not_found` or `image_not_found`."),
+            404: error_response("`user_not_found`, `repo_not_found` or `image_not_found`."),
         },
     )
     def patch(self, request, username: str, owner: str, repo: str):

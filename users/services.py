@@ -44,7 +44,7 @@ class LoginResult:
 
 
 def user_login(*, login: str, github_token: str | None = None) -> LoginResult:
-    """Seed 000's login: new → create and run; ghost → activate at once and refresh;
+    """Login: new → create and run; ghost → activate at once and refresh;
     existing → refresh (steps that succeeded are skipped)."""
     username_validate(login=login)
     with transaction.atomic():
@@ -114,7 +114,7 @@ def ghost_create(*, login: str, force: bool = False) -> GhostResult:
 
 
 def user_start(*, login: str, trigger: str = PipelineRun.Trigger.START) -> PipelineRun:
-    """Start (or join) the user's pipeline; a user not yet known is created (seed 000)."""
+    """Start (or join) the user's pipeline; a user not yet known is created."""
     username_validate(login=login)
     with transaction.atomic():
         user, inserted = user_upsert_by_login(login=login, state=GitHubUser.State.ACTIVE)
@@ -128,8 +128,7 @@ def user_start(*, login: str, trigger: str = PipelineRun.Trigger.START) -> Pipel
 
 def user_restart(*, login: str, from_step: str | None = None) -> PipelineRun:
     """Clear derived data and run again; `from_step` clears and reruns that step and
-    everything downstream of it (seed §9, done right: nothing is left half-reset and the
-    run is really queued)."""
+    everything downstream of it: nothing is left half-reset, and the run is really queued."""
     if from_step is not None:
         _step_check(from_step)
     user = user_get(login=login)

@@ -11,6 +11,7 @@ import logging
 from celery import shared_task
 
 from workers import retry
+from workers.schedule import periodic
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,11 @@ def work_item_run(self, item_id: int) -> str:
         raise self.retry(countdown=exc.countdown) from None
 
 
+@periodic(
+    name="users: pipeline sweep",
+    every=60,
+    description="Resume profile runs whose rate-limit wait is over; recover lost steps.",
+)
 @shared_task(name="users.pipeline_sweep", soft_time_limit=50, time_limit=60, max_retries=0)
 def pipeline_sweep() -> dict:
     """Beat: resume runs whose rate-limit wait is over and recover lost steps."""

@@ -108,22 +108,8 @@ def line_chart_svg(
         return pad_top + inner_h - (y / y1) * inner_h
 
     if axes:
-        base = pad_top + inner_h
-        out.append(
-            f'<path class="grid" d="M{pad_left} {pad_top}H{width - pad_right}'
-            f"M{pad_left} {_fmt(pad_top + inner_h / 2)}H{width - pad_right}"
-            f'M{pad_left} {base}H{width - pad_right}"/>'
-        )
-        out.append(f'<text x="{pad_left - 4}" y="{pad_top + 8}" class="ax" text-anchor="end">')
-        out.append(f"{_number(y1)}</text>")
-        out.append(f'<text x="{pad_left - 4}" y="{base}" class="ax" text-anchor="end">0</text>')
-        if x_labels:
-            out.append(f'<text x="{pad_left}" y="{height - 4}" class="ax">{escape(x_labels[0])}')
-            out.append("</text>")
-            out.append(
-                f'<text x="{width - pad_right}" y="{height - 4}" class="ax" text-anchor="end">'
-                f"{escape(x_labels[1])}</text>"
-            )
+        box = (pad_left, pad_top, width - pad_right, pad_top + inner_h)
+        out += _axes(box, top_value=y1, height=height, x_labels=x_labels)
     for index, s in enumerate(series):
         if not s.points:
             continue
@@ -139,6 +125,34 @@ def line_chart_svg(
         out.append(f'<path class="line {cls}" d="{line}"><title>{escape(s.label)}</title></path>')
     out.append("</svg>")
     return "".join(out)
+
+
+def _axes(
+    box: tuple[float, float, float, float],
+    *,
+    top_value: float,
+    height: int,
+    x_labels: tuple[str, str] | None,
+) -> list[str]:
+    """Grid lines at the top, middle and base of the plot box (left, top, right, base), the
+    y scale's ends, and the x axis's first and last labels."""
+    left, top, right, base = box
+    out = [
+        f'<path class="grid" d="M{left} {top}H{right}'
+        f"M{left} {_fmt(top + (base - top) / 2)}H{right}"
+        f'M{left} {base}H{right}"/>',
+        f'<text x="{left - 4}" y="{top + 8}" class="ax" text-anchor="end">',
+        f"{_number(top_value)}</text>",
+        f'<text x="{left - 4}" y="{base}" class="ax" text-anchor="end">0</text>',
+    ]
+    if x_labels:
+        out.append(f'<text x="{left}" y="{height - 4}" class="ax">{escape(x_labels[0])}')
+        out.append("</text>")
+        out.append(
+            f'<text x="{right}" y="{height - 4}" class="ax" text-anchor="end">'
+            f"{escape(x_labels[1])}</text>"
+        )
+    return out
 
 
 def timestamp(value: datetime) -> float:

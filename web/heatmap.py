@@ -1,4 +1,4 @@
-"""The activity heatmap: seed 000's activity document drawn as a GitHub-style inline SVG.
+"""The activity heatmap: the activity document drawn as a GitHub-style inline SVG.
 
 A pure function of the document (and the day the window ends), so it is tested with
 hand-made documents and renders the same on the page and in the fragment the page's
@@ -102,12 +102,48 @@ def heatmap_render(
     language = language if language in language_days and not repo else None
 
     start, end = window(document, today=today)
-    lit: set[str] | None = None
-    if repo:
-        lit = set(repo_days[repo])
-    elif language:
-        lit = set(language_days[language])
+    # The days the chosen repo or language was touched (None: no filter).
+    chosen = repo_days[repo] if repo else language_days[language] if language else None
+    lit: set[str] | None = set(chosen) if chosen is not None else None
 
+    counts, names = _day_counts(
+        days, start=start, end=end, mode=mode, lit=lit, label=repo or language or ""
+    )
+    busiest = max(counts.values(), default=0)
+    unit = "languages" if mode == "languages" and lit is None else "repos"
+    summary = _summary(len(counts), busiest, mode, repo, language, start, end)
+    svg = _svg(
+        counts,
+        names,
+        start=start,
+        end=end,
+        mode=mode,
+        unit=unit,
+        filtered=lit is not None,
+        summary=summary,
+    )
+    return Heatmap(
+        svg=svg,
+        summary=summary,
+        mode=mode,
+        repo=repo,
+        language=language,
+        repos=repos,
+        languages=languages,
+        active_days=len(counts),
+        busiest=busiest,
+        start=start,
+        end=end,
+        unit=unit,
+    )
+
+
+def _day_counts(
+    days: dict[str, Any], *, start: date, end: date, mode: str, lit: set[str] | None, label: str
+) -> tuple[dict[date, int], dict[date, list[str]]]:
+    """Per day of the window: how many repos or languages it touched, and their names. With
+    a filter (`lit`: the days the chosen repo or language was touched) a lit day counts 1
+    and is named `label`."""
     counts: dict[date, int] = {}
     names: dict[date, list[str]] = {}
     for key, entry in days.items():
@@ -119,26 +155,39 @@ def heatmap_render(
             if key not in lit:
                 continue
             counts[day] = 1
-            names[day] = [repo or language or ""]
+            names[day] = [label]
         elif touched:
             counts[day] = len(touched)
             names[day] = sorted(touched, key=str.lower)
-    busiest = max(counts.values(), default=0)
+    return counts, names
 
+
+def _svg(
+    counts: dict[date, int],
+    names: dict[date, list[str]],
+    *,
+    start: date,
+    end: date,
+    mode: str,
+    unit: str,
+    filtered: bool,
+    summary: str,
+) -> str:
+    """The grid: a column per week (Sunday first), a cell per day of the window."""
+    busiest = max(counts.values(), default=0)
     # The first column is the week (Sunday first) holding the window's first day.
     first_sunday = start - timedelta(days=(start.weekday() + 1) % 7)
     weeks = (end - first_sunday).days // 7 + 1
     width = LEFT + weeks * STEP
     height = TOP + 7 * STEP
-    unit = "languages" if mode == "languages" and lit is None else "repos"
     title_id = "hm-title"
-    variant = "filter" if lit is not None else mode
+    variant = "filter" if filtered else mode
     parts: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="hm hm-{variant}" '
         f'viewBox="0 0 {width} {height}" width="{width}" height="{height}" role="img" '
         f'aria-labelledby="{title_id}" data-mode="{mode}" '
         f'data-active-days="{len(counts)}" data-busiest="{busiest}">',
-        f'<title id="{title_id}">{escape(_summary(len(counts), busiest, mode, repo, language, start, end))}</title>',  # noqa: E501
+        f'<title id="{title_id}">{escape(summary)}</title>',
     ]
     parts += _labels(first_sunday, weeks, start)
     for week in range(weeks):
@@ -152,25 +201,12 @@ def heatmap_render(
             if not count:
                 cells.append(f'<rect y="{y}"/>')
                 continue
-            shade = LEVELS if lit is not None else level(count, busiest)
-            tip = escape(_tooltip(day, count, names[day], unit, lit is not None))
+            shade = LEVELS if filtered else level(count, busiest)
+            tip = escape(_tooltip(day, count, names[day], unit, filtered))
             cells.append(f'<rect y="{y}" class="l{shade}"><title>{tip}</title></rect>')
         parts.append(f'<g transform="translate({LEFT + week * STEP} 0)">{"".join(cells)}</g>')
     parts.append("</svg>")
-    return Heatmap(
-        svg="".join(parts),
-        summary=_summary(len(counts), busiest, mode, repo, language, start, end),
-        mode=mode,
-        repo=repo,
-        language=language,
-        repos=repos,
-        languages=languages,
-        active_days=len(counts),
-        busiest=busiest,
-        start=start,
-        end=end,
-        unit=unit,
-    )
+    return "".join(parts)
 
 
 def _labels(first_sunday: date, weeks: int, start: date) -> list[str]:

@@ -67,8 +67,13 @@ def _plots(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One plot per question an operator asks of the history, each with its legend."""
     if not history:
         return []
-    times = [row["taken_at"].timestamp() for row in history]
     span = (f"{history[0]['taken_at']:%d %b %H:%M}", f"{history[-1]['taken_at']:%d %b %H:%M}")
+    return [_plot(key, title, series, span) for key, title, series in _questions(history)]
+
+
+def _questions(history: list[dict[str, Any]]) -> list[tuple[str, str, list[Series]]]:
+    """(key, title, series) of each plot: throughput, GitHub budget, repos, queues."""
+    times = [row["taken_at"].timestamp() for row in history]
 
     stored_per_hour = []
     for before, after, t in zip(history, history[1:], times[1:], strict=False):
@@ -96,52 +101,46 @@ def _plots(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 points.append((t, 100.0 * (figures.get("used") or 0) / figures["limit"]))
         budget_series.append(Series(f"{resource} budget used (%)", points))
 
-    statuses = StargazerCrawl.Status.values
-    repos = [
-        Series(
-            status,
-            [
-                (t, float((row["repos_by_status"] or {}).get(status, 0)))
-                for t, row in zip(times, history, strict=True)
-            ],
-        )
-        for status in statuses
-    ]
     queue_names = sorted({name for row in history for name in (row["queue_depths"] or {})})
-    queues = [
-        Series(
-            name,
-            [
-                (t, float((row["queue_depths"] or {}).get(name, 0)))
-                for t, row in zip(times, history, strict=True)
-            ],
-        )
-        for name in queue_names
-    ]
-    out = []
-    for key, title, series in (
+    return [
         ("throughput", "Throughput", throughput),
         ("budget", "GitHub budget used", budget_series),
-        ("repos", "Repos by status", repos),
-        ("queues", "Queue depths", queues),
-    ):
-        svg = line_chart_svg(series, label=_label(title, series, span), x_labels=span)
-        out.append(
-            {
-                "key": key,
-                "title": title,
-                "svg": mark_safe(svg),  # noqa: S308 - built from escaped parts
-                "legend": [
-                    {
-                        "label": s.label,
-                        "index": i % 8,
-                        "last": s.points[-1][1] if s.points else None,
-                    }
-                    for i, s in enumerate(series)
-                ],
-            }
-        )
-    return out
+        (
+            "repos",
+            "Repos by status",
+            [
+                _count_series(times, history, "repos_by_status", status)
+                for status in StargazerCrawl.Status.values
+            ],
+        ),
+        (
+            "queues",
+            "Queue depths",
+            [_count_series(times, history, "queue_depths", name) for name in queue_names],
+        ),
+    ]
+
+
+def _count_series(
+    times: list[float], history: list[dict[str, Any]], field: str, name: str
+) -> Series:
+    """The count `name` of the per-name counts in `field`, over the history."""
+    counts = [row[field] or {} for row in history]
+    return Series(name, [(t, float(c.get(name, 0))) for t, c in zip(times, counts, strict=True)])
+
+
+def _plot(key: str, title: str, series: list[Series], span: tuple[str, str]) -> dict[str, Any]:
+    """One drawn plot and its legend (each series' label, colour index and last value)."""
+    svg = line_chart_svg(series, label=_label(title, series, span), x_labels=span)
+    return {
+        "key": key,
+        "title": title,
+        "svg": mark_safe(svg),  # noqa: S308 - built from escaped parts
+        "legend": [
+            {"label": s.label, "index": i % 8, "last": s.points[-1][1] if s.points else None}
+            for i, s in enumerate(series)
+        ],
+    }
 
 
 def _label(title: str, series: list[Series], span: tuple[str, str]) -> str:

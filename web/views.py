@@ -23,12 +23,14 @@ from django.views.decorators.http import require_POST, require_safe
 
 from activity.selectors import user_activity_computed_at, user_activity_get
 from config.errors import GazerError
+from feed.scoring import REASON_LABELS
 from feed.services import feed_page_serve, feed_rebuild_request
 from repos import selectors as repo_selectors
 from repos.models import Repo
 from stargazers import services as star_services
 from stargazers.models import StargazerCrawl
 from stargazers.selectors import repos as star_repo_selectors
+from users import pipeline as user_pipeline
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
 from web import ops, render_cache
@@ -39,19 +41,6 @@ KINDRED_LIMIT = 12
 # A repo without stored star history is asked for at most this often per process
 # (the API asks on every GET; a page under load must not flood the queue).
 STAR_HISTORY_REQUEST_EVERY = 600
-STEP_LABELS = {
-    "fetch_profile": "Profile",
-    "fetch_repos": "Repositories",
-    "select_highlights": "Highlights",
-    "repo_blurb": "Blurb",
-    "repo_emphasis": "Technologies",
-    "repo_keywords": "Keywords",
-    "repo_kind": "Kind",
-    "repo_link": "Link",
-    "repo_media": "Gallery",
-    "user_theme": "Theme",
-    "user_activity": "Activity",
-}
 STATUS_LABELS = {
     "pending": "queued",
     "running": "running",
@@ -187,7 +176,7 @@ def _progress_unless_finished(user) -> dict[str, Any]:
 def _unknown_to_github(progress: dict[str, Any]) -> bool:
     """The profile fetch failed because GitHub has no such user (its recorded output)."""
     return progress["state"] == "failed" and any(
-        item["step"] == "fetch_profile"
+        item["step"] == user_pipeline.FETCH_PROFILE
         and item["repo"] is None
         and item["status"] == "failed"
         and (item["output"] or {}).get("profile_found") is False
@@ -202,7 +191,7 @@ def _progress_view(progress: dict[str, Any]) -> dict[str, Any]:
     for item in items:
         row = {
             "step": item["step"],
-            "label": STEP_LABELS.get(item["step"], item["step"].replace("_", " ").capitalize()),
+            "label": user_pipeline.step_label(item["step"]),
             "status": item["status"],
             "status_label": STATUS_LABELS.get(item["status"], item["status"]),
             "error": item["error"],
@@ -325,21 +314,6 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
         "web/for_you.html",
         {"person": person, "items": items, "can_rebuild": _may_rebuild(request)},
     )
-
-
-# The feed's signal names (`reasons`), as a person reads them.
-REASON_LABELS = {
-    "llm": "judged a match for this profile",
-    "language": "in the languages of this profile's highlights",
-    "keywords": "shares skills with this profile",
-    "emphasis": "uses technologies this profile uses",
-    "kind": "the kind of project this profile builds",
-    "theme": "fits this profile's theme",
-    "recency": "recently active",
-    "starred_by_kindred": "starred by kindred developers",
-    "stargazer_overlap": "its stargazers star what this profile stars",
-    "author_starred_by_kindred": "its author's work is starred by kindred developers",
-}
 
 
 def _reason_text(reason: Any) -> str:

@@ -1,4 +1,4 @@
-"""Liveness, readiness and health endpoints (seed 002's shapes)."""
+"""Liveness, readiness and health endpoints (their answer shapes: workers/health.py)."""
 
 from __future__ import annotations
 

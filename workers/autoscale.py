@@ -1,8 +1,8 @@
-"""Worker autoscaling with seed 002's resource rule.
+"""Worker autoscaling that respects the machine's resources.
 
-Celery's autoscaler grows the pool whenever messages wait. Seed 002 grew its worker
-pool only while CPU stayed under 80 % and memory under 85 %, by max(1, 10 %) of the
-current size per step; this subclass adds exactly that. Enabled by
+Celery's autoscaler grows the pool whenever messages wait. The pool may grow only while
+CPU stays under 80 % and memory under 85 %, by max(1, 10 %) of the current size per
+step; this subclass adds exactly that. Enabled by
 `worker_autoscaler` in config/celery.py and used when a worker runs with
 `--autoscale=MAX,MIN`.
 """
@@ -38,6 +38,6 @@ class ResourceAwareAutoscaler(Autoscaler):
                 extra={"cpu_percent": cpu, "memory_percent": memory, "wanted": n},
             )
             return None
-        # Seed 002's step: max(1, 10 % of the current pool) at a time.
+        # One step: max(1, 10 % of the current pool) at a time.
         step = min(n, max(1, self.processes // 10))
         return super().scale_up(step)

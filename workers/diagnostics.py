@@ -1,4 +1,4 @@
-"""Seed 002's hourly diagnostics: one structured log line and a stored snapshot.
+"""Hourly diagnostics: one structured log line and a stored snapshot.
 
 The worker and machine figures are measured here; the product's own figures (accounts
 processed, repos by status, stargazers found) come from the app that owns them, which
@@ -36,21 +36,43 @@ def diagnostics_source_register(fn: Callable[[datetime | None], dict[str, Any]])
 
 
 def diagnostics_record() -> DiagnosticsSnapshot:
-    """Measure the figures seed 002 reported hourly and store them."""
+    """Measure the hourly figures (workers, machine, product), store them and log them."""
     now = timezone.now()
     previous = DiagnosticsSnapshot.objects.order_by("-taken_at").first()
     period_start = previous.taken_at if previous else None
     period_seconds = int((now - period_start).total_seconds()) if period_start else 0
+    hours = period_seconds / 3600 if period_seconds else 0
 
     product: dict[str, Any] = {}
     for source in _sources:
         product.update(source(period_start))
-    total = product.get("accounts_processed_total", 0)
     in_period = product.get("accounts_processed_period", 0)
-    hours = period_seconds / 3600 if period_seconds else 0
-    repos_by_status = product.get("repos_by_status", {})
-    stargazers_found = product.get("stargazers_found", 0)
+    workers, depths, usage, budget = _machine_figures()
+    snapshot = DiagnosticsSnapshot.objects.create(
+        period_seconds=period_seconds,
+        accounts_processed_total=product.get("accounts_processed_total", 0),
+        accounts_processed_period=in_period,
+        accounts_per_hour=round(in_period / hours, 2) if hours else 0.0,
+        workers_total=workers["total"],
+        workers_active=workers["active"],
+        workers_idle=workers["idle"],
+        queue_depths=depths,
+        cpu_percent=usage["cpu_usage"],
+        memory_percent=usage["memory_usage_percent"],
+        memory_used_mb=usage["memory_used_mb"],
+        memory_total_mb=usage["memory_total_mb"],
+        repos_by_status=product.get("repos_by_status", {}),
+        stargazers_found=product.get("stargazers_found", 0),
+        deadline_seconds=settings.STARGAZER_TASK_DEADLINE_SECONDS,
+        github_budget=budget,
+    )
+    _log(snapshot, hours=hours, workers=workers, usage=usage)
+    return snapshot
 
+
+def _machine_figures() -> tuple[dict, dict, dict, dict]:
+    """Workers, queue depths, CPU and memory, and the GitHub budget; what cannot be read
+    (Redis away) counts as nothing rather than failing the snapshot."""
     try:
         workers = health.worker_snapshot(timeout=1.0)
         depths = health.queue_depths()
@@ -63,45 +85,29 @@ def diagnostics_record() -> DiagnosticsSnapshot:
     except Exception:
         logger.warning("diagnostics.github_budget_unreadable", exc_info=True)
         budget = {}
+    return workers, depths, usage, budget
 
-    snapshot = DiagnosticsSnapshot.objects.create(
-        period_seconds=period_seconds,
-        accounts_processed_total=total,
-        accounts_processed_period=in_period,
-        accounts_per_hour=round(in_period / hours, 2) if hours else 0.0,
-        workers_total=workers["total"],
-        workers_active=workers["active"],
-        workers_idle=workers["idle"],
-        queue_depths=depths,
-        cpu_percent=usage["cpu_usage"],
-        memory_percent=usage["memory_usage_percent"],
-        memory_used_mb=usage["memory_used_mb"],
-        memory_total_mb=usage["memory_total_mb"],
-        repos_by_status=repos_by_status,
-        stargazers_found=stargazers_found,
-        deadline_seconds=settings.STARGAZER_TASK_DEADLINE_SECONDS,
-        github_budget=budget,
-    )
+
+def _log(snapshot: DiagnosticsSnapshot, *, hours: float, workers: dict, usage: dict) -> None:
+    """One structured line whatever the log formatter: the figures as JSON in the message."""
     figures = {
         "hours_since_last": round(hours, 2),
-        "accounts_total": total,
-        "accounts_period": in_period,
+        "accounts_total": snapshot.accounts_processed_total,
+        "accounts_period": snapshot.accounts_processed_period,
         "accounts_per_hour": snapshot.accounts_per_hour,
         "workers": workers,
-        "queue_depths": depths,
+        "queue_depths": snapshot.queue_depths,
         "deadline_seconds": snapshot.deadline_seconds,
         **usage,
-        "repos_by_status": repos_by_status,
-        "stargazers_found": stargazers_found,
-        "github_budget": budget,
+        "repos_by_status": snapshot.repos_by_status,
+        "stargazers_found": snapshot.stargazers_found,
+        "github_budget": snapshot.github_budget,
     }
-    # One structured line whatever the log formatter: the figures as JSON in the message.
     logger.info(
         "diagnostics.hourly %s",
         json.dumps(figures, sort_keys=True, default=str),
         extra={"diagnostics": figures},
     )
-    return snapshot
 
 
 def github_budget_summary() -> dict:

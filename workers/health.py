@@ -1,4 +1,4 @@
-"""Health checks with seed 002's shapes and rules (seed-behaviour.md §7).
+"""Health checks: what /health, /readyz and /livez answer, and the rules behind them.
 
 The overall status is the worst check: database, Redis (the broker) and Celery workers.
 Workers are unhealthy when none answers, degraded when none is busy while the queues
@@ -7,9 +7,11 @@ hold more than 10 messages, or when CPU or memory is above 90 %. With an LLM key
 (LLM steps would fall back to heuristics).
 
 Product apps add their own checks and figures from `AppConfig.ready()`:
-`check_register("supervisor", fn)` (fn() -> Check) and `stat_register(name, fn)`
-(fn() -> a JSON value for the `stats` block). Both read the database, so they run only
-while it answers; workers/ imports no product app.
+`check_register(name, fn)` (fn() -> Check) and `stat_register(name, fn)` (fn() -> a
+JSON value for the `stats` block). Both read the database, so they run only while it
+answers; workers/ imports no product app. The names in the answer (`factory_queue_depth`,
+`factory_active_workers`, the star graph's `supervisor` check) are the ones monitoring
+clients already parse: they stay, whatever the parts are called inside.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from django.conf import settings
 from django.db import connections
 
 from workers import queues
+from workers.redis_clients import redis_client
 
 logger = logging.getLogger(__name__)
 
@@ -88,24 +91,9 @@ def database_check(*, alias: str = "default", timeout: float = 3.0) -> Check:
     return Check(HEALTHY)
 
 
-_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
-
-
-def redis_client(*, timeout: float = 1.0, url: str | None = None) -> redis.Redis:
-    """One client (and its connection pool) per URL: probes reuse their connections."""
-    key = (url or settings.REDIS_URL, timeout)
-    client = _CLIENTS.get(key)
-    if client is None:
-        client = redis.Redis.from_url(
-            key[0], socket_connect_timeout=timeout, socket_timeout=timeout
-        )
-        _CLIENTS[key] = client
-    return client
-
-
 def redis_check() -> Check:
     try:
-        redis_client().ping()
+        redis_client(settings.REDIS_URL).ping()
     except redis.RedisError as exc:
         return Check(UNHEALTHY, f"redis unreachable: {type(exc).__name__}")
     return Check(HEALTHY)
@@ -115,7 +103,7 @@ def queue_depths() -> dict[str, int]:
     """Messages waiting per queue (Redis lists, one per priority step)."""
     names = (*queues.ALL, queues.LLM)
     steps = ("", *(f"\x06\x16{step}" for step in (1, 2, 3, 4, 5, 6, 7, 8, 9)))
-    with redis_client().pipeline(transaction=False) as pipe:
+    with redis_client(settings.REDIS_URL).pipeline(transaction=False) as pipe:
         for name in names:
             for step in steps:
                 pipe.llen(f"{name}{step}")
@@ -215,7 +203,7 @@ def health_report() -> tuple[dict, int]:
     if broker.status == HEALTHY and (llm := llm_worker_check()) is not None:
         checks["llm_worker"] = llm
     if database.status == HEALTHY:
-        # The apps' own checks (the star graph's "supervisor", seed 002's).
+        # The apps' own checks (the star graph's, under the name `supervisor`).
         for name, fn in _checks.items():
             checks[name] = _registered_check(name, fn)
     registered = {name: fn() if database.status == HEALTHY else None for name, fn in _stats.items()}

@@ -23,24 +23,14 @@ from typing import Any
 import redis
 from celery import bootsteps
 
+from workers.redis_clients import redis_client
+
 logger = logging.getLogger(__name__)
 
 BEAT_SECONDS = 2.0
 TTL_SECONDS = 10.0
 BEATS_KEY = "gazer:workers:beats"  # sorted set: hostname -> time of its last beat
 INFO_KEY = "gazer:workers:info:{hostname}"  # JSON of the last beat, expires with it
-
-
-_CLIENTS: dict[tuple[str, float], redis.Redis] = {}
-
-
-def _client(url: str, *, timeout: float = 1.0) -> redis.Redis:
-    """One client (and its connection pool) per URL, reused by every reader call."""
-    client = _CLIENTS.get((url, timeout))
-    if client is None:
-        client = redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout)
-        _CLIENTS[(url, timeout)] = client
-    return client
 
 
 def worker_info(consumer) -> dict[str, Any]:
@@ -91,7 +81,7 @@ def beat_delete(client: redis.Redis, hostname: str) -> None:
 
 def workers_alive(url: str, *, timeout: float = 1.0) -> list[dict[str, Any]]:
     """Every worker whose last beat is younger than the TTL, by hostname."""
-    client = _client(url, timeout=timeout)
+    client = redis_client(url, timeout=timeout)
     now = time.time()
     with client.pipeline(transaction=False) as pipe:
         pipe.zremrangebyscore(BEATS_KEY, "-inf", now - TTL_SECONDS)
@@ -124,7 +114,7 @@ class LivenessBeacon(bootsteps.StartStopStep):
 
     def start(self, parent) -> None:
         self.consumer = parent
-        self.client = _client(parent.app.conf.broker_url)
+        self.client = redis_client(parent.app.conf.broker_url)
         self.beat()
         self.timer_ref = parent.timer.call_repeatedly(BEAT_SECONDS, self.beat)
 

@@ -6,7 +6,7 @@ from django.db import models
 
 
 class DiagnosticsSnapshot(models.Model):
-    """Seed 002's hourly diagnostics, stored so stats and admin show history."""
+    """The hourly diagnostics, stored so stats and admin show history."""
 
     taken_at = models.DateTimeField(auto_now_add=True, db_index=True)
     period_seconds = models.PositiveIntegerField(default=0)

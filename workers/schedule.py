@@ -1,69 +1,73 @@
-"""Periodic tasks, seeded into django-celery-beat by `manage.py setup_periodic_tasks`.
+"""Periodic tasks, declared beside their tasks and seeded into django-celery-beat by
+`manage.py setup_periodic_tasks`.
+
+    @periodic(name="users: pipeline sweep", every=60, description="...")
+    @shared_task(name="users.pipeline_sweep", ...)
+    def pipeline_sweep(): ...
 
 Seeding uses get_or_create by name, so an interval or enabled flag edited in Django admin
-survives later seeding. `expires` is close to the interval: a beat message that waited
-that long is stale and the next one will come.
+survives later seeding. `expires` defaults to just under the interval: a beat message
+that waited that long is stale and the next one will come.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+
+from celery import current_app
 
 from workers import queues
 
 
 @dataclass(frozen=True)
 class Periodic:
+    """One periodic task: the beat row's name, the task object, and its options."""
+
     name: str
-    task: str
+    task_object: Any
     every_seconds: int
-    queue: str = queues.DEFAULT
-    description: str = ""
+    expires_seconds: int
+    queue: str
+    description: str
+
+    @property
+    def task(self) -> str:
+        """The Celery name of the task (read once the app has its tasks)."""
+        return self.task_object.name
 
 
-PERIODIC_TASKS: list[Periodic] = [
-    Periodic(
-        name="diagnostics: hourly snapshot",
-        task="workers.diagnostics_record",
-        every_seconds=3600,
-        description="Seed 002's hourly diagnostics, logged and stored.",
-    ),
-    Periodic(
-        name="users: pipeline sweep",
-        task="users.pipeline_sweep",
-        every_seconds=60,
-        description="Resume profile runs whose rate-limit wait is over; recover lost steps.",
-    ),
-    Periodic(
-        name="stargazers: dispatch due crawls",
-        task="stargazers.stargazer_crawls_dispatch",
-        every_seconds=60,
-        description="Enqueue due star-graph rows (pending, past not_before) with no live "
-        "message, and accounts whose starred sync was lost.",
-    ),
-    Periodic(
-        name="stargazers: reset stale claims",
-        task="stargazers.stargazer_claims_reset_stale",
-        every_seconds=300,
-        description="Release crawl claims without a heartbeat for STARGAZER_CLAIM_TTL_SECONDS.",
-    ),
-    Periodic(
-        name="stargazers: refresh accounts",
-        task="stargazers.accounts_stars_refresh",
-        every_seconds=3600,
-        description="Re-sync accounts' starred lists a day old (low queue, conditional).",
-    ),
-    Periodic(
-        name="stargazers: refresh stale star signals",
-        task="stargazers.star_signals_sweep",
-        every_seconds=300,
-        description="Recompute kindred and star-graph signals marked stale whose refresh "
-        "message was lost.",
-    ),
-    Periodic(
-        name="feed: resend lost rebuilds",
-        task="feed.feed_rebuild_sweep",
-        every_seconds=300,
-        description="Re-send For You rebuild requests queued five minutes ago and not taken.",
-    ),
-]
+_DECLARED: dict[str, Periodic] = {}
+
+
+def periodic(
+    *,
+    name: str,
+    every: int,
+    description: str,
+    expires: int | None = None,
+    queue: str = queues.DEFAULT,
+) -> Callable[[Any], Any]:
+    """Declare the decorated Celery task periodic: every `every` seconds on `queue`."""
+
+    def declare(task: Any) -> Any:
+        if name in _DECLARED and _DECLARED[name].task_object is not task:
+            raise ValueError(f"periodic task {name!r} declared twice")
+        _DECLARED[name] = Periodic(
+            name=name,
+            task_object=task,
+            every_seconds=every,
+            expires_seconds=max(every - 1, 1) if expires is None else expires,
+            queue=queue,
+            description=description,
+        )
+        return task
+
+    return declare
+
+
+def periodic_tasks() -> list[Periodic]:
+    """Every declared periodic task, once every app's tasks module is loaded."""
+    current_app.loader.import_default_modules()  # what a worker does at start: every tasks.py
+    return list(_DECLARED.values())

@@ -7,7 +7,7 @@ from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from feed.models import FeedRebuild
-from feed.tests.factories import highlight, repo_make, user_make
+from tests.factories import RepoFactory, UserFactory, highlight
 
 pytestmark = pytest.mark.django_db
 
@@ -19,10 +19,10 @@ def api():
 
 @pytest.fixture
 def world():
-    viewer = user_make("viewer")
-    highlight(viewer, repo_make("viewer/mine"))
-    ada = user_make("ada")
-    highlight(ada, *[repo_make(f"ada/r{i}", keywords=["k"]) for i in range(40)])
+    viewer = UserFactory(login="viewer")
+    highlight(viewer, RepoFactory(full_name="viewer/mine"))
+    ada = UserFactory(login="ada")
+    highlight(ada, *[RepoFactory(full_name=f"ada/r{i}", keywords=["k"]) for i in range(40)])
     return viewer
 
 

@@ -8,7 +8,7 @@ import uuid
 import pytest
 
 from feed import judge, services
-from feed.tests.factories import NOW, highlight, repo_make, user_make
+from tests.factories import NOW, RepoFactory, UserFactory, highlight
 from workers import queues
 
 pytestmark = pytest.mark.django_db
@@ -19,10 +19,10 @@ CANDIDATES = 5
 @pytest.fixture
 def scored(settings):
     settings.FEED_JUDGE_BATCH_SIZE = 2  # three prompts: 2, 2, 1
-    viewer = user_make("judge-viewer", theme="Python parsing")
-    highlight(viewer, repo_make("judge-viewer/own", keywords=["parsing"]))
-    author = user_make("judge-author")
-    highlight(author, *[repo_make(f"judge-author/r{n}") for n in range(CANDIDATES)])
+    viewer = UserFactory(login="judge-viewer", theme="Python parsing")
+    highlight(viewer, RepoFactory(full_name="judge-viewer/own", keywords=["parsing"]))
+    author = UserFactory(login="judge-author")
+    highlight(author, *[RepoFactory(full_name=f"judge-author/r{n}") for n in range(CANDIDATES)])
     return viewer, services.feed_stage1(viewer=viewer, now=NOW)
 
 

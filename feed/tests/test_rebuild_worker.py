@@ -6,8 +6,8 @@ import pytest
 from rest_framework.test import APIClient
 
 from feed.models import FeedEntry, FeedJudgment, FeedRebuild
-from feed.tests.factories import highlight, repo_make, user_make
 from repos.models import Repo
+from tests.factories import RepoFactory, UserFactory, highlight
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -27,15 +27,17 @@ def sim(simulator):
 
 @pytest.fixture
 def world():
-    viewer = user_make("viewer", theme="Python parsing", bio="I write parsers")
-    highlight(viewer, repo_make("viewer/own", keywords=["parsing"], description="my parser"))
-    authors = [user_make(f"author-{i}", state="ghost" if i == 0 else "active") for i in range(3)]
+    viewer = UserFactory(login="viewer", theme="Python parsing", bio="I write parsers")
+    highlight(
+        viewer, RepoFactory(full_name="viewer/own", keywords=["parsing"], description="my parser")
+    )
+    authors = [UserFactory(login=f"author-{i}", ghost=i == 0) for i in range(3)]
     for n in range(CANDIDATES):
         author = authors[n % 3]
         highlight(
             author,
-            repo_make(
-                f"{author.login}/repo-{n:02d}",
+            RepoFactory(
+                full_name=f"{author.login}/repo-{n:02d}",
                 language=["Python", "Rust", "Go"][n % 3],
                 keywords=[["parsing"], ["cli"], ["web"]][n % 3],
                 description=f"repository number {n}",

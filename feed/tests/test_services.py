@@ -10,8 +10,8 @@ from django.db import connection
 
 from feed import selectors, services
 from feed.models import FeedEntry, FeedExposure, FeedJudgment
-from feed.tests.factories import NOW, highlight, repo_make, star, user_make
 from repos.selectors import repo_payload
+from tests.factories import NOW, RepoFactory, UserFactory, highlight, star
 from users import services as user_services
 
 pytestmark = pytest.mark.django_db
@@ -20,22 +20,24 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def world():
     """viewer (Python, parsers) and three other authors; one of them a ghost."""
-    viewer = user_make("viewer", theme="Python parsing tools")
-    mine = repo_make("viewer/own", keywords=["parsing"])
+    viewer = UserFactory(login="viewer", theme="Python parsing tools")
+    mine = RepoFactory(full_name="viewer/own", keywords=["parsing"])
     highlight(viewer, mine)
-    ada = user_make("ada")
-    bob = user_make("bob", state="ghost")
-    cy = user_make("cy")
-    a1 = repo_make("ada/parser", keywords=["parsing", "ast"], emphasis=["Python"])
-    a2 = repo_make("ada/webapp", language="JavaScript", keywords=["web"], kind="application")
-    b1 = repo_make("bob/lexer", keywords=["parsing"], pushed_days_ago=400)
-    shared = repo_make("cy/shared", language="Go")
+    ada = UserFactory(login="ada")
+    bob = UserFactory(login="bob", ghost=True)
+    cy = UserFactory(login="cy")
+    a1 = RepoFactory(full_name="ada/parser", keywords=["parsing", "ast"], emphasis=["Python"])
+    a2 = RepoFactory(
+        full_name="ada/webapp", language="JavaScript", keywords=["web"], kind="application"
+    )
+    b1 = RepoFactory(full_name="bob/lexer", keywords=["parsing"], pushed_days_ago=400)
+    shared = RepoFactory(full_name="cy/shared", language="Go")
     highlight(ada, a1, a2)
     highlight(bob, b1)
     highlight(cy, shared)
     highlight(ada, shared, reason="contributed")  # one repo, two highlighters
     # The viewer's own repos never come back, whoever highlights them (any case).
-    upper = repo_make("Viewer/other")
+    upper = RepoFactory(full_name="Viewer/other")
     highlight(cy, upper, mine)
     return {"viewer": viewer, "ada": ada, "bob": bob, "cy": cy, "a1": a1, "b1": b1}
 
@@ -160,9 +162,9 @@ def test_the_page_statement_is_prepared_once_per_connection(world, settings):
 
 def _two_equal(world):
     """Two candidates the first stage scores alike (only these two)."""
-    viewer = user_make("fresh-eyes")
-    twin_a = repo_make("ada/twin-a", language="Rust", keywords=["x"])
-    twin_b = repo_make("ada/twin-b", language="Rust", keywords=["x"])
+    viewer = UserFactory(login="fresh-eyes")
+    twin_a = RepoFactory(full_name="ada/twin-a", language="Rust", keywords=["x"])
+    twin_b = RepoFactory(full_name="ada/twin-b", language="Rust", keywords=["x"])
     FeedEntry.objects.all().delete()
     services.feed_stage1_store(viewer=viewer, now=NOW)
     FeedEntry.objects.filter(viewer=viewer).exclude(repo__in=[twin_a, twin_b]).delete()
@@ -211,12 +213,12 @@ def test_judged_included_come_first_then_stage_one_then_excluded(world):
 
 def test_star_graph_signals_change_the_order_as_their_weights_say(world, settings):
     viewer = world["viewer"]
-    kin = user_make("kin")
-    seen = [repo_make(f"zed/seen-{i}") for i in range(3)]
+    kin = UserFactory(login="kin")
+    seen = [RepoFactory(full_name=f"zed/seen-{i}") for i in range(3)]
     star(viewer, *seen)
     star(kin, *seen)
-    older = repo_make("ada/older", language="Rust", pushed_days_ago=300)
-    newer = repo_make("cy/newer", language="Rust", pushed_days_ago=5)
+    older = RepoFactory(full_name="ada/older", language="Rust", pushed_days_ago=300)
+    newer = RepoFactory(full_name="cy/newer", language="Rust", pushed_days_ago=5)
     highlight(world["ada"], older)
     highlight(world["cy"], newer)
     star(kin, older)  # the kindred developer starred the older one
@@ -280,7 +282,7 @@ def test_a_grown_candidate_set_queues_one_rebuild(world, django_capture_on_commi
     row = FeedRebuild.objects.get(viewer=world["viewer"])
     assert row.queued_at is not None and row.trigger == "first_view"
     FeedRebuild.objects.filter(pk=row.pk).update(queued_at=None)
-    highlight(world["cy"], repo_make("cy/brand-new"))
+    highlight(world["cy"], RepoFactory(full_name="cy/brand-new"))
     with django_capture_on_commit_callbacks() as callbacks:
         services.feed_serve(viewer="viewer", limit=5, now=NOW)
         services.feed_serve(viewer="viewer", limit=5, now=NOW)
@@ -319,8 +321,8 @@ def test_the_page_is_the_full_ranking_however_exposures_fall(world, settings):
     import random
 
     viewer = world["viewer"]
-    author = user_make("many")
-    repos = [repo_make(f"many/r{i:02d}") for i in range(40)]
+    author = UserFactory(login="many")
+    repos = [RepoFactory(full_name=f"many/r{i:02d}") for i in range(40)]
     highlight(author, *repos)
     rng = random.Random(5)
     FeedEntry.objects.filter(viewer_id=viewer.pk).delete()
@@ -368,7 +370,7 @@ def test_the_candidate_count_follows_every_change_to_highlights(world):
         return UserRepo.objects.filter(highlight_rank__isnull=False).count()
 
     assert selectors.candidates_count() == real() > 0
-    extra = repo_make("cy/extra")
+    extra = RepoFactory(full_name="cy/extra")
     highlight(world["cy"], extra)  # insert
     assert selectors.candidates_count() == real()
     user_highlights_set(user_id=world["ada"].pk, repo_ids=[world["a1"].pk])  # updates

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from feed.models import FeedRebuild
-from feed.tests.factories import user_make
+from tests.factories import UserFactory
 from users import engine, pipeline
 from users.models import PipelineRun, WorkItem
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_a_finished_profile_queues_that_viewers_rebuild_once(django_capture_on_commit_callbacks):
-    viewer = user_make("viewer")
+    viewer = UserFactory(login="viewer")
     run = PipelineRun.objects.create(
         user=viewer, status="running", trigger="start", selected_steps=[pipeline.FETCH_PROFILE]
     )
@@ -29,7 +29,7 @@ def test_a_finished_profile_queues_that_viewers_rebuild_once(django_capture_on_c
 
 
 def test_a_failed_profile_queues_nothing(django_capture_on_commit_callbacks):
-    viewer = user_make("viewer")
+    viewer = UserFactory(login="viewer")
     run = PipelineRun.objects.create(
         user=viewer, status="running", trigger="start", selected_steps=[pipeline.FETCH_PROFILE]
     )

@@ -5,13 +5,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 
 from repos.services import repos_upsert_from_github
 from stargazers.models import AccountStarredSync, StarEdge
@@ -28,7 +26,8 @@ from users.tokens import token_decrypt
 from workers import queues
 from workers.github import errors as gh_errors
 from workers.github import github
-from workers.health import redis_client
+from workers.redis_clients import redis_client
+from workers.timestamps import timestamp_parse as _dt
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +75,6 @@ def _account_token(account_id: int | None) -> str | None:
         GitHubUser.objects.filter(pk=account_id).values_list("token_encrypted", flat=True).first()
     )
     return token_decrypt(encrypted or "")
-
-
-def _dt(value: Any) -> datetime | None:
-    if not value:
-        return None
-    return parse_datetime(value) if isinstance(value, str) else value
 
 
 def repos_upsert(*, payloads: list[dict]) -> dict[int, tuple[int, int]]:
@@ -339,7 +332,7 @@ def accounts_stars_refresh_due(*, limit: int = 500) -> int:
 
 
 def _redis():
-    return redis_client(timeout=2.0)
+    return redis_client(settings.REDIS_URL, timeout=2.0)
 
 
 def _lease_key(user_id: int) -> str:

@@ -6,7 +6,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from stargazers.models import StarEdge, StargazerCrawl
-from stargazers.tests.factories import crawl_make, repo_make, user_make
+from tests.factories import CrawlFactory, RepoFactory, UserFactory
 from workers.models import QueuePause
 
 pytestmark = pytest.mark.django_db
@@ -72,10 +72,10 @@ def test_admin_api_disabled_without_configured_key(client, settings, method, url
 @pytest.fixture
 def world(redis_test_client):
     redis_test_client.flushdb()
-    octocat = user_make(login="octocat")
-    widget = repo_make(full_name="acme/widget", stars=120, github_id=777)
-    crawl_make(repo=widget, status="completed", stargazers_stored=120, account=octocat)
-    other = crawl_make(repo=repo_make(stars=5), status="failed", error="HTTP 500")
+    octocat = UserFactory(login="octocat")
+    widget = RepoFactory(full_name="acme/widget", stars=120, github_id=777)
+    CrawlFactory(repo=widget, status="completed", stargazers_stored=120, account=octocat)
+    other = CrawlFactory(repo=RepoFactory(stars=5), status="failed", error="HTTP 500")
     StarEdge.objects.create(repo=widget, user=octocat, source="starred")
     StarEdge.objects.create(repo=other.repo, user=octocat, source="starred")
     return {"octocat": octocat, "widget": widget, "other": other}
@@ -168,7 +168,7 @@ def test_reprocess_resets_and_enqueues(client, admin_key, world, redis_test_clie
 
 def test_reset_deletes_the_row_and_stargazer_edges(client, admin_key, world):
     widget = world["widget"]
-    viewer = user_make()
+    viewer = UserFactory()
     StarEdge.objects.create(repo=widget, user=viewer, source="stargazers")
     response = _call(client, "post", "/admin-api/repos/acme/widget/reset", {}, KEY)
     assert response.status_code == 200 and response.json()["success"] is True
@@ -222,8 +222,8 @@ def test_edge_estimate_before_and_after_analyze():
         # Counts earlier tests left in the statistics system (their rows are gone) start
         # this one from zero.
         cursor.execute("SELECT pg_stat_reset_single_table_counters('gazer_star_edge'::regclass)")
-    users = [user_make() for _ in range(50)]
-    repos = [repo_make() for _ in range(40)]
+    users = [UserFactory() for _ in range(50)]
+    repos = [RepoFactory() for _ in range(40)]
     StarEdge.objects.bulk_create(
         [StarEdge(repo=r, user=u, source="stargazers") for r in repos for u in users]
     )  # 2000 edges, never analyzed
@@ -256,7 +256,7 @@ def test_edge_estimate_before_and_after_analyze():
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE gazer_star_edge")
     assert estimate() == 2000
-    more = [user_make() for _ in range(50)]
+    more = [UserFactory() for _ in range(50)]
     StarEdge.objects.bulk_create(
         [StarEdge(repo=r, user=u, source="stargazers") for r in repos for u in more]
     )

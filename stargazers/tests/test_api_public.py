@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from stargazers import services
 from stargazers.models import StarEdge, StarHistoryDay
-from stargazers.tests.factories import crawl_make, repo_make, user_make
+from tests.factories import CrawlFactory, RepoFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,8 +22,8 @@ def client():
 @pytest.fixture
 def graph():
     """ada starred r1..r3; bob shares r1, r2; cy shares r3; dee shares nothing."""
-    ada, bob, cy, dee = (user_make(login=n) for n in ("ada", "bob", "cy", "dee"))
-    r1, r2, r3, r4 = (repo_make(full_name=f"acme/r{i}", stars=3) for i in range(1, 5))
+    ada, bob, cy, dee = (UserFactory(login=n) for n in ("ada", "bob", "cy", "dee"))
+    r1, r2, r3, r4 = (RepoFactory(full_name=f"acme/r{i}", stars=3) for i in range(1, 5))
     t0 = datetime(2025, 1, 1, tzinfo=UTC)
     for i, (user, repo, source) in enumerate(
         [
@@ -39,9 +39,9 @@ def graph():
         StarEdge.objects.create(
             repo=repo, user=user, source=source, starred_at=t0 + timedelta(days=i)
         )
-    crawl_make(repo=r1, status="completed", stargazers_stored=2)
-    crawl_make(repo=r2, status="processing")
-    crawl_make(repo=r3, status="restricted")
+    CrawlFactory(repo=r1, status="completed", stargazers_stored=2)
+    CrawlFactory(repo=r2, status="processing")
+    CrawlFactory(repo=r3, status="restricted")
     return {"ada": ada, "r1": r1, "r3": r3}
 
 
@@ -97,7 +97,7 @@ def test_star_history_queues_then_serves_stored_days(
 
 
 def test_star_history_refresh_stores_simulator_days(simulator):
-    repo = repo_make(full_name="bench-org/bench-00001", stars=1)
+    repo = RepoFactory(full_name="bench-org/bench-00001", stars=1)
     from ghsim.world import World
 
     world = World(seed=1)

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from stargazers.models import StargazerCrawl
-from stargazers.tests.factories import crawl_make, repo_make
+from tests.factories import CrawlFactory, RepoFactory
 from workers.models import QueuePause
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +22,7 @@ def _run(*args) -> str:
 
 
 def test_status_json_counts(redis_test_client):
-    crawl_make(status="failed", error="boom")
+    CrawlFactory(status="failed", error="boom")
     doc = json.loads(_run("stargazers_status", "--json", "--status", "failed"))
     assert doc["database"]["failed_repos"] == 1
     assert doc["repos"][0]["last_error"] == "boom"
@@ -37,8 +37,8 @@ def test_pause_and_resume_commands(redis_test_client):
 
 
 def test_reprocess_command(redis_test_client):
-    crawl_make(repo=repo_make(full_name="acme/one"), status="failed")
-    crawl_make(status="failed")
+    CrawlFactory(repo=RepoFactory(full_name="acme/one"), status="failed")
+    CrawlFactory(status="failed")
     assert "queued: acme/one" in _run("stargazers_reprocess", "--repo", "acme/one")
     assert "queued 1 repo(s)" in _run("stargazers_reprocess", "--status", "failed")
     assert set(StargazerCrawl.objects.values_list("status", flat=True)) == {"pending"}
@@ -47,7 +47,7 @@ def test_reprocess_command(redis_test_client):
 
 
 def test_admin_action_reprocesses_selected(redis_test_client, admin_client):
-    crawl = crawl_make(repo=repo_make(full_name="acme/acted"), status="failed")
+    crawl = CrawlFactory(repo=RepoFactory(full_name="acme/acted"), status="failed")
     response = admin_client.post(
         "/admin/stargazers/stargazercrawl/",
         {"action": "reprocess_selected", "_selected_action": [crawl.pk]},

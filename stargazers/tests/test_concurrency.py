@@ -11,7 +11,7 @@ from django.db import connection, connections, transaction
 from stargazers.models import StarEdge, StargazerCrawl
 from stargazers.services import operator
 from stargazers.services.accounts import _crawls_upsert
-from stargazers.tests.factories import repo_make, user_make
+from tests.factories import RepoFactory, UserFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -44,8 +44,8 @@ def _world(n: int):
     # Star-graph work paused and the user not an account: nothing is dispatched to a
     # worker that may be running, so only the calls under test touch these rows.
     operator.stargazers_pause(reason="concurrency test")
-    user = user_make(login="busy-stars", state="ghost")
-    repos = [repo_make(stars=i) for i in range(n)]
+    user = UserFactory(login="busy-stars", ghost=True)
+    repos = [RepoFactory(stars=i) for i in range(n)]
     # Rows stored in the reverse of their id order: a scan in storage order then meets
     # them opposite to the id order the accounts' upsert locks them in.
     for repo in reversed(repos):

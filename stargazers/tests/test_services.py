@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from stargazers import services
 from stargazers.models import AccountStarredSync, StarEdge, StargazerCrawl
-from stargazers.tests.factories import crawl_make, repo_make, user_make
+from tests.factories import CrawlFactory, RepoFactory, UserFactory
 from users.models import GitHubUser
 
 pytestmark = pytest.mark.django_db
@@ -32,7 +32,7 @@ def test_account_stars_sync_request_new_account_enqueues_high_on_commit(
     redis_test_client, django_capture_on_commit_callbacks
 ):
     redis_test_client.flushdb()
-    user = user_make()
+    user = UserFactory()
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.account_stars_sync_request(user_id=user.pk, is_new=True)
     assert _depth(redis_test_client, "high") == 0  # nothing before the commit
@@ -47,7 +47,7 @@ def test_account_stars_sync_request_existing_account_goes_low(
     redis_test_client, django_capture_on_commit_callbacks
 ):
     redis_test_client.flushdb()
-    user = user_make()
+    user = UserFactory()
     with django_capture_on_commit_callbacks(execute=True):
         services.account_stars_sync_request(user_id=user.pk, is_new=False)
     assert _depth(redis_test_client, "low") == 1
@@ -90,7 +90,7 @@ def _page(number: int, gids: list[int], *, next_url: str | None = None):
 
 
 def test_page_store_writes_users_edges_and_cursor_in_one_go():
-    crawl = crawl_make(status="processing", claimed_by="w1")
+    crawl = CrawlFactory(status="processing", claimed_by="w1")
     page = _page(1, list(range(500, 600)), next_url="http://x/stargazers?page=2")
     stored = services.stargazer_page_store(crawl=crawl, worker="w1", page=page)
     assert stored == 100
@@ -106,15 +106,15 @@ def test_page_store_writes_users_edges_and_cursor_in_one_go():
 
 
 def test_page_store_without_the_claim_writes_nothing():
-    crawl = crawl_make(status="processing", claimed_by="w1")
+    crawl = CrawlFactory(status="processing", claimed_by="w1")
     with pytest.raises(services.ClaimLost):
         services.stargazer_page_store(crawl=crawl, worker="w2", page=_page(1, [1, 2, 3]))
     assert not StarEdge.objects.filter(repo=crawl.repo).exists()
 
 
 def test_page_store_adopts_a_user_known_by_login_only():
-    existing = user_make(login="SG-777", github_id=None, state="ghost")
-    crawl = crawl_make(status="processing", claimed_by="w1")
+    existing = UserFactory(login="SG-777", github_id=None, ghost=True)
+    crawl = CrawlFactory(status="processing", claimed_by="w1")
     services.stargazer_page_store(crawl=crawl, worker="w1", page=_page(1, [777]))
     existing.refresh_from_db()
     assert existing.github_id == 777 and existing.state == "ghost"
@@ -122,8 +122,8 @@ def test_page_store_adopts_a_user_known_by_login_only():
 
 
 def test_page_store_frees_a_login_github_gave_to_another_user():
-    old_holder = user_make(login="SG-888", github_id=1_888, state="ghost")
-    crawl = crawl_make(status="processing", claimed_by="w1")
+    old_holder = UserFactory(login="SG-888", github_id=1_888, ghost=True)
+    crawl = CrawlFactory(status="processing", claimed_by="w1")
     services.stargazer_page_store(crawl=crawl, worker="w1", page=_page(1, [888]))
     old_holder.refresh_from_db()
     assert old_holder.login == f"SG-888~{old_holder.pk}" and old_holder.github_id == 1_888
@@ -134,7 +134,7 @@ def test_page_store_frees_a_login_github_gave_to_another_user():
 
 
 def test_claim_is_won_once():
-    crawl = crawl_make()
+    crawl = CrawlFactory()
     assert services.stargazer_crawl_claim(repo_id=crawl.pk, worker="a") is not None
     assert services.stargazer_crawl_claim(repo_id=crawl.pk, worker="b") is None
     crawl.refresh_from_db()
@@ -143,8 +143,8 @@ def test_claim_is_won_once():
 
 def test_stale_claims_are_released_to_pending():
     old = timezone.now() - timedelta(hours=2)
-    stale = crawl_make(status="processing", claimed_by="dead", heartbeat_at=old)
-    live = crawl_make(status="processing", claimed_by="alive", heartbeat_at=timezone.now())
+    stale = CrawlFactory(status="processing", claimed_by="dead", heartbeat_at=old)
+    live = CrawlFactory(status="processing", claimed_by="alive", heartbeat_at=timezone.now())
     assert services.stargazer_claims_reset_stale() == 1
     stale.refresh_from_db()
     live.refresh_from_db()
@@ -161,11 +161,11 @@ def test_dispatch_orders_by_priority_then_fewest_stars(
     redis_test_client, django_capture_on_commit_callbacks
 ):
     redis_test_client.flushdb()
-    big = crawl_make(repo=repo_make(stars=500), priority=0)
-    small = crawl_make(repo=repo_make(stars=5), priority=0)
-    low = crawl_make(repo=repo_make(stars=1), priority=9)
-    future = crawl_make(not_before=timezone.now() + timedelta(hours=1))
-    done = crawl_make(status="completed")
+    big = CrawlFactory(repo=RepoFactory(stars=500), priority=0)
+    small = CrawlFactory(repo=RepoFactory(stars=5), priority=0)
+    low = CrawlFactory(repo=RepoFactory(stars=1), priority=9)
+    future = CrawlFactory(not_before=timezone.now() + timedelta(hours=1))
+    done = CrawlFactory(status="completed")
     assert _dispatch(django_capture_on_commit_callbacks) == 3
     high = [m["headers"]["argsrepr"] for m in _messages(redis_test_client, "high")]
     assert high == [f"[{small.pk}]", f"[{big.pk}]"]
@@ -184,7 +184,7 @@ def test_pause_stops_dispatch_and_resume_restarts_it(
     redis_test_client, django_capture_on_commit_callbacks
 ):
     redis_test_client.flushdb()
-    crawl_make()
+    CrawlFactory()
     services.stargazers_pause(reason="test")
     assert _dispatch(django_capture_on_commit_callbacks) == 0
     assert services.stargazer_crawl_run(repo_id=StargazerCrawl.objects.get().pk, worker="w") == (
@@ -196,8 +196,8 @@ def test_pause_stops_dispatch_and_resume_restarts_it(
 def test_diagnostics_record_logs_one_line_with_engine_figures(redis_test_client, caplog):
     from workers.diagnostics import diagnostics_record
 
-    crawl_make(status="completed", stargazers_stored=40)
-    crawl_make(status="restricted")
+    CrawlFactory(status="completed", stargazers_stored=40)
+    CrawlFactory(status="restricted")
     with caplog.at_level("INFO", logger="workers.diagnostics"):
         snapshot = diagnostics_record()
     assert snapshot.repos_by_status["completed"] == 1
@@ -211,10 +211,10 @@ def test_diagnostics_record_logs_one_line_with_engine_figures(redis_test_client,
 def test_lost_account_sync_is_redispatched(redis_test_client, django_capture_on_commit_callbacks):
     redis_test_client.flushdb()
     stale = timezone.now() - timedelta(minutes=10)
-    user_make(login="never-synced", last_login_at=stale)
-    synced = user_make(login="synced", last_login_at=stale)
+    UserFactory(login="never-synced", last_login_at=stale)
+    synced = UserFactory(login="synced", last_login_at=stale)
     AccountStarredSync.objects.create(user=synced, synced_at=timezone.now())
-    user_make(login="ghosty", state="ghost", last_login_at=stale)
+    UserFactory(login="ghosty", ghost=True, last_login_at=stale)
     assert services.accounts_sync_dispatch() == 1
     (message,) = _messages(redis_test_client, "high")
     assert message["headers"]["task"] == "stargazers.account_stars_sync"
@@ -224,7 +224,7 @@ def test_health_crawl_claims_check_degrades_on_stale_claims():
     from stargazers.health import crawl_claims_check
 
     assert crawl_claims_check().status == "healthy"
-    crawl_make(status="processing", heartbeat_at=timezone.now() - timedelta(hours=3))
+    CrawlFactory(status="processing", heartbeat_at=timezone.now() - timedelta(hours=3))
     check = crawl_claims_check()
     assert check.status == "degraded" and "1 claim" in check.message
 
@@ -237,11 +237,11 @@ def test_health_keeps_the_public_supervisor_key_for_the_crawl_claims_check():
 
 
 def test_restricted_row_reopens_for_an_account_with_its_own_token():
-    other = user_make()
-    crawl = crawl_make(
+    other = UserFactory()
+    crawl = CrawlFactory(
         status="restricted", account=other, not_before=timezone.now() + timedelta(days=7)
     )
-    holder = user_make(token_encrypted="encrypted-token")
+    holder = UserFactory(token_encrypted="encrypted-token")
     services._crawls_upsert(
         repos=[(crawl.pk, 10)], account_id=holder.pk, has_token=True, priority=0, refresh=False
     )
@@ -259,9 +259,9 @@ def test_restricted_row_reopens_for_an_account_with_its_own_token():
 
 def test_day_old_accounts_are_refreshed_on_the_low_queue(redis_test_client):
     redis_test_client.flushdb()
-    old = user_make(login="old-sync")
+    old = UserFactory(login="old-sync")
     AccountStarredSync.objects.create(user=old, synced_at=timezone.now() - timedelta(days=2))
-    fresh = user_make(login="fresh-sync")
+    fresh = UserFactory(login="fresh-sync")
     AccountStarredSync.objects.create(user=fresh, synced_at=timezone.now())
     assert services.accounts_stars_refresh_due() == 1
     (message,) = _messages(redis_test_client, "low")
@@ -285,8 +285,8 @@ def test_revoked_account_token_falls_back_to_the_server_pool(monkeypatch):
             return _page(1, [41, 42, 43])
 
     monkeypatch.setattr(crawl_module, "github", lambda: Gateway())
-    account = user_make(token_encrypted=token_encrypt("revoked-token"))
-    crawl = crawl_make(account=account, repo=repo_make(stars=3))
+    account = UserFactory(token_encrypted=token_encrypt("revoked-token"))
+    crawl = CrawlFactory(account=account, repo=RepoFactory(stars=3))
     assert services.stargazer_crawl_run(repo_id=crawl.pk, worker="w") == "completed"
     assert calls == ["revoked-token", None]
     assert StarEdge.objects.filter(repo=crawl.repo).count() == 3
@@ -308,7 +308,7 @@ def test_rate_limited_account_sync_waits_on_its_row_then_the_sweep_sends_it(
 
     monkeypatch.setattr(services, "account_stars_sync", limited)
     stale = timezone.now() - timedelta(minutes=10)
-    user = user_make(login="limited", last_login_at=stale)
+    user = UserFactory(login="limited", last_login_at=stale)
     result = account_stars_sync_task.apply(args=[user.pk, True])
     assert result.successful() and result.result == 0  # no retry was scheduled
     assert AccountStarredSync.objects.get(pk=user.pk).not_before == reset

@@ -7,7 +7,7 @@ import pytest
 from stargazers import services
 from stargazers.models import AccountStarAffinity, StarEdge
 from stargazers.selectors.kindred import kindred_get
-from stargazers.tests.factories import repo_make, user_make
+from tests.factories import RepoFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +18,9 @@ def edge(user, repo, source="starred"):
 
 @pytest.fixture
 def graph():
-    ada, bob, cy = (user_make(login=n) for n in ("ada", "bob", "cy"))
-    r = [repo_make(full_name=f"acme/r{i}", stars=100) for i in range(4)]
-    tool = repo_make(full_name="dan/tool", stars=4)
+    ada, bob, cy = (UserFactory(login=n) for n in ("ada", "bob", "cy"))
+    r = [RepoFactory(full_name=f"acme/r{i}", stars=100) for i in range(4)]
+    tool = RepoFactory(full_name="dan/tool", stars=4)
     for repo in r[:3]:
         edge(ada, repo)
     edge(bob, r[0]), edge(bob, r[1]), edge(bob, tool)
@@ -49,7 +49,7 @@ def test_a_new_stargazer_marks_the_accounts_that_starred_the_repo_stale_once(
 ):
     for login in ("ada", "cy"):
         services.star_affinity_compute(user_id=graph[login].pk)
-    dee = user_make(login="dee")
+    dee = UserFactory(login="dee")
     edge(dee, graph["r"][2], source="stargazers")
     with django_capture_on_commit_callbacks() as callbacks:
         flipped = services.star_affinity_mark_stale(repo_ids=[graph["r"][2].pk])

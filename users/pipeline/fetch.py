@@ -1,11 +1,13 @@
 """The GitHub-fetching steps: the profile, and the repos a profile is built from.
 
-Limits and filters are seed 000's (seed-behaviour.md §1-§2).
+Of the 30 most recently pushed owned repos, those with a language pushed in the last two
+years (forks only with at least 4 days of the user's commits); and other owners' public
+repos the user contributed to in those two years, with a language and at least 4 commit
+days.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -20,10 +22,11 @@ from users.models import GitHubUser
 from users.pipeline.graph import StepContext, StepFailed, locked_user
 from workers.github import errors as gh_errors
 from workers.github import github
+from workers.timestamps import timestamp_parse as _parse_dt
 
 logger = logging.getLogger(__name__)
 
-# Seed 000's limits.
+# What a profile is built from.
 OWNED_REPOS_LIMIT = 30
 RECENT_DAYS = 2 * 365
 MIN_COMMIT_DAYS = 4
@@ -31,14 +34,6 @@ BRANCHES_LIMIT = 10
 COMMITS_PER_BRANCH = 100
 CONTRIBUTION_WINDOW_DAYS = 365
 CONTRIBUTED_CAP = 200
-
-
-def _parse_dt(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    with contextlib.suppress(ValueError):
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return None
 
 
 def fetch_profile(ctx: StepContext) -> dict[str, Any]:
@@ -68,19 +63,19 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
         github_id = data.get("id")
         if github_id:
             user_github_id_claim(user_id=ctx.user.id, github_id=github_id)
-    # The seed's fetch_profile keeps is_ghost as it was: the state is not touched here.
+    # Fetching a profile never changes whether the user is a ghost: the state stays.
     return {"profile_found": True, "login": login, "public_repos": data.get("public_repos")}
 
 
 # ------------------------------------------------------------------------------ repos
 def _recent(payload: dict[str, Any], cutoff: datetime) -> bool:
     stamp = _parse_dt(payload.get("pushed_at") or payload.get("updated_at"))
-    return stamp is None or stamp >= cutoff  # the seed counts a missing timestamp as recent
+    return stamp is None or stamp >= cutoff  # a repo with no timestamp counts as recent
 
 
 def commit_days(full_name: str, login: str, *, default_branch: str, token: str | None) -> int:
     """Unique days with commits authored by `login`: default branch first, ≤ 10 branches,
-    ≤ 100 commits each (seed 000's count, without its early stop so the tie-break sees
+    ≤ 100 commits each, all counted (no early stop at the threshold, so the tie-break sees
     real numbers)."""
     gw = github()
     try:
@@ -143,7 +138,7 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         except (gh_errors.RateLimited, gh_errors.SecondaryRateLimited, gh_errors.Transient):
             raise
         except gh_errors.GitHubError as exc:
-            # The seed logs a failing window and treats it as empty.
+            # A window GitHub refuses is logged and counts as empty.
             logger.warning(
                 "users.contributions_window_failed",
                 extra={"user": login, "error": str(exc)[:200]},

@@ -88,6 +88,9 @@ class Step:
     # Runs again in every run even after it succeeded (an incremental step whose refresh
     # is cheap, e.g. activity's conditional requests); other succeeded steps are skipped.
     refresh: bool = False
+    # What a person reads for the step on the pages ("Repositories"); every registered step
+    # of the product declares one.
+    label: str = ""
 
 
 class StepGraph:
@@ -163,6 +166,12 @@ def step_unregister(name: str) -> None:
 
 def step_get(name: str) -> Step:
     return _graph.get(name)
+
+
+def step_label(name: str) -> str:
+    """The step's label as pages show it; a name no step has any more reads as itself."""
+    step = _graph.get(name) if name in _graph else None
+    return (step.label if step else "") or name.replace("_", " ").capitalize()
 
 
 def step_known(name: str) -> bool:

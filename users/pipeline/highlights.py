@@ -105,8 +105,8 @@ def user_theme(ctx: StepContext) -> dict[str, Any]:
             return {"theme": enrichment.theme_heuristic(repos)}
 
         prompt, _ = enrichment.highlights_prompt(repos)
-        # The seed parsed this answer with a strict json.loads and kept "" on any failure;
-        # the gateway's tolerant parsing plus a fallback theme are the fix.
+        # An answer that is not clean JSON still counts: the gateway parses tolerantly,
+        # and a theme the answer lacks comes from the fallback, never an empty one.
         answer = llm_json(
             task="user_theme",
             prompt=prompt,

@@ -82,3 +82,16 @@ def test_graph_refuses_cycles_unknown_deps_and_user_after_repo():
         upward.order()
     with pytest.raises(ValueError, match="registered already"):
         upward.register(pipeline.Step("r", "user", run))
+
+
+def test_every_registered_step_declares_the_label_pages_show():
+    from django.apps import apps
+
+    assert apps.ready  # the upper apps' steps (activity's) are registered too
+    assert "user_activity" in pipeline.steps_all()
+    for name in pipeline.steps_all():
+        assert pipeline.step_get(name).label, f"{name}: no label"
+        assert pipeline.step_label(name) == pipeline.step_get(name).label
+    assert pipeline.step_label(pipeline.FETCH_REPOS) == "Repositories"
+    assert pipeline.step_label("user_activity") == "Activity"
+    assert pipeline.step_label("retired_step") == "Retired step"  # rows of a removed step

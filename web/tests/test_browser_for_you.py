@@ -7,8 +7,8 @@ from django.template.defaultfilters import floatformat
 
 from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
+from tests.factories import profile_make
 from web.tests import browser as harness
-from web.tests.factories import profile_make
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from stargazers.selectors.crawls import stargazers_paused
-from stargazers.tests.factories import crawl_make
+from tests.factories import CrawlFactory
 from web.tests import browser as harness
 from workers.diagnostics import diagnostics_record
 
@@ -35,8 +35,8 @@ def _staff_context(chromium, live_server):
 
 
 def test_ops_page_pause_and_resume_in_the_browser(live_server, chromium, celery_worker):
-    crawl_make(status="completed")
-    crawl_make(status="pending")
+    CrawlFactory(status="completed")
+    CrawlFactory(status="pending")
     for _ in range(3):
         diagnostics_record()
     context = _staff_context(chromium, live_server)

@@ -17,9 +17,9 @@ from rest_framework.test import APIClient
 
 from stargazers.models import StarHistoryDay
 from stargazers.services import kindred_get_or_compute
+from tests.factories import activity_store, profile_make
 from users.models import GitHubUser, PipelineRun
 from web.tests import browser as harness
-from web.tests.factories import activity_store, profile_make
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

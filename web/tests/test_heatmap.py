@@ -13,7 +13,7 @@ SVG_NS = "{http://www.w3.org/2000/svg}"
 
 
 def doc(days: dict[str, dict], window_years: int = 2) -> dict:
-    """A seed-000 document whose reverse indexes are derived from `days`."""
+    """An activity document whose reverse indexes are derived from `days`."""
     repo_days: dict[str, list[str]] = {}
     language_days: dict[str, list[str]] = {}
     for day, entry in sorted(days.items()):

@@ -8,10 +8,11 @@ from django.template.defaultfilters import floatformat
 from django.test import override_settings
 from django.utils.html import escape
 
+from feed import scoring
 from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
+from tests.factories import profile_make
 from web import views
-from web.tests.factories import profile_make
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +44,7 @@ def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, w
         assert entry.repo.full_name in html
         assert f"score {floatformat(entry.score, 2)}" in html
         for reason in entry.reasons:
-            assert escape(views.REASON_LABELS[reason]) in html
+            assert escape(scoring.REASON_LABELS[reason]) in html
     assert html.index(entries[0].repo.full_name) < html.index(entries[1].repo.full_name)
     assert f'href="/u/{author.login}"' in html and ">ghost</span>" in html
     assert 'class="reasons"' in html
@@ -102,3 +103,8 @@ def test_reason_texts_name_known_signals_and_spell_out_new_ones():
     assert views._reason_text("starred_by_kindred") == "starred by kindred developers"
     assert views._reason_text("a_new_signal") == "a new signal"
     assert views._reason_text({"signal": "theme"}) == "fits this profile's theme"
+
+
+def test_every_ranking_signal_has_a_reason_label():
+    assert set(scoring.WEIGHTS) | {"llm"} == set(scoring.REASON_LABELS)
+    assert all(scoring.REASON_LABELS.values())

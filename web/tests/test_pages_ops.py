@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from stargazers.selectors.crawls import stargazers_paused
-from stargazers.tests.factories import crawl_make
+from tests.factories import CrawlFactory
 from workers.models import DiagnosticsSnapshot, QueuePause
 
 pytestmark = pytest.mark.django_db
@@ -47,9 +47,9 @@ def test_ops_needs_a_staff_login(client):
 
 
 def test_ops_shows_status_queues_workers_and_plots(client, staff):
-    crawl_make(status="completed")
-    crawl_make(status="pending")
-    crawl_make(status="pending")
+    CrawlFactory(status="completed")
+    CrawlFactory(status="pending")
+    CrawlFactory(status="pending")
     _snapshots()
     response = client.get("/ops")
     assert response.status_code == 200

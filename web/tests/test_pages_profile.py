@@ -6,9 +6,8 @@ import pytest
 from django.core.cache import cache
 from django.utils import timezone
 
-from stargazers.tests.factories import user_make
+from tests.factories import UserFactory, activity_store, profile_make
 from users.models import PipelineRun, WorkItem
-from web.tests.factories import activity_store, profile_make
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +49,7 @@ def test_profile_invalid_login_is_an_html_404(client):
 
 
 def test_profile_user_github_does_not_know_says_so(client):
-    user = user_make(login="ghost-of-nothing")
+    user = UserFactory(login="ghost-of-nothing")
     run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
     WorkItem.objects.create(
         user=user,
@@ -156,7 +155,7 @@ def test_demo_banner_prints_the_page_urls_beside_the_api_ones():
 
 
 def test_profile_failed_for_another_reason_shows_the_error(client):
-    user = user_make(login="broken-run")
+    user = UserFactory(login="broken-run")
     run = PipelineRun.objects.create(user=user, status="failed", trigger="login")
     WorkItem.objects.create(
         user=user, run=run, step="fetch_profile", status="failed", error="GitHub answered 502"

@@ -15,8 +15,8 @@ from activity.models import UserActivity
 from activity.selectors import user_activity_computed_at
 from stargazers.models import StarHistoryDay
 from stargazers.selectors import repos as star_repo_selectors
+from tests.factories import activity_store, profile_make
 from web import charts, heatmap, render_cache
-from web.tests.factories import activity_store, profile_make
 from workers.testing import free_port
 
 pytestmark = pytest.mark.django_db

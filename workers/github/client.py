@@ -25,9 +25,10 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.utils import parse_header_links
 
+from ..redis_clients import redis_client
 from . import errors
 from .cache import ConditionalCache
-from .ratelimit import RateLimitState, Slot, redis_for, token_id
+from .ratelimit import RateLimitState, Slot, token_id
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class GitHubGateway:
             self.graphql_url = self.api_url + "/graphql"
         self.tokens = [t for t in tokens if t]
         self.timeout = (connect_timeout, timeout)
-        self.redis = redis_for(redis_url)
+        self.redis = redis_client(redis_url, timeout=5)
         self.limits = RateLimitState(self.redis, ceiling=requests_per_hour)
         self.cache = ConditionalCache(self.redis)
         self.session = requests.Session()

@@ -30,10 +30,8 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-CLONE_TIMEOUT_SECONDS = 300
 FETCH_TIMEOUT_SECONDS = 120
 COMMAND_TIMEOUT_SECONDS = 60
-MAX_CLONE_BYTES = 512 * 1024 * 1024
 MIN_FREE_BYTES = 1024 * 1024 * 1024
 STALE_AFTER_SECONDS = 3 * 3600  # a clone dir this old belongs to a dead process
 FETCH_CHUNK = 50
@@ -47,7 +45,7 @@ class GitError(Exception):
 
 
 def work_root() -> Path:
-    root = Path(os.environ.get("GAZER_GIT_DIR") or Path(tempfile.gettempdir()) / "gazer-git")
+    root = Path(settings.GAZER_GIT_DIR or Path(tempfile.gettempdir()) / "gazer-git")
     root.mkdir(parents=True, exist_ok=True)
     return root
 
@@ -182,10 +180,15 @@ def clone_repo(
     branch: str | None = None,
     no_checkout: bool = False,
     token: str | None = None,
-    timeout: float = CLONE_TIMEOUT_SECONDS,
-    max_bytes: int = MAX_CLONE_BYTES,
+    timeout: float | None = None,
+    max_bytes: int | None = None,
 ) -> Iterator[Path]:
-    """Clone into a fresh temporary directory, removed on exit (also on errors)."""
+    """Clone into a fresh temporary directory, removed on exit (also on errors). The
+    limits default to GIT_CLONE_TIMEOUT_SECONDS and GIT_CLONE_MAX_MB."""
+    if timeout is None:
+        timeout = settings.GIT_CLONE_TIMEOUT_SECONDS
+    if max_bytes is None:
+        max_bytes = settings.GIT_CLONE_MAX_MB * 1024 * 1024
     root = work_root()
     _sweep_stale(root)
     if shutil.disk_usage(root).free < MIN_FREE_BYTES:

@@ -15,8 +15,6 @@ clear.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -69,20 +67,6 @@ redis.call('HSET', KEYS[1], 'limit', ARGV[1], 'remaining', ARGV[2], 'used', ARGV
 redis.call('EXPIRE', KEYS[1], 7200)
 return 1
 """
-
-_clients: dict[tuple[int, str], redis.Redis] = {}
-_clients_lock = threading.Lock()
-
-
-def redis_for(url: str) -> redis.Redis:
-    """One client (connection pool) per process and URL; rebuilt after a fork."""
-    key = (os.getpid(), url)
-    with _clients_lock:
-        client = _clients.get(key)
-        if client is None:
-            client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-            _clients[key] = client
-        return client
 
 
 def token_id(token: str | None) -> str:

@@ -1,4 +1,4 @@
-"""The autoscaler holds growth under CPU or memory pressure (seed 002's rule)."""
+"""The autoscaler holds growth under CPU or memory pressure."""
 
 from __future__ import annotations
 

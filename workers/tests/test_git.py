@@ -8,7 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghsim.testing import SimulatorProcess
-from workers.github.git import GitError, clone_repo, git_changed_files, git_fetch_shas, git_log
+from workers.github.git import (
+    GitError,
+    clone_repo,
+    git_changed_files,
+    git_fetch_shas,
+    git_log,
+    work_root,
+)
 from workers.tests.gh_helpers import gateway, new_token
 
 
@@ -19,10 +26,10 @@ def sim():
 
 
 @pytest.fixture
-def web(sim, settings, tmp_path, monkeypatch):
+def web(sim, settings, tmp_path):
     settings.GITHUB_WEB_URL = sim.web_url
     settings.GITHUB_TOKENS = []
-    monkeypatch.setenv("GAZER_GIT_DIR", str(tmp_path / "git"))
+    settings.GAZER_GIT_DIR = str(tmp_path / "git")
     return sim
 
 
@@ -95,3 +102,11 @@ def test_failures_and_caps_are_git_errors(web):
         _clone_and_leave(_main_repo(web), depth=1, max_bytes=1_000)
     with pytest.raises(GitError, match="repository name"):
         _clone_and_leave("../etc/passwd")
+
+
+def test_clone_limits_default_to_the_settings(web, settings, tmp_path):
+    assert work_root() == tmp_path / "git"
+    settings.GIT_CLONE_MAX_MB = 0.001  # about a kilobyte: no repository fits
+    with pytest.raises(GitError, match="cap"):
+        _clone_and_leave(_main_repo(web), depth=1)
+    assert os.listdir(work_root()) == []  # nothing of it left behind

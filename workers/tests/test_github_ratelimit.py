@@ -17,7 +17,8 @@ from django.conf import settings
 
 from ghsim.testing import SimulatorProcess
 from workers.github import errors as gh_errors
-from workers.github.ratelimit import RateLimitState, redis_for, token_id
+from workers.github.ratelimit import RateLimitState, token_id
+from workers.redis_clients import redis_client
 from workers.testing import wait_until
 from workers.tests.gh_helpers import clear_gateway_cache, gateway, new_token
 
@@ -122,7 +123,7 @@ def test_secondary_limit_gives_retry_after_and_pauses_the_token(sim, status):
 
 
 def test_secondary_backoff_without_retry_after_doubles_from_60s():
-    state = RateLimitState(redis_for(settings.REDIS_URL), ceiling=10)
+    state = RateLimitState(redis_client(settings.REDIS_URL, timeout=5), ceiling=10)
     tid = token_id(new_token())
     assert state.secondary_hit(tid, None) == 60
     assert state.secondary_hit(tid, None) == 120
@@ -194,7 +195,7 @@ def test_budget_state_is_keyed_by_a_hash_never_the_token(sim):
     token = new_token()
     gw = gateway(sim, tokens=[token])
     gw.user("avery-lin")
-    client = redis_for(settings.REDIS_URL)
+    client = redis_client(settings.REDIS_URL, timeout=5)
     keys = [k.decode() for k in client.scan_iter("gh:*", count=1000)]
     assert any(token_id(token) in k for k in keys)
     assert not any(token in k for k in keys)

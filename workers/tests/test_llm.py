@@ -144,7 +144,7 @@ def test_parse_json_answer_rejects_garbage(text):
 
 def test_count_tokens_is_the_gpt4_encoding_offline():
     assert count_tokens("") == 0
-    # cl100k_base splits these exactly so (the seed's tiktoken gpt-4 encoding).
+    # cl100k_base splits these exactly so (tiktoken's gpt-4 encoding).
     assert count_tokens("hello world") == 2
     assert count_tokens("tiktoken is great!") == 6
     # Special-token text is counted as text, never refused.

@@ -1,5 +1,4 @@
-"""Shared bits of the users commands (seed 000's `just` commands): JSON out, errors as
-a clean CommandError."""
+"""Shared bits of the users commands: JSON out, errors as a clean CommandError."""
 
 from __future__ import annotations
 

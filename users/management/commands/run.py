@@ -1,4 +1,4 @@
-"""Run a user's pipeline in the foreground (seed 000's `just run` / `run-selection`)."""
+"""Run a user's pipeline, or a selection of its steps, in the foreground."""
 
 from __future__ import annotations
 
