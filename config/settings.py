@@ -231,6 +231,9 @@ THROTTLE_RATES = {
     "write": _rate("THROTTLE_RATE_WRITE", "300/hour"),
     "admin": _rate("THROTTLE_RATE_ADMIN", "120/min"),
 }
+# The trusted frontend (a caller presenting API_KEY) signs in everyone who uses the
+# product from one address: its own bucket per scope, at this rate.
+THROTTLE_RATE_FRONTEND = _rate("THROTTLE_RATE_FRONTEND", "20000/hour")
 try:
     NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 except ValueError as exc:

@@ -9,8 +9,17 @@ or day, e.g. `30/hour`):
 * `write` (`THROTTLE_RATE_WRITE`): every other mutating public call (the gallery);
 * `admin` (`THROTTLE_RATE_ADMIN`): every call to `/admin-api/`, reads included.
 
-Reads of the public API are not limited. A client is its address (`REMOTE_ADDR`, or the
-address the `NUM_PROXIES` trusted proxies put in `X-Forwarded-For`). The counters live in
+Reads of the public API are not limited. A caller is a principal, each counted apart:
+
+* the trusted frontend: a request presenting `Authorization: Bearer <API_KEY>` (checked
+  in constant time) has one bucket per scope at its own rate (`THROTTLE_RATE_FRONTEND`,
+  high by default: it signs in everyone who uses the product), never an address's;
+* a signed-in person (a Django session): one bucket per account and scope;
+* anyone else: its address (`REMOTE_ADDR`, or the address the `NUM_PROXIES` trusted
+  proxies put in `X-Forwarded-For`).
+
+The admin API counts every caller by address. A call that changed nothing (a login
+whose run was already going) gives its count back (`throttle_refund`). The counters live in
 Django's cache, which is Redis, so all web processes count together. The permission
 classes apply the throttle before checking a bearer key, so guessing keys is limited
 too. Past the rate the answer is 429 `throttled` with `Retry-After`. Redis away: the
@@ -19,10 +28,14 @@ request is let through (and logged), like the rest of the web process that still
 
 from __future__ import annotations
 
+import hmac
 import logging
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.cache import cache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -46,19 +59,58 @@ def throttle_scope(request) -> str | None:
     return "write"
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who a caller is, for rate limits: `frontend`, `account` or `address`."""
+
+    kind: str
+    ident: str
+
+
+def _presents_api_key(request) -> bool:
+    if not settings.API_KEY:
+        return False
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return False
+    return hmac.compare_digest(value.strip().encode(), settings.API_KEY.encode())
+
+
+def _signed_in_id(http_request) -> int | None:
+    # The session's user, read from the session itself: the API authenticates nobody,
+    # and DRF sets Django's `request.user` to its own (None) once it has run.
+    if not hasattr(http_request, "session"):
+        return None
+    user = get_user(http_request)
+    return user.pk if user.is_authenticated else None
+
+
 class ClientRateThrottle(SimpleRateThrottle):
-    """One throttle class for every scope: the scope is chosen per request."""
+    """One throttle class for every scope: the scope is chosen per request, the bucket
+    and its rate by the principal making it."""
 
     cache_format = "throttle:%(scope)s:%(ident)s"
 
     def __init__(self) -> None:  # the rate is known only once the request is
         pass
 
+    def principal(self, request) -> Principal:
+        http_request = getattr(request, "_request", request)
+        if self.scope != "admin":
+            if _presents_api_key(request):
+                return Principal("frontend", "frontend")
+            account = _signed_in_id(http_request)
+            if account is not None:
+                return Principal("account", f"account:{account}")
+        return Principal("address", self.get_ident(request))
+
     def get_rate(self) -> str | None:
+        if self.who.kind == "frontend":
+            return settings.THROTTLE_RATE_FRONTEND
         return settings.THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": self.who.ident}
 
     def allow_request(self, request, view) -> bool:
         # The permission classes call this before checking keys, and DRF calls it again
@@ -67,19 +119,48 @@ class ClientRateThrottle(SimpleRateThrottle):
         http_request = getattr(request, "_request", request)
         if getattr(http_request, "_gazer_throttle_counted", False):
             return True
-        self.scope = throttle_scope(request)
-        self.rate = self.get_rate() if self.scope else None
+        return self.allow_scope(request, view, throttle_scope(request))
+
+    def allow_scope(self, request, view, scope: str | None) -> bool:
+        """Count the request against `scope` for its principal; False past the rate."""
+        http_request = getattr(request, "_request", request)
+        self.scope = scope
+        if self.scope is None:
+            return True
+        self.who = self.principal(request)
+        self.rate = self.get_rate()
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        counted = None
         try:
             allowed = super().allow_request(request, view)
+            counted = (self.key, self.now, self.duration)
         except (redis.RedisError, OSError):  # the cache is away: do not refuse for it
             logger.warning("throttle.cache_unavailable", exc_info=True)
             allowed = True
         if allowed:
             http_request._gazer_throttle_counted = True
+            http_request._gazer_throttle_entry = counted
         return allowed
+
+
+def throttle_refund(request) -> None:
+    """Give back the count of a request that changed nothing (e.g. a login joining the
+    run already going), so only calls that spend budget spend the caller's."""
+    http_request = getattr(request, "_request", request)
+    entry = getattr(http_request, "_gazer_throttle_entry", None)
+    if entry is None:
+        return
+    key, stamp, duration = entry
+    try:
+        history = cache.get(key, [])
+        if stamp in history:
+            history.remove(stamp)
+            cache.set(key, history, duration)
+    except (redis.RedisError, OSError):
+        logger.warning("throttle.cache_unavailable", exc_info=True)
+    http_request._gazer_throttle_entry = None
 
 
 def throttle_first(request, view) -> None:
