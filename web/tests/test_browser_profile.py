@@ -19,7 +19,7 @@ from stargazers import selectors as star_selectors
 from stargazers.models import StarHistoryDay
 from users.models import GitHubUser, PipelineRun
 from web.tests import browser as harness
-from web.tests.factories import activity_store, profile_make
+from web.tests.factories import activity_store, profile_make, sign_in_browser
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -155,6 +155,9 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
         timeout=150,
         message=f"{author}'s run did not finish",
     )
+    # The feed is its owner's: avery-lin signs in (a GitHub session) to open it.
+    sign_in_browser(page, live_server, LOGIN)
+    page.goto(f"{live_server.url}/u/{LOGIN}")
     page.click("nav a:has-text('For you')")
     page.wait_for_selector("ol.feed")
     page.wait_for_load_state("networkidle")
