@@ -130,7 +130,7 @@ def _page(title: str, body: str, status: int = 200) -> web.Response:
     doc = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"
-        f"<title>{html.escape(title)}</title>"
+        f"<title>{html.escape(title)}</title><link rel='icon' href='data:,'>"
         "<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;"
         "padding:0 1rem;color:#1f2328}label{display:block;margin:.3rem 0}"
         "button{font-size:1rem;padding:.5rem 1rem;margin:.5rem .5rem 0 0}"
