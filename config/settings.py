@@ -224,6 +224,13 @@ if bool(GITHUB_OAUTH_CLIENT_ID) != bool(GITHUB_OAUTH_CLIENT_SECRET):
     raise ImproperlyConfigured(
         "GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_CLIENT_SECRET are set together or not at all"
     )
+# Where the person's browser opens GitHub's authorize page; the server trades the code
+# at GITHUB_WEB_URL. They differ only when the server reaches GitHub by a name browsers
+# cannot (e.g. a simulator in a compose network).
+# Empty: GITHUB_WEB_URL.
+GITHUB_OAUTH_WEB_URL = (
+    _http_url("GITHUB_OAUTH_WEB_URL", GITHUB_WEB_URL) if env.str("GITHUB_OAUTH_WEB_URL", "") else ""
+)
 SOCIALACCOUNT_PROVIDERS = {
     "github": {
         # Gazer's provider: GitHub's URLs from GITHUB_WEB_URL / GITHUB_API_URL.

@@ -252,3 +252,35 @@ def test_the_session_cookie_follows_secure_deployment(monkeypatch):
     assert secure["SESSION_COOKIE_SECURE"] is True and secure["CSRF_COOKIE_SECURE"] is True
     plain = load_settings(monkeypatch, TOKEN_ENCRYPTION_KEY="k" * 40)
     assert not plain.get("SESSION_COOKIE_SECURE", False)
+
+
+def test_the_authorize_page_may_have_a_browser_facing_base(client, oauth, settings):
+    settings.GITHUB_OAUTH_WEB_URL = "http://127.0.0.1:9"
+    assert start(client)["_url"].startswith("http://127.0.0.1:9/login/oauth/authorize?")
+
+
+def test_oauth_settings_are_read_from_the_environment(monkeypatch):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tests.test_settings import load_settings
+
+    s = load_settings(
+        monkeypatch,
+        GITHUB_OAUTH_CLIENT_ID="Iv1.abc",
+        GITHUB_OAUTH_CLIENT_SECRET="shh",
+        GITHUB_OAUTH_WEB_URL="http://127.0.0.1:9100/",
+    )
+    github = s["SOCIALACCOUNT_PROVIDERS"]["github"]
+    assert github["APPS"] == [{"client_id": "Iv1.abc", "secret": "shh"}]
+    assert github["SCOPE"] == [] and github["OAUTH_PKCE_ENABLED"] is True
+    assert s["GITHUB_OAUTH_WEB_URL"] == "http://127.0.0.1:9100"
+    assert s["SOCIALACCOUNT_STORE_TOKENS"] is False
+    with pytest.raises(ImproperlyConfigured, match="GITHUB_OAUTH_CLIENT_SECRET"):
+        load_settings(monkeypatch, GITHUB_OAUTH_CLIENT_ID="Iv1.abc", GITHUB_OAUTH_CLIENT_SECRET="")
+    with pytest.raises(ImproperlyConfigured, match="GITHUB_OAUTH_WEB_URL"):
+        load_settings(
+            monkeypatch,
+            GITHUB_OAUTH_CLIENT_ID="",
+            GITHUB_OAUTH_CLIENT_SECRET="",
+            GITHUB_OAUTH_WEB_URL="ftp://x",
+        )
