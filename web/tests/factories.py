@@ -100,6 +100,10 @@ def activity_store(user, *, today: date, repo_days: dict | None = None) -> UserA
     return activity
 
 
+# The simulator's registered OAuth app (ghsim/state.py), public like the simulator.
+OAUTH_APP = {"client_id": "ghsim-oauth-app", "secret": "ghsim-oauth-secret"}
+
+
 def sign_in_as(client, login: str):
     """Sign a test client in as the GitHub user `login`, as a finished GitHub sign-in
     leaves the session (a Django account and the GitHub login in the session)."""

@@ -13,19 +13,6 @@ from web.tests.factories import profile_make, sign_in_browser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
-APP = {"client_id": "ghsim-oauth-app", "secret": "ghsim-oauth-secret"}
-
-
-@pytest.fixture
-def oauth(settings, sim):
-    """Sign-in configured for the simulator's OAuth app (the live server is in-process)."""
-    settings.GITHUB_OAUTH_CLIENT_ID = APP["client_id"]
-    settings.GITHUB_OAUTH_CLIENT_SECRET = APP["secret"]
-    settings.SOCIALACCOUNT_PROVIDERS = {
-        "github": {**settings.SOCIALACCOUNT_PROVIDERS["github"], "APPS": [APP]}
-    }
-    return sim
-
 
 def accessible(page) -> None:
     violations = harness.axe_check(page)

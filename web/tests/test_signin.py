@@ -15,24 +15,10 @@ from django.contrib.auth import get_user_model
 from users.models import GitHubUser, PipelineRun
 from users.tokens import token_decrypt
 from web.signin.adapter import SESSION_LOGIN
+from web.tests.factories import OAUTH_APP as APP
 from web.tests.factories import profile_make, sign_in_as
 
 pytestmark = pytest.mark.django_db
-
-APP = {"client_id": "ghsim-oauth-app", "secret": "ghsim-oauth-secret"}
-
-
-@pytest.fixture
-def oauth(settings, simulator):
-    """Sign-in configured for the simulator's registered OAuth app."""
-    simulator.reset()
-    settings.GITHUB_OAUTH_CLIENT_ID = APP["client_id"]
-    settings.GITHUB_OAUTH_CLIENT_SECRET = APP["secret"]
-    settings.SOCIALACCOUNT_PROVIDERS = {
-        "github": {**settings.SOCIALACCOUNT_PROVIDERS["github"], "APPS": [APP]}
-    }
-    yield simulator
-    simulator.reset()
 
 
 def query(url: str) -> dict[str, str]:
