@@ -270,3 +270,12 @@ def test_oauth_settings_are_read_from_the_environment(monkeypatch):
             GITHUB_OAUTH_CLIENT_SECRET="",
             GITHUB_OAUTH_WEB_URL="ftp://x",
         )
+
+
+def test_a_django_account_of_the_same_name_does_not_block_the_sign_in(client, oauth):
+    get_user_model().objects.create_user(username="avery-lin", password="pw", is_staff=True)
+    done = sign_in(client, oauth, "avery-lin")
+    assert done.status_code == 302 and done["Location"] == "/u/avery-lin"
+    assert client.session[SESSION_LOGIN] == "avery-lin"
+    signed_in = get_user_model().objects.get(id=client.session["_auth_user_id"])
+    assert not signed_in.is_staff  # a new account of its own, not the staff one
