@@ -219,6 +219,59 @@ if PUBLIC_SECRETS and not DEBUG:
         "in the environment."
     )
 
+# --- Sign in with GitHub (django-allauth's GitHub provider; web/signin/) -------------
+# A GitHub OAuth app's client id and secret; its callback URL is this site's
+# `/accounts/github/login/callback/`. Unset: the pages offer no sign-in.
+GITHUB_OAUTH_CLIENT_ID = env.str("GITHUB_OAUTH_CLIENT_ID", default="")
+GITHUB_OAUTH_CLIENT_SECRET = env.str("GITHUB_OAUTH_CLIENT_SECRET", default="")
+if bool(GITHUB_OAUTH_CLIENT_ID) != bool(GITHUB_OAUTH_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "GITHUB_OAUTH_CLIENT_ID and GITHUB_OAUTH_CLIENT_SECRET are set together or not at all"
+    )
+# Where the person's browser opens GitHub's authorize page; the server trades the code
+# at GITHUB_WEB_URL. They differ only when the server reaches GitHub by a name browsers
+# cannot (e.g. a simulator in a compose network).
+# Empty: GITHUB_WEB_URL.
+GITHUB_OAUTH_WEB_URL = (
+    _http_url("GITHUB_OAUTH_WEB_URL", GITHUB_WEB_URL) if env.str("GITHUB_OAUTH_WEB_URL", "") else ""
+)
+SOCIALACCOUNT_PROVIDERS = {
+    "github": {
+        # Gazer's provider: GitHub's URLs from GITHUB_WEB_URL / GITHUB_API_URL.
+        "provider_class": "web.signin.provider.GitHubProvider",
+        "APPS": (
+            [{"client_id": GITHUB_OAUTH_CLIENT_ID, "secret": GITHUB_OAUTH_CLIENT_SECRET}]
+            if GITHUB_OAUTH_CLIENT_ID
+            else []
+        ),
+        # No scope: public information, read-only (the token's own rate limit is the
+        # point); email is not asked for.
+        "SCOPE": [],
+        "OAUTH_PKCE_ENABLED": True,
+    }
+}
+SOCIALACCOUNT_ADAPTER = "web.signin.adapter.SocialAccountAdapter"
+ACCOUNT_ADAPTER = "web.signin.adapter.AccountAdapter"
+SOCIALACCOUNT_QUERY_EMAIL = False
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+# The token is kept only encrypted on the GitHub user (users.tokens), never in
+# allauth's clear-text table.
+SOCIALACCOUNT_STORE_TOKENS = False
+# Starting the flow is a POST (a CSRF-protected form), never a link.
+SOCIALACCOUNT_LOGIN_ON_GET = False
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_LOGOUT_REDIRECT_URL = "/"
+LOGIN_URL = "web-signin"
+LOGIN_REDIRECT_URL = "/"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+
 # --- Rate limits (per client; config/throttles.py) ------------------------------------
 _RATE = r"^\d+/(s|sec|second|m|min|minute|h|hour|d|day)$"
 
@@ -235,6 +288,9 @@ THROTTLE_RATES = {
     "write": _rate("THROTTLE_RATE_WRITE", "300/hour"),
     "admin": _rate("THROTTLE_RATE_ADMIN", "120/min"),
 }
+# The trusted frontend (a caller presenting API_KEY) signs in everyone who uses the
+# product from one address: its own bucket per scope, at this rate.
+THROTTLE_RATE_FRONTEND = _rate("THROTTLE_RATE_FRONTEND", "20000/hour")
 try:
     NUM_PROXIES = env.int("NUM_PROXIES", default=0)
 except ValueError as exc:
@@ -368,6 +424,10 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "corsheaders",
     "django_celery_beat",
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.socialaccount.providers.github",
     "workers",
     "users",
     "repos",
@@ -388,6 +448,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -408,6 +469,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "web.accounts.viewer_context",
             ],
         },
     },

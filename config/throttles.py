@@ -12,11 +12,18 @@ minute, hour or day, e.g. `30/hour`):
 
 Reads (safe methods) of a public view are not limited, whatever its scope; a view with
 no scope is not limited (tests/test_throttling.py checks that every mutating view has one).
+A caller is a principal, each counted apart:
 
-A client is its address (`REMOTE_ADDR`, or the address the `NUM_PROXIES` trusted proxies
-put in `X-Forwarded-For`): `ClientRateThrottle.scope_for` and `get_ident` are the places
-to add other kinds of caller. The counters live in Django's cache, which is Redis, so all
-web processes count together. The permission
+* the trusted frontend: a request presenting `Authorization: Bearer <API_KEY>` (checked
+  in constant time) has one bucket per scope at its own rate (`THROTTLE_RATE_FRONTEND`,
+  high by default: it signs in everyone who uses the product), never an address's;
+* a signed-in person (a Django session): one bucket per account and scope;
+* anyone else: its address (`REMOTE_ADDR`, or the address the `NUM_PROXIES` trusted
+  proxies put in `X-Forwarded-For`).
+
+The admin API counts every caller by address. A call that changed nothing (a login
+whose run was already going) gives its count back (`throttle_refund`). The counters live in
+Django's cache, which is Redis, so all web processes count together. The permission
 classes apply the throttle before checking a bearer key, so guessing keys is limited
 too. Past the rate the answer is 429 `throttled` with `Retry-After`. Redis away: the
 request is let through (and logged), like the rest of the web process that still answers.
@@ -24,10 +31,14 @@ request is let through (and logged), like the rest of the web process that still
 
 from __future__ import annotations
 
+import hmac
 import logging
+from dataclasses import dataclass
 
 import redis
 from django.conf import settings
+from django.contrib.auth import get_user
+from django.core.cache import cache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
@@ -47,9 +58,35 @@ def throttle_scope(view, method: str) -> str | None:
     return scope
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who a caller is, for rate limits: `frontend`, `account` or `address`."""
+
+    kind: str
+    ident: str
+
+
+def _presents_api_key(request) -> bool:
+    if not settings.API_KEY:
+        return False
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return False
+    return hmac.compare_digest(value.strip().encode(), settings.API_KEY.encode())
+
+
+def _signed_in_id(http_request) -> int | None:
+    # The session's user, read from the session itself: the API authenticates nobody,
+    # and DRF sets Django's `request.user` to its own (None) once it has run.
+    if not hasattr(http_request, "session"):
+        return None
+    user = get_user(http_request)
+    return user.pk if user.is_authenticated else None
+
+
 class ClientRateThrottle(SimpleRateThrottle):
     """One throttle class for every scope: the view declares the scope, the method decides
-    whether it applies, the client's address is whom it counts."""
+    whether it applies, the principal making the call picks the bucket and its rate."""
 
     cache_format = "throttle:%(scope)s:%(ident)s"
 
@@ -60,11 +97,23 @@ class ClientRateThrottle(SimpleRateThrottle):
         """The scope this request counts against (None: not limited)."""
         return throttle_scope(view, request.method)
 
+    def principal(self, request) -> Principal:
+        http_request = getattr(request, "_request", request)
+        if self.scope != "admin":
+            if _presents_api_key(request):
+                return Principal("frontend", "frontend")
+            account = _signed_in_id(http_request)
+            if account is not None:
+                return Principal("account", f"account:{account}")
+        return Principal("address", self.get_ident(request))
+
     def get_rate(self) -> str | None:
+        if self.who.kind == "frontend":
+            return settings.THROTTLE_RATE_FRONTEND
         return settings.THROTTLE_RATES.get(self.scope)
 
     def get_cache_key(self, request, view) -> str | None:
-        return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+        return self.cache_format % {"scope": self.scope, "ident": self.who.ident}
 
     def allow_request(self, request, view) -> bool:
         # The permission classes call this before checking keys, and DRF calls it again
@@ -73,19 +122,48 @@ class ClientRateThrottle(SimpleRateThrottle):
         http_request = getattr(request, "_request", request)
         if getattr(http_request, "_gazer_throttle_counted", False):
             return True
-        self.scope = self.scope_for(request, view)
-        self.rate = self.get_rate() if self.scope else None
+        return self.allow_scope(request, view, self.scope_for(request, view))
+
+    def allow_scope(self, request, view, scope: str | None) -> bool:
+        """Count the request against `scope` for its principal; False past the rate."""
+        http_request = getattr(request, "_request", request)
+        self.scope = scope
+        if self.scope is None:
+            return True
+        self.who = self.principal(request)
+        self.rate = self.get_rate()
         if self.rate is None:
             return True
         self.num_requests, self.duration = self.parse_rate(self.rate)
+        counted = None
         try:
             allowed = super().allow_request(request, view)
+            counted = (self.key, self.now, self.duration)
         except (redis.RedisError, OSError):  # the cache is away: do not refuse for it
             logger.warning("throttle.cache_unavailable", exc_info=True)
             allowed = True
         if allowed:
             http_request._gazer_throttle_counted = True
+            http_request._gazer_throttle_entry = counted
         return allowed
+
+
+def throttle_refund(request) -> None:
+    """Give back the count of a request that changed nothing (e.g. a login joining the
+    run already going), so only calls that spend budget spend the caller's."""
+    http_request = getattr(request, "_request", request)
+    entry = getattr(http_request, "_gazer_throttle_entry", None)
+    if entry is None:
+        return
+    key, stamp, duration = entry
+    try:
+        history = cache.get(key, [])
+        if stamp in history:
+            history.remove(stamp)
+            cache.set(key, history, duration)
+    except (redis.RedisError, OSError):
+        logger.warning("throttle.cache_unavailable", exc_info=True)
+    http_request._gazer_throttle_entry = None
 
 
 def throttle_first(request, view) -> None:

@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import (
     SpectacularAPIView,
     SpectacularRedocView,
@@ -21,6 +22,11 @@ urlpatterns = [
         name="api-redoc",
     ),
     path("admin/", admin.site.urls),
+    # Accounts come only from GitHub: allauth's own sign-in and sign-up pages lead to
+    # Gazer's sign-in page.
+    path("accounts/login/", RedirectView.as_view(pattern_name="web-signin", query_string=True)),
+    path("accounts/signup/", RedirectView.as_view(pattern_name="web-signin", query_string=True)),
+    path("accounts/", include("allauth.urls")),
     path("admin-api/", include("stargazers.admin_urls")),
     path("", include("users.urls")),
     path("", include("activity.urls")),

@@ -630,6 +630,9 @@ def build_app(world: World, state: State | None = None) -> web.Application:
     r.add_get("/_sim/truth/users", truth_users)
     r.add_get("/_sim/truth/repos/{owner}/{repo}/stargazers", truth_stargazers)
     r.add_get("/_sim/truth/users/{user}/starred", truth_starred)
+    from . import oauth
+
+    oauth.register(app)
     from . import routes_content
 
     routes_content.register(app)

@@ -36,6 +36,15 @@ DEFAULT_CONFIG: dict = {
         "seed": 0,
     },
     "llm": {"malformed": "none", "error_rate": 0.0, "error_status": 500},
+    # OAuth apps (ghsim/oauth.py): client_id -> secret, callback URL ("" accepts any
+    # redirect_uri), name shown on the consent page.
+    "oauth_apps": {
+        "ghsim-oauth-app": {
+            "secret": "ghsim-oauth-secret",
+            "callback_url": "",
+            "name": "Gazer (simulated GitHub)",
+        }
+    },
 }
 
 

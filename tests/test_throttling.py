@@ -36,8 +36,8 @@ def assert_throttled(response) -> None:
 
 def test_pipeline_calls_are_limited_per_client(rates):
     first = client_from("198.51.100.1")
-    for _ in range(3):
-        assert first.post("/users/octo/login").status_code == 200
+    for n in range(3):
+        assert first.post(f"/users/octo-{n}/login").status_code == 200
     assert_throttled(first.post("/users/octo/login"))
     assert_throttled(first.post("/ghost-users/someone-else"))  # same scope
     assert_throttled(first.delete("/users/octo"))
@@ -50,7 +50,7 @@ def test_pipeline_calls_are_limited_per_client(rates):
 def test_forwarded_for_is_not_trusted_without_proxies(rates):
     client = client_from("198.51.100.3")
     for n in range(3):
-        client.post("/users/octo/login", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
+        client.post(f"/users/octo-{n}/login", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}")
     assert_throttled(client.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.99"))
 
 
@@ -76,7 +76,10 @@ def test_wrong_keys_count_against_the_limit(rates, settings):
     for _ in range(3):
         response = client.post("/users/octo/start", HTTP_AUTHORIZATION="Bearer guess")
         assert response.status_code == 403
-    assert_throttled(client.post("/users/octo/start", HTTP_AUTHORIZATION="Bearer s3cret"))
+    assert_throttled(client.post("/users/octo/start", HTTP_AUTHORIZATION="Bearer guess2"))
+    assert_throttled(client.post("/users/octo/start"))
+    # The right key is the frontend, which has a bucket of its own.
+    assert client.post("/users/octo/start", HTTP_AUTHORIZATION="Bearer s3cret").status_code == 202
 
 
 def test_admin_api_is_limited_reads_and_guesses_included(rates):
@@ -148,8 +151,8 @@ def test_behind_a_trusted_proxy_the_forwarded_client_counts(rates, settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
     assert api_settings.NUM_PROXIES == 1
     proxy = client_from("10.0.0.2")
-    for _ in range(3):
-        proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.20")
+    for n in range(3):
+        proxy.post(f"/users/octo-{n}/login", HTTP_X_FORWARDED_FOR="203.0.113.20")
     assert_throttled(proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.20"))
     other = proxy.post("/users/octo/login", HTTP_X_FORWARDED_FOR="203.0.113.21")
     assert other.status_code == 200
@@ -206,3 +209,83 @@ def test_the_scope_applies_to_writes_and_to_every_admin_call():
     assert throttle_scope(Public, "post") == "write"
     assert throttle_scope(Admin, "GET") == "admin"
     assert throttle_scope(object, "POST") is None
+
+
+# ------------------------------------------------------------------------ principals
+def test_the_frontend_signs_in_a_thousand_users_while_an_address_is_refused(rates, settings):
+    """The frontend holding API_KEY has its own, high rate (the default), never an
+    anonymous address's bucket, even from the same address."""
+    settings.API_KEY = "front-key"
+    assert django_settings.THROTTLE_RATE_FRONTEND == "20000/hour"
+    frontend = client_from("198.51.100.20")
+    anonymous = client_from("198.51.100.20")
+    auth = {"HTTP_AUTHORIZATION": "Bearer front-key"}
+    refused = 0
+    for n in range(1000):
+        response = frontend.post(f"/users/person-{n:04d}/login", **auth)
+        assert response.status_code == 200, (n, response.content[:200])
+        if n < 4:  # the anonymous caller at the same address, between the frontend's calls
+            answer = anonymous.post(f"/users/anon-{n}/start", HTTP_AUTHORIZATION="Bearer guess")
+            refused += answer.status_code == 429
+    assert refused == 1  # 3 guesses allowed (each a 403), the 4th throttled
+    assert_throttled(anonymous.post("/users/anon-x/start"))
+    from users.models import GitHubUser
+
+    assert GitHubUser.objects.filter(login__startswith="person-").count() == 1000
+
+
+def test_a_wrong_key_counts_against_the_address_not_the_frontend(rates, settings):
+    settings.API_KEY = "front-key"
+    settings.THROTTLE_RATE_FRONTEND = "5/min"
+    client = client_from("198.51.100.21")
+    for n in range(3):
+        response = client.post(f"/users/w-{n}/start", HTTP_AUTHORIZATION="Bearer nope")
+        assert response.status_code == 403
+    assert_throttled(client.post("/users/w-9/start", HTTP_AUTHORIZATION="Bearer nope"))
+    auth = {"HTTP_AUTHORIZATION": "Bearer front-key"}
+    for n in range(5):
+        assert client.post(f"/users/f-{n}/start", **auth).status_code == 202
+    # The frontend's own rate applies to it, not the anonymous one.
+    assert_throttled(client.post("/users/f-9/start", **auth))
+
+
+def test_a_signed_in_person_is_limited_per_account(rates, django_user_model):
+    ada = django_user_model.objects.create_user(username="ada")
+    bob = django_user_model.objects.create_user(username="bob")
+    ada_home, ada_phone = client_from("198.51.100.30"), client_from("198.51.100.31")
+    ada_home.force_login(ada)
+    ada_phone.force_login(ada)
+    bob_client = client_from("198.51.100.30")  # bob shares ada's home address
+    bob_client.force_login(bob)
+    for n in range(2):
+        assert ada_home.post(f"/users/a-{n}/login").status_code == 200
+    assert ada_phone.post("/users/a-2/login").status_code == 200
+    assert_throttled(ada_phone.post("/users/a-3/login"))  # one bucket for the account
+    assert_throttled(ada_home.post("/users/a-4/login"))
+    for n in range(3):  # bob at the same address has his own
+        assert bob_client.post(f"/users/b-{n}/login").status_code == 200
+    # The address itself, anonymous, still has its whole budget.
+    assert client_from("198.51.100.30").post("/users/c-0/login").status_code == 200
+
+
+def test_a_login_joining_the_run_already_going_spends_nothing(rates, redis_test_client):
+    client = client_from("198.51.100.40")
+    assert client.post("/users/busy/login").json()["status"] == "new"
+    # The run is queued (no worker here): signing in again changes nothing.
+    for _ in range(10):
+        response = client.post("/users/busy/login")
+        assert response.status_code == 200 and response.json()["status"] == "existing"
+    for n in range(2):
+        assert client.post(f"/users/other-{n}/login").status_code == 200
+    assert_throttled(client.post("/users/other-9/login"))
+
+
+def test_a_login_that_brings_a_new_token_is_counted(rates):
+    client = client_from("198.51.100.41")
+    client.post("/users/busy/login")
+    body = {"github_token": "sim_busy_fresh"}
+    for _ in range(2):
+        assert client.post("/users/busy/login", body, format="json").status_code == 200
+    # The first brings a token (counted); the second repeats it (given back).
+    assert client.post("/users/next-0/login").status_code == 200
+    assert_throttled(client.post("/users/next-1/login"))

@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 
 from config.errors import BadRequest
 from config.schema import error_response
+from config.throttles import throttle_refund
 from users import pipeline, selectors, services
 from users.serializers import (
     GhostUserCreateOutputSerializer,
@@ -67,6 +68,8 @@ class UserLoginApi(APIView):
         result = services.user_login(
             login=login, github_token=serializer.validated_data.get("github_token") or None
         )
+        if not result.changed:
+            throttle_refund(request)
         return Response(UserLoginOutputSerializer(result).data)
 
 

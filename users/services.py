@@ -21,7 +21,7 @@ from users.errors import UnknownStep, UserExists, UserNotFound
 from users.identity import user_upsert_by_login
 from users.models import GitHubUser, PipelineRun, WorkItem
 from users.selectors import user_get, username_validate
-from users.tokens import token_encrypt
+from users.tokens import token_decrypt, token_encrypt
 from workers import queues
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,9 @@ class LoginResult:
     run_id: int | None
     processing: bool
     data_ready: bool
+    # False when the login changed nothing: an account whose run was already going,
+    # signing in with no new token (the caller's pipeline budget is not spent on it).
+    changed: bool = True
 
 
 def user_login(*, login: str, github_token: str | None = None) -> LoginResult:
@@ -61,6 +64,10 @@ def user_login(*, login: str, github_token: str | None = None) -> LoginResult:
             last_login_at=timezone.now(),
             **_token_fields(github_token),
         )
+        running = PipelineRun.objects.filter(
+            user_id=user.id, status__in=PipelineRun.ACTIVE_STATUSES
+        ).exists()
+        same_token = not github_token or token_decrypt(user.token_encrypted) == github_token
         queue = queues.HIGH if status == "new" else queues.LOW
         trigger = PipelineRun.Trigger.LOGIN
         run = engine.run_start(user_id=user.id, trigger=trigger, queue=queue)
@@ -77,6 +84,7 @@ def user_login(*, login: str, github_token: str | None = None) -> LoginResult:
         run_id=run.id,
         processing=status == "new" or not has_data,
         data_ready=has_data,
+        changed=not (status == "existing" and running and same_token),
     )
 
 

@@ -1,9 +1,12 @@
 from django.urls import path
 
-from web import views
+from web import accounts, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("signin", accounts.signin, name="web-signin"),
+    path("settings", accounts.account_settings, name="web-settings"),
+    path("lookup", accounts.lookup, name="web-lookup"),
     path("u/<str:login>", views.profile, name="web-profile"),
     path("u/<str:login>/progress", views.profile_progress, name="web-profile-progress"),
     path("u/<str:login>/heatmap", views.profile_heatmap, name="web-profile-heatmap"),

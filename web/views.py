@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
+from django.contrib.auth.views import redirect_to_login
 from django.db.models import F
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -34,6 +34,8 @@ from users import pipeline as user_pipeline
 from users import selectors as user_selectors
 from users.models import GitHubUser, PipelineRun
 from web import ops, render_cache
+from web.accounts import principal_allowed
+from web.signin.adapter import viewer_login
 from workers.github import github
 
 ACTIVE_STATES = ("queued", "running", "waiting")
@@ -292,8 +294,30 @@ def _heatmap_view(request: HttpRequest, user) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------ feed
+def _not_your_feed(request: HttpRequest, login: str) -> HttpResponse | None:
+    """A For You page, its exposures and its rebuild are the signed-in owner's alone:
+    anyone else is sent to sign in, or told whose it is; nothing is recorded for them."""
+    viewer = viewer_login(request)
+    if viewer is None:
+        return redirect_to_login(request.get_full_path(), login_url=reverse("web-signin"))
+    if viewer.lower() != login.lower():
+        return render(
+            request,
+            "web/message.html",
+            {
+                "title": "Not your feed",
+                "text": f"This For You page is {login}'s; yours is at /u/{viewer}/for-you.",
+            },
+            status=403,
+        )
+    return None
+
+
 @require_safe
 def for_you(request: HttpRequest, login: str) -> HttpResponse:
+    refused = _not_your_feed(request, login)
+    if refused is not None:
+        return refused
     try:
         # The API's one statement: the viewer, the ranked page and its exposures.
         page = feed_page_serve(viewer=login, limit=30)
@@ -310,9 +334,7 @@ def for_you(request: HttpRequest, login: str) -> HttpResponse:
         "rebuild_url": reverse("web-for-you-rebuild", args=[page.login]),
     }
     return render(
-        request,
-        "web/for_you.html",
-        {"person": person, "items": items, "can_rebuild": _may_rebuild(request)},
+        request, "web/for_you.html", {"person": person, "items": items, "can_rebuild": True}
     )
 
 
@@ -340,21 +362,18 @@ def _feed_item(item: dict[str, Any], profile_base: str) -> dict[str, Any]:
 
 @require_POST
 def for_you_rebuild(request: HttpRequest, login: str) -> HttpResponse:
+    refused = _not_your_feed(request, login)
+    if refused is not None:
+        return refused
     user = _user_or_none(login)
     if user is None:
         return not_found(request, login)
-    if not _may_rebuild(request):
-        messages.error(request, "Rebuilding needs a staff login while API_KEY is set.")
+    if not principal_allowed(request, scope="pipeline"):
+        messages.error(request, "Too many rebuilds in a short time: try again later.")
     else:
         feed_rebuild_request(viewer=user)
         messages.success(request, "Rebuild queued: the feed updates when the judgments land.")
     return redirect(reverse("web-for-you", args=[user.login]))
-
-
-def _may_rebuild(request: HttpRequest) -> bool:
-    # The API's POST needs the API key when one is set; the page's button then needs a
-    # staff session, so the page is no way around the key.
-    return not settings.API_KEY or bool(request.user.is_authenticated and request.user.is_staff)
 
 
 # ------------------------------------------------------------------------------- ops

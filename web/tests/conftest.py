@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from web.tests import browser as harness
+from web.tests.signin import OAUTH_APP
 
 
 @pytest.fixture(scope="session")
@@ -54,3 +55,14 @@ def pipe_worker(sim, worker_factory):
         "STAR_SIGNALS_MIN_INTERVAL_SECONDS": "1",
     }
     return worker_factory(env=env, concurrency=4)
+
+
+@pytest.fixture
+def oauth(settings, sim):
+    """Sign-in with GitHub configured for the simulator's registered OAuth app."""
+    settings.GITHUB_OAUTH_CLIENT_ID = OAUTH_APP["client_id"]
+    settings.GITHUB_OAUTH_CLIENT_SECRET = OAUTH_APP["secret"]
+    settings.SOCIALACCOUNT_PROVIDERS = {
+        "github": {**settings.SOCIALACCOUNT_PROVIDERS["github"], "APPS": [OAUTH_APP]}
+    }
+    return sim

@@ -9,6 +9,7 @@ from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
 from tests.factories import profile_make
 from web.tests import browser as harness
+from web.tests.signin import sign_in_browser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 
@@ -26,6 +27,7 @@ def test_for_you_page_lists_items_and_rebuilds(live_server, watched):
     author.save(update_fields=["state"])
     GalleryImage.objects.filter(repo__in=repos).update(url=SHOT)
 
+    sign_in_browser(page, live_server, viewer.login)
     page.goto(f"{live_server.url}/u/{viewer.login}/for-you")
     page.wait_for_load_state("networkidle")
     items = page.locator("ol.feed > li.item")

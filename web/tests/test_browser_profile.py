@@ -20,6 +20,7 @@ from stargazers.services import kindred_get_or_compute
 from tests.factories import activity_store, profile_make
 from users.models import GitHubUser, PipelineRun
 from web.tests import browser as harness
+from web.tests.signin import sign_in_browser
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
@@ -155,6 +156,9 @@ def test_profile_opened_while_the_pipeline_runs_becomes_the_profile(
         timeout=150,
         message=f"{author}'s run did not finish",
     )
+    # The feed is its owner's: avery-lin signs in (a GitHub session) to open it.
+    sign_in_browser(page, live_server, LOGIN)
+    page.goto(f"{live_server.url}/u/{LOGIN}")
     page.click("nav a:has-text('For you')")
     page.wait_for_selector("ol.feed")
     page.wait_for_load_state("networkidle")

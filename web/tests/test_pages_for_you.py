@@ -13,6 +13,7 @@ from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
 from tests.factories import profile_make
 from web import views
+from web.tests.signin import sign_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -34,6 +35,7 @@ def world():
 
 def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, world):
     viewer, author, repos = world
+    sign_in_as(client, viewer.login)
     response = client.get(f"/u/{viewer.login}/for-you")
     assert response.status_code == 200
     html = response.content.decode()
@@ -59,8 +61,10 @@ def test_for_you_lists_items_with_author_ghost_reasons_score_and_image(client, w
 
 def test_for_you_with_no_candidates_says_nothing_to_show_yet(client):
     viewer, _, _ = profile_make()
+    sign_in_as(client, viewer.login)
     html = client.get(f"/u/{viewer.login}/for-you").content.decode()
     assert "Nothing to show yet" in html and 'class="card item"' not in html
+    sign_in_as(client, "nobody-here")  # signed in, but no profile yet
     assert client.get("/u/nobody-here/for-you").status_code == 404
 
 
@@ -68,6 +72,7 @@ def test_for_you_rebuild_queues_one_and_comes_back(
     client, world, django_capture_on_commit_callbacks
 ):
     viewer, _, _ = world
+    sign_in_as(client, viewer.login)
     with django_capture_on_commit_callbacks() as enqueued:
         response = client.post(f"/u/{viewer.login}/for-you/rebuild")
     assert response.status_code == 302 and response["Location"] == f"/u/{viewer.login}/for-you"
@@ -78,16 +83,17 @@ def test_for_you_rebuild_queues_one_and_comes_back(
 
 
 @override_settings(API_KEY="secret")
-def test_for_you_rebuild_needs_staff_while_the_api_key_is_set(client, world):
+def test_for_you_rebuild_is_the_owners_alone_staff_or_not(client, world):
     viewer, _, _ = world
-    html = client.get(f"/u/{viewer.login}/for-you").content.decode()
-    assert "disabled" in html and "needs a staff login" in html
-    # The first view queued a rebuild of its own; start from none queued.
-    FeedRebuild.objects.filter(viewer=viewer).update(queued_at=None, trigger="")
-    client.post(f"/u/{viewer.login}/for-you/rebuild")
-    assert FeedRebuild.objects.get(viewer=viewer).queued_at is None
     staff = get_user_model().objects.create_user("ops", password="pw", is_staff=True)
     client.force_login(staff)
+    assert client.post(f"/u/{viewer.login}/for-you/rebuild").status_code == 302  # sign in
+    assert not FeedRebuild.objects.filter(viewer=viewer).exists()
+    sign_in_as(client, viewer.login)
+    html = client.get(f"/u/{viewer.login}/for-you").content.decode()
+    assert "disabled" not in html
+    # The first view queued a rebuild of its own; start from none queued.
+    FeedRebuild.objects.filter(viewer=viewer).update(queued_at=None, trigger="")
     client.post(f"/u/{viewer.login}/for-you/rebuild")
     rebuild = FeedRebuild.objects.get(viewer=viewer)
     assert rebuild.queued_at is not None and rebuild.trigger == "request"
