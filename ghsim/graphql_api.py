@@ -175,7 +175,7 @@ def price_query(
                                 ),
                             }
                         )
-                    limit = 1
+                    limit = 0  # only a count: one request, no nodes
                 elif not 1 <= int(limit) <= PAGE_MAX:
                     which = "first" if first is not None else "last"
                     price.errors.append(
@@ -191,7 +191,7 @@ def price_query(
                     limit = max(1, min(PAGE_MAX, int(limit)))
                 price.requests += mult
                 here = mult * int(limit)
-                child_mult = here
+                child_mult = here or mult
             elif "maxRepositories" in field_def.args:
                 # A list of per-repository summaries: what it holds is fetched per entry.
                 most = arg(sel, field_def, "maxRepositories") or DEFAULT_MAX_REPOSITORIES
@@ -713,6 +713,7 @@ def prepare(query: str, variables: dict, operation_name: str | None = None) -> P
     )
     if isinstance(coerced, list):
         return Prepared(answer={"errors": [_plain(e) for e in coerced]})
+    coerced = getattr(coerced, "coerced", coerced)  # graphql-core 3.3 wraps them
     price = price_query(schema, operation, fragments, coerced)
     if price.errors:
         return Prepared(answer={"errors": price.errors})
