@@ -9,7 +9,7 @@ profile still stands.
 
 from __future__ import annotations
 
-from users.pipeline import fetch, graph, highlights, repo_steps
+from users.pipeline import fetch_graphql, graph, highlights, repo_steps
 from users.pipeline.graph import Step, step_register
 
 # Repo steps run once per highlighted repo; those the seed fed the blurb need it first.
@@ -17,8 +17,15 @@ HIGHLIGHTED = (graph.SELECT_HIGHLIGHTS,)
 BLURBED = (graph.SELECT_HIGHLIGHTS, graph.REPO_BLURB)
 
 BUILTIN_STEPS = (
-    Step(graph.FETCH_PROFILE, "user", fetch.fetch_profile, required=True),
-    Step(graph.FETCH_REPOS, "user", fetch.fetch_repos, (graph.FETCH_PROFILE,), required=True),
+    # GraphQL where it batches, else REST (users.pipeline.fetch_graphql picks).
+    Step(graph.FETCH_PROFILE, "user", fetch_graphql.fetch_profile_step, required=True),
+    Step(
+        graph.FETCH_REPOS,
+        "user",
+        fetch_graphql.fetch_repos_step,
+        (graph.FETCH_PROFILE,),
+        required=True,
+    ),
     Step(graph.SELECT_HIGHLIGHTS, "user", highlights.select_highlights, (graph.FETCH_REPOS,)),
     Step(graph.REPO_BLURB, "repo", repo_steps.repo_blurb, HIGHLIGHTED),
     Step(graph.REPO_EMPHASIS, "repo", repo_steps.repo_emphasis, BLURBED),

@@ -330,6 +330,19 @@ fragment RepoFields on Repository {
 }
 """
 
+# The user alone (the profile step): three counts, one point.
+USER_QUERY = """
+query User($login: String!) {
+  user(login: $login) {
+    databaseId login name bio company location websiteUrl avatarUrl url createdAt
+    followers { totalCount }
+    following { totalCount }
+    repositories(ownerAffiliations: OWNER) { totalCount }
+  }
+  rateLimit { cost remaining resetAt }
+}
+"""
+
 # The user and one page of owned repositories, newest push first (no README text, no
 # history: those are per-repo batches).
 PROFILE_QUERY = (
@@ -479,6 +492,7 @@ def queries_sent() -> Iterable[tuple[str, str, dict]]:
     from .client import CONTRIBUTIONS_QUERY
 
     window = {"from": "2025-01-01T00:00:00Z", "to": "2025-12-31T00:00:00Z"}
+    yield "user", USER_QUERY, {"login": "octocat"}
     yield "profile", PROFILE_QUERY, {"login": "octocat", "first": 30, "after": None}
     yield "contributed", CONTRIBUTED_QUERY, {"login": "octocat", **window}
     yield "contributions", CONTRIBUTIONS_QUERY, {"login": "octocat", **window}
