@@ -254,5 +254,6 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         "contribution_candidates": len(contributed),
         "contribution_windows_failed": windows_failed,
         "committed_repos": committed,
+        "user_node_id": uid,
         "graphql_points": points,
     }

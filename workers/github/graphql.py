@@ -422,9 +422,45 @@ def repo_details_query(names: Sequence[str], *, metadata: bool) -> tuple[str, di
     return query, variables
 
 
+def activity_query(scans: Sequence[tuple[str, str]]) -> tuple[str, dict]:
+    """Per repository (aliases r0…, each (full name, ISO since)): its languages and the
+    first page of the user's commits on the default branch since then, with the author's
+    email and account (what the activity step learns identities from)."""
+    parts = []
+    variables: dict[str, Any] = {}
+    for n, (full, since) in enumerate(scans):
+        owner, _, name = full.partition("/")
+        variables[f"o{n}"], variables[f"n{n}"], variables[f"s{n}"] = owner, name, since
+        parts.append(
+            f"r{n}: repository(owner: $o{n}, name: $n{n}) {{ nameWithOwner isEmpty"
+            " languages(first: 20, orderBy: {field: SIZE, direction: DESC}) {"
+            " edges { size node { name } } }"
+            " defaultBranchRef { name target { ... on Commit {"
+            f" history(first: $commits, author: {{id: $uid}}, since: $s{n}) {{"
+            " nodes { oid authoredDate author { email user { login } } } } } } } }"
+        )
+    declared = " ".join(
+        f"$o{n}: String! $n{n}: String! $s{n}: GitTimestamp!" for n in range(len(scans))
+    )
+    query = (
+        f"query Activity($uid: ID!, $commits: Int!, {declared}) {{\n  "
+        + "\n  ".join(parts)
+        + "\n  rateLimit { cost remaining resetAt }\n}\n"
+    )
+    variables["commits"] = COMMITS_PER_BRANCH
+    return query, variables
+
+
 def details_chunk(*, metadata: bool) -> int:
     """Repos per details query so that it costs one point."""
     query, variables = repo_details_query(["o/r"], metadata=metadata)
+    per_repo = price(query, {**variables, "uid": "x"}).requests
+    return max(1, POINT_REQUESTS // max(1, per_repo))
+
+
+def activity_chunk() -> int:
+    """Repos per activity query so that it costs one point."""
+    query, variables = activity_query([("o/r", "2025-01-01T00:00:00Z")])
     per_repo = price(query, {**variables, "uid": "x"}).requests
     return max(1, POINT_REQUESTS // max(1, per_repo))
 
@@ -499,3 +535,5 @@ def queries_sent() -> Iterable[tuple[str, str, dict]]:
     for metadata in (False, True):
         query, variables = repo_details_query(["octocat/hello", "acme/tool"], metadata=metadata)
         yield f"details metadata={metadata}", query, {**variables, "uid": "MDQ6VXNlcjE="}
+    query, variables = activity_query([("octocat/hello", "2025-01-01T00:00:00Z")] * 2)
+    yield "activity", query, {**variables, "uid": "MDQ6VXNlcjE="}
