@@ -115,39 +115,61 @@ def _owned(login: str, cutoff: datetime, token: str | None) -> tuple[list[dict],
 
 
 def _contributed(login: str, since: datetime, until: datetime, token: str | None):
-    """Other owners' repositories the user committed to or opened pull requests in, per
-    window of at most a year; (commit repos, pull-request repos, windows failed, points)."""
+    """Other owners' repositories the user committed to or opened pull requests in, in
+    windows of at most a year, newest first, asked together (one point); a window GitHub
+    finds too heavy is asked alone. (commit repos, pull-request repos, windows failed,
+    points)."""
     gw = github()
-    commits: list[str] = []
-    prs: list[str] = []
-    failed = points = 0
+    windows = []
     end = until
     while end > since:
         start = max(since, end - timedelta(days=rest.CONTRIBUTION_WINDOW_DAYS))
-        variables = {"login": login, "from": _iso(start), "to": _iso(end)}
-        try:
-            answer = gq.run(gw, gq.CONTRIBUTED_QUERY, variables, token=token)
+        windows.append((start, end))
+        end = start
+
+    def ask(group: list[tuple[datetime, datetime]]) -> tuple[list[dict | None], int]:
+        variables: dict[str, Any] = {"login": login}
+        for n, (start, end) in enumerate(group):
+            variables[f"from{n}"], variables[f"to{n}"] = _iso(start), _iso(end)
+        answer = gq.run(gw, gq.contributed_query(len(group)), variables, token=token)
+        user = answer.data.get("user") or {}
+        return [user.get(f"w{n}") for n in range(len(group))], answer.cost
+
+    points = 0
+    try:
+        collections, points = ask(windows)
+    except (gh_errors.RateLimited, gh_errors.SecondaryRateLimited, gh_errors.Transient):
+        raise
+    except gh_errors.GitHubError:
+        collections = [None] * len(windows)
+    failed = 0
+    for n, window in enumerate(windows):
+        if collections[n] is not None:
+            continue
+        try:  # alone, when the windows together were too much
+            alone, spent = ask([window])
+            collections[n] = alone[0]
+            points += spent
         except (gh_errors.RateLimited, gh_errors.SecondaryRateLimited, gh_errors.Transient):
             raise
         except gh_errors.GitHubError as exc:
             logger.warning(
                 "users.contributions_window_failed", extra={"user": login, "error": str(exc)[:200]}
             )
+        if collections[n] is None:
             failed += 1
-            end = start
-            continue
-        points += answer.cost
-        collection = (answer.data.get("user") or {}).get("contributionsCollection") or {}
+    commits: list[str] = []
+    prs: list[str] = []
+    for collection in collections:
         for key, into in (
             ("commitContributionsByRepository", commits),
             ("pullRequestContributionsByRepository", prs),
         ):
-            for entry in collection.get(key) or []:
+            for entry in (collection or {}).get(key) or []:
                 repo = entry.get("repository") or {}
                 full = repo.get("nameWithOwner") or ""
                 if full and "/" in full and not repo.get("isPrivate") and full not in into:
                     into.append(full)
-        end = start
     return commits, prs, failed, points
 
 

@@ -202,10 +202,11 @@ def test_delete_while_running_leaves_nothing_behind(api, sim, pipe_worker):
 
 def test_rate_limit_mid_run_waits_and_completes(api, sim, pipe_worker):
     login = "eli-navarro"
-    # Every token may make 20 requests per 5-second window. The account's own token is
-    # stored first and the run begun with `start`, so whichever worker takes the steps
-    # uses that token, and no star-graph sync competes for its budget.
-    sim.configure(rate_limit=20, rate_window=5)
+    # Every token may make 20 requests and spend 5 GraphQL points per 20-second window:
+    # each step fits in a window, the whole run (about 7 points) does not. The account's
+    # own token is stored first and the run begun with `start`, so whichever worker takes
+    # the steps uses that token, and no star-graph sync competes for its budget.
+    sim.configure(rate_limit=20, graphql_limit=5, rate_window=20)
     GitHubUser.objects.create(
         login=login, state="active", token_encrypted=token_encrypt(own_token(login))
     )

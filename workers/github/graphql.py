@@ -365,23 +365,27 @@ query Profile($login: String!, $first: Int!, $after: String) {
     + REPO_FIELDS
 )
 
-# The repositories a user committed to (and opened pull requests in) in one window of at
-# most a year; names only, so the lists cost nothing beyond the query's minimum.
-CONTRIBUTED_QUERY = """
-query Contributed($login: String!, $from: DateTime!, $to: DateTime!) {
-  user(login: $login) {
-    contributionsCollection(from: $from, to: $to) {
-      commitContributionsByRepository(maxRepositories: 100) {
-        repository { nameWithOwner isPrivate isFork owner { login } }
-      }
-      pullRequestContributionsByRepository(maxRepositories: 100) {
-        repository { nameWithOwner isPrivate isFork owner { login } }
-      }
-    }
-  }
-  rateLimit { cost remaining resetAt }
-}
-"""
+
+# The repositories a user committed to (and opened pull requests in), per window of at
+# most a year (aliases w0, w1, …); names only, so the lists cost nothing beyond the
+# query's minimum point.
+def contributed_query(windows: int) -> str:
+    declared = " ".join(f"$from{n}: DateTime! $to{n}: DateTime!" for n in range(windows))
+    lists = " ".join(
+        f"{key}(maxRepositories: 100) {{ repository {{ nameWithOwner isPrivate isFork"
+        " owner { login } } }"
+        for key in ("commitContributionsByRepository", "pullRequestContributionsByRepository")
+    )
+    parts = " ".join(
+        f"w{n}: contributionsCollection(from: $from{n}, to: $to{n}) {{ {lists} }}"
+        for n in range(windows)
+    )
+    return (
+        f"query Contributed($login: String!, {declared}) {{\n"
+        f"  user(login: $login) {{ {parts} }}\n"
+        "  rateLimit { cost remaining resetAt }\n}\n"
+    )
+
 
 README_NAMES = ("README.md", "README", "readme.md", "README.rst", "Readme.md", "README.txt")
 BRANCHES_PER_REPO = 10
@@ -530,7 +534,17 @@ def queries_sent() -> Iterable[tuple[str, str, dict]]:
     window = {"from": "2025-01-01T00:00:00Z", "to": "2025-12-31T00:00:00Z"}
     yield "user", USER_QUERY, {"login": "octocat"}
     yield "profile", PROFILE_QUERY, {"login": "octocat", "first": 30, "after": None}
-    yield "contributed", CONTRIBUTED_QUERY, {"login": "octocat", **window}
+    yield (
+        "contributed",
+        contributed_query(2),
+        {
+            "login": "octocat",
+            "from0": window["from"],
+            "to0": window["to"],
+            "from1": "2024-01-01T00:00:00Z",
+            "to1": "2024-12-31T00:00:00Z",
+        },
+    )
     yield "contributions", CONTRIBUTIONS_QUERY, {"login": "octocat", **window}
     for metadata in (False, True):
         query, variables = repo_details_query(["octocat/hello", "acme/tool"], metadata=metadata)
