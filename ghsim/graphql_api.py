@@ -31,7 +31,6 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
-    GraphQLObjectType,
     GraphQLSchema,
     InlineFragmentNode,
     OperationDefinitionNode,
@@ -807,9 +806,3 @@ def _typed(exc: GraphQLError) -> dict:
     if isinstance(original, GhError):
         out = {"type": original.kind, **out}
     return out
-
-
-def object_type(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
-    found = schema.get_type(name)
-    assert isinstance(found, GraphQLObjectType)
-    return found
