@@ -30,10 +30,11 @@ from django.utils import timezone
 from activity.linguist import Classifier
 from activity.models import ActivityRepo, UserActivity
 from repos.selectors import user_links_list
-from users.models import GitHubUser
-from users.pipeline import UserGone
+from users.models import GitHubUser, WorkItem
+from users.pipeline import FETCH_REPOS, UserGone
 from workers.github import errors as gh_errors
 from workers.github import github
+from workers.github import graphql as gq
 from workers.github.git import (
     GitError,
     clone_repo,
@@ -42,6 +43,7 @@ from workers.github.git import (
     git_fetch_branches,
     git_fetch_shas,
     git_log_files,
+    git_ls_remote,
     git_shallow_shas,
 )
 from workers.timestamps import timestamp_parse as _dt
@@ -264,6 +266,114 @@ def _days_classify(
         scan.days.setdefault(day, set()).update(classifier.languages_of(files))
 
 
+def _choose_heads(scan: RepoScan, default: str, heads: dict[str, str]) -> None:
+    """The default branch and the first others by name, up to the branch cap."""
+    names = sorted(heads)
+    if default not in heads:
+        default = scan.default_branch if scan.default_branch in heads else names[0]
+    scan.default_branch = default
+    room = settings.ACTIVITY_BRANCHES_LIMIT - 1
+    chosen = [default, *[n for n in names if n != default][:room]]
+    scan.heads = {name: heads[name] for name in chosen}
+
+
+def _since(scan: RepoScan, window_start: date) -> None:
+    """Unchanged heads end the scan; else from where the last scan left off (or the
+    window's start)."""
+    row = scan.row
+    if (
+        row is not None
+        and row.status in (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
+        and row.heads == scan.heads
+    ):
+        scan.unchanged = True
+        return
+    scan.incremental = bool(
+        row is not None and row.status == ActivityRepo.Status.OK and row.newest_at
+    )
+    scan.since = window_start
+    if scan.incremental and row is not None and row.newest_at:
+        overlap = timedelta(days=settings.ACTIVITY_REFRESH_OVERLAP_DAYS)
+        scan.since = max(window_start, (row.newest_at - overlap).date())
+
+
+def _graphql_scans(
+    scans: list[RepoScan],
+    *,
+    login: str,
+    window_start: date,
+    token: str | None,
+    identities: set[str],
+    uid: str,
+) -> None:
+    """Branch heads over git (`ls-remote`: no API budget, so an unchanged repo costs
+    nothing); for the repos whose heads moved, one GraphQL query per few dozen repos for
+    their languages and GitHub's first author-filtered page since the last scan."""
+    pending: list[RepoScan] = []
+    for scan in scans:
+        try:
+            default, heads = git_ls_remote(
+                scan.full_name, token=token, timeout=settings.ACTIVITY_FETCH_TIMEOUT_SECONDS
+            )
+        except GitError as exc:
+            blocked = "error: 451" in str(exc)
+            scan.status = ActivityRepo.Status.BLOCKED if blocked else ActivityRepo.Status.NOT_FOUND
+            scan.error = str(exc)[:300]
+            continue
+        if not heads:
+            scan.status, scan.error = ActivityRepo.Status.EMPTY, "no branches"
+            continue
+        _choose_heads(scan, default, heads)
+        _since(scan, window_start)
+        if not scan.unchanged:
+            pending.append(scan)
+
+    def build(part: list[RepoScan]) -> tuple[str, dict]:
+        query, variables = gq.activity_query(
+            [(s.full_name, f"{s.since.isoformat()}T00:00:00Z") for s in part]
+        )
+        return query, {**variables, "uid": uid}
+
+    found, _ = gq.batched(github(), pending, build, chunk=gq.activity_chunk(), token=token)
+    for i, scan in enumerate(pending):
+        node = found.get(i)
+        if not node:
+            scan.status, scan.error = ActivityRepo.Status.NOT_FOUND, "not found on GitHub"
+            continue
+        edges = (node.get("languages") or {}).get("edges") or []
+        scan.languages = {e["node"]["name"]: int(e.get("size") or 0) for e in edges}
+        target = ((node.get("defaultBranchRef") or {}).get("target")) or {}
+        page = (target.get("history") or {}).get("nodes") or []
+        for item in page:
+            author = item.get("author") or {}
+            account = (author.get("user") or {}).get("login") or ""
+            if account.lower() == login.lower() and author.get("email"):
+                identities.add(author["email"].lower())
+            if item.get("oid") and item.get("authoredDate"):
+                scan.github_commits[item["oid"]] = item["authoredDate"]
+        scan.github_complete = len(page) < gq.COMMITS_PER_BRANCH
+
+
+def _coverage_repos(user_id: int) -> tuple[list[tuple[str, str]], str]:
+    """The linked repos, then every other repo the fetch step found the user committed to
+    in the window ((full name, default branch)), and the user's GraphQL id."""
+    out = [
+        (link.repo.full_name, link.repo.default_branch) for link in user_links_list(user_id=user_id)
+    ]
+    output = (
+        WorkItem.objects.filter(user_id=user_id, step=FETCH_REPOS, repo=None)
+        .values_list("output", flat=True)
+        .first()
+    ) or {}
+    seen = {name.lower() for name, _ in out}
+    for entry in output.get("committed_repos") or []:
+        name = entry.get("full_name") or ""
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            out.append((name, entry.get("default_branch") or ""))
+    return out, output.get("user_node_id") or ""
+
+
 def _git_scan(
     scan: RepoScan,
     *,
@@ -348,23 +458,31 @@ def _rest_days(scan: RepoScan, *, login: str, window: tuple[date, date], token: 
 def _scans_check(
     *, user: GitHubUser, window: tuple[date, date], token: str | None, identities: set[str]
 ) -> list[RepoScan]:
-    """One scan per linked repo, its REST part done: which changed, which are skipped."""
+    """One scan per repo the document covers (the linked ones, then every other repo the
+    user committed to in the window), its API part done: which changed, which are skipped."""
+    repos, uid = _coverage_repos(user.id)
     rows = {r.full_name.lower(): r for r in ActivityRepo.objects.filter(user_id=user.id)}
-    scans: list[RepoScan] = []
-    for link in user_links_list(user_id=user.id):
-        repo = link.repo
-        scan = RepoScan(
-            full_name=repo.full_name,
-            default_branch=repo.default_branch,
-            row=rows.get(repo.full_name.lower()),
+    scans = [
+        RepoScan(full_name=name, default_branch=branch, row=rows.get(name.lower()))
+        for name, branch in repos
+    ]
+    if uid and settings.GITHUB_PROFILE_FETCH == "graphql":
+        _graphql_scans(
+            scans,
+            login=user.login,
+            window_start=window[0],
+            token=token,
+            identities=identities,
+            uid=uid,
         )
+        return scans
+    for scan in scans:
         try:
             _rest_scan(
                 scan, login=user.login, window_start=window[0], token=token, identities=identities
             )
         except _Skip as skip:
             scan.status, scan.error = skip.status, skip.error
-        scans.append(scan)
     return scans
 
 
@@ -429,7 +547,7 @@ def _scans_clone(
 
 
 def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str, Any]:
-    """Scan the user's linked repos (only what changed), store the document; returns
+    """Scan the repos the user committed to in the window (only what changed), store the
     the coverage."""
     started = time.monotonic()
     # Past this no clone starts and none runs on: the step task's soft limit is 240 s.

@@ -160,6 +160,13 @@ GITHUB_TOKENS = _csv("GITHUB_TOKENS") or _csv("GITHUB_TOKEN")
 # the same token keeps headroom.
 GITHUB_REQUESTS_PER_HOUR = _positive_int("GITHUB_REQUESTS_PER_HOUR", 4000)
 GITHUB_TIMEOUT_SECONDS = _positive_int("GITHUB_TIMEOUT_SECONDS", 30)
+# How a first profile reads GitHub: "graphql" batches it into a few points; "rest" asks
+# per repository (several requests each). Refreshes use REST's free 304s either way.
+GITHUB_PROFILE_FETCH = env.str("GITHUB_PROFILE_FETCH", default="graphql")
+if GITHUB_PROFILE_FETCH not in ("graphql", "rest"):
+    raise ImproperlyConfigured(
+        f"GITHUB_PROFILE_FETCH must be graphql or rest, got {GITHUB_PROFILE_FETCH!r}"
+    )
 # A clone (workers/github/git.py) is stopped after this long or once it holds this much;
 # the activity step passes its own limits (ACTIVITY_*). Clones go under GAZER_GIT_DIR
 # (default: `gazer-git` in the system's temporary directory).

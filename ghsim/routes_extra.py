@@ -1,8 +1,9 @@
-"""GraphQL contributions, the OpenAI-compatible LLM endpoint and activity truths."""
+"""GraphQL (ghsim.graphql_api), the OpenAI-compatible LLM endpoint and activity truths."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import re
@@ -10,8 +11,21 @@ import time
 
 from aiohttp import web
 
-from .server import STATE_KEY, WORLD_KEY, jresp, token_of
-from .util import DAY, h64, parse_iso
+from . import graphql_api as GQ
+from .server import (
+    SECONDARY_MSG,
+    STATE_KEY,
+    WORLD_KEY,
+    bases,
+    graphql_went_wrong,
+    jresp,
+    server_login,
+    token_login,
+    token_of,
+    token_user_id,
+)
+from .state import State
+from .util import DAY, h64, iso, parse_iso
 from .world import NotFound, World
 
 # ------------------------------------------------------------------ GraphQL
@@ -21,30 +35,6 @@ GQL_AUTH = {
         "https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql"
     ),
 }
-
-
-def _gql_arg(query: str, variables: dict, name: str) -> object:
-    m = re.search(rf"\b{name}\s*:\s*(\"(?:[^\"\\]|\\.)*\"|\$\w+|\d+)", query)
-    if not m:
-        return None
-    raw = m.group(1)
-    if raw.startswith("$"):
-        return variables.get(raw[1:])
-    if raw.startswith('"'):
-        return json.loads(raw)
-    return int(raw)
-
-
-def _max_repos(query: str, variables: dict, field: str) -> int:
-    m = re.search(rf"{field}\s*\(\s*maxRepositories\s*:\s*(\$\w+|\d+)", query)
-    if not m:
-        return 25
-    raw = m.group(1)
-    v = variables.get(raw[1:]) if raw.startswith("$") else int(raw)
-    try:
-        return max(1, min(100, int(v)))
-    except (TypeError, ValueError):
-        return 25
 
 
 def contributions(world: World, login: str, t_from: int, t_to: int) -> tuple[list, list]:
@@ -83,87 +73,13 @@ def contributions(world: World, login: str, t_from: int, t_to: int) -> tuple[lis
     return commits, prs
 
 
-def _repo_node(repo) -> dict:
-    return {
-        "nameWithOwner": repo.full_name,
-        "isPrivate": False,
-        "name": repo.name,
-        "owner": {"login": repo.owner},
-    }
-
-
-def graphql_answer(world: World, query: str, variables: dict) -> dict:
-    if "contributionsCollection" not in query or not re.search(r"\buser\s*\(", query):
-        return {
-            "errors": [
-                {
-                    "message": (
-                        "This simulator only answers user(login) { contributionsCollection } "
-                        "queries."
-                    ),
-                    "locations": [{"line": 1, "column": 1}],
-                    "extensions": {"code": "undefinedField"},
-                }
-            ]
-        }
-    login = _gql_arg(query, variables, "login")
-    if not isinstance(login, str):
-        return {
-            "errors": [{"message": "Variable $login of type String! was provided invalid value"}]
-        }
-    try:
-        world.get_user(login)
-    except NotFound:
-        return {
-            "data": {"user": None},
-            "errors": [
-                {
-                    "type": "NOT_FOUND",
-                    "path": ["user"],
-                    "locations": [{"line": 2, "column": 3}],
-                    "message": f"Could not resolve to a User with the login of '{login}'.",
-                }
-            ],
-        }
-    f = _gql_arg(query, variables, "from")
-    t = _gql_arg(query, variables, "to")
-    t_to = parse_iso(t) if isinstance(t, str) else int(time.time())
-    t_from = parse_iso(f) if isinstance(f, str) else t_to - 365 * DAY
-    if t_from is None or t_to is None:
-        return {"errors": [{"message": "Argument 'from'/'to' must be an ISO-8601 DateTime"}]}
-    if t_to - t_from > 366 * DAY:
-        return {
-            "data": {"user": None},
-            "errors": [
-                {
-                    "path": ["user", "contributionsCollection"],
-                    "message": "The total time spanned by 'from' and 'to' must not exceed 1 year",
-                }
-            ],
-        }
-    commits, prs = contributions(world, login, t_from, t_to)
-    cc = {}
-    if "commitContributionsByRepository" in query:
-        n = _max_repos(query, variables, "commitContributionsByRepository")
-        cc["commitContributionsByRepository"] = [
-            {"repository": _repo_node(r), "contributions": {"totalCount": c}}
-            for r, c in commits[:n]
-        ]
-    if "pullRequestContributionsByRepository" in query:
-        n = _max_repos(query, variables, "pullRequestContributionsByRepository")
-        cc["pullRequestContributionsByRepository"] = [
-            {"repository": _repo_node(r), "contributions": {"totalCount": c}} for r, c in prs[:n]
-        ]
-    if "totalCommitContributions" in query:
-        cc["totalCommitContributions"] = sum(c for _, c in commits)
-    if "totalPullRequestContributions" in query:
-        cc["totalPullRequestContributions"] = sum(c for _, c in prs)
-    return {"data": {"user": {"login": world.get_user(login).login, "contributionsCollection": cc}}}
-
-
 async def graphql(request: web.Request):
+    """POST /api/graphql: validated against GitHub's schema, priced by GitHub's formula,
+    charged to the token's `graphql` budget, answered from the world (ghsim.graphql_api)."""
     world: World = request.app[WORLD_KEY]
-    if not token_of(request):
+    state: State = request.app[STATE_KEY]
+    token = token_of(request)
+    if not token:
         return jresp(GQL_AUTH, 401)
     try:
         body = await request.json()
@@ -183,8 +99,76 @@ async def graphql(request: web.Request):
     if not isinstance(variables, dict):
         variables = {}
     loop = asyncio.get_running_loop()
-    out = await loop.run_in_executor(None, graphql_answer, world, body["query"], variables)
-    return jresp(out)
+    started = time.monotonic()
+    prepared = await loop.run_in_executor(
+        None, GQ.prepare, body["query"], variables, body.get("operationName")
+    )
+    if prepared.answer is not None:
+        return jresp(prepared.answer)  # refused before it ran: no points
+    ident = request.get("gh_ident") or f"token:{token}"
+    budget = state.budget(ident, "graphql")
+    price = prepared.price
+    if state.graphql_minute_hit(ident, 5 if prepared.mutation else 1):
+        state.secondary_limited += 1
+        headers = state.headers(ident, "graphql", budget)
+        headers["retry-after"] = "60"
+        doc = "https://docs.github.com/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api#secondary-rate-limits"
+        return jresp(
+            {
+                "message": SECONDARY_MSG.format(rid=f"{state.requests_total:08X}:0000"),
+                "documentation_url": doc,
+            },
+            403,
+            headers,
+        )
+    if not state.consume_points(ident, "graphql", budget, price.cost):
+        state.primary_limited += 1
+        user_id = token_user_id(world, token)
+        message = f"API rate limit exceeded for user ID {user_id}."
+        return jresp(
+            {"errors": [{"type": "RATE_LIMITED", "code": "graphql_rate_limit", "message": message}]}
+        )
+    limit = state.limit_for(ident, "graphql")
+    reset = int(budget.start + float(state.config["rate_window"]) + 0.999)
+    rate_limit = {
+        "cost": price.cost,
+        "limit": limit,
+        "remaining": max(0, limit - budget.used),
+        "used": budget.used,
+        "resetAt": iso(reset),
+        "nodeCount": price.nodes,
+    }
+    _, web_url = bases(request)
+    viewer = token_login(world, token) or server_login(token)
+    answer, returned = await loop.run_in_executor(
+        None,
+        functools.partial(
+            GQ.execute,
+            world,
+            prepared,
+            web_url=web_url,
+            viewer=viewer,
+            rate_limit=rate_limit,
+            resource_limit_nodes=state.config.get("graphql_resource_limit_nodes"),
+        ),
+    )
+    latency = state.config.get("graphql_latency") or {}
+    modelled = (
+        float(latency.get("base_ms") or 0) + float(latency.get("per_node_ms") or 0) * returned
+    )
+    elapsed = time.monotonic() - started
+    timeout = float(state.config.get("graphql_timeout_seconds") or 10)
+    record = {"cost": price.cost, "nodes": price.nodes, "returned": returned}
+    if elapsed + modelled / 1000 > timeout:
+        await asyncio.sleep(max(0.0, timeout - elapsed))
+        penalty = int(state.config.get("graphql_timeout_penalty") or 0)
+        state.consume_points(ident, "graphql", budget, min(penalty, max(0, limit - budget.used)))
+        state.graphql_queries.append({**record, "status": 502})
+        return jresp(graphql_went_wrong(state.requests_total), 502)
+    if modelled:
+        await asyncio.sleep(modelled / 1000)
+    state.graphql_queries.append({**record, "status": 200})
+    return jresp(answer)
 
 
 # ---------------------------------------------------------------------- LLM
@@ -479,6 +463,7 @@ async def truth_nominees(request: web.Request):
 
 
 def register(app: web.Application) -> None:
+    GQ.SCHEMA.start()  # GitHub's schema takes seconds to build: begin before the first query
     r = app.router
     r.add_post("/api/graphql", graphql, name="graphql")
     r.add_post("/v1/chat/completions", chat_completions, name="llm")

@@ -238,6 +238,8 @@ async def gh_middleware(request: web.Request, handler):
         if fault == "error":
             st = int(state.config["faults"].get("error_status") or 502)
             state.by_status[str(st)] += 1
+            if kind == "graphql":
+                return jresp(graphql_went_wrong(state.requests_total), st)
             return jresp({"message": "Server Error"}, st)
         await asyncio.sleep(float(state.config["faults"].get("slow_ms") or 0) / 1000.0)
 
@@ -252,6 +254,7 @@ async def gh_middleware(request: web.Request, handler):
         return resp
 
     resource = "graphql" if kind == "graphql" else "core"
+    request["gh_ident"] = ident
     if path == API + "/rate_limit":
         resp = await _run(request, handler)
         b = state.budget(ident, "core")
@@ -288,6 +291,8 @@ async def gh_middleware(request: web.Request, handler):
             state.not_modified += 1
     if resp.status == 304 and token:
         pass  # conditional requests answered 304 are free when authenticated
+    elif kind == "graphql":
+        pass  # the GraphQL handler charged the query's points (or refused it)
     elif not state.consume(ident, resource, b):
         state.primary_limited += 1
         st = int(state.config.get("primary_status") or 403)
@@ -311,6 +316,23 @@ async def gh_middleware(request: web.Request, handler):
     resp.headers["x-github-api-version-selected"] = "2022-11-28"
     state.by_status[str(resp.status)] += 1
     return resp
+
+
+def graphql_went_wrong(n: int) -> dict:
+    """GitHub's answer to a GraphQL query that failed inside (a timeout, a bug)."""
+    rid = f"{h64('rid', n) & 0xFFFFFFFF:08X}:{h64('rid2', n) & 0xFFFF:04X}"
+    return {
+        "data": None,
+        "errors": [
+            {
+                "message": (
+                    "Something went wrong while executing your query. This may be the result "
+                    "of a timeout, or it could be a GitHub bug. Please include "
+                    f"`{rid}` when reporting this issue."
+                )
+            }
+        ],
+    }
 
 
 async def _run(request: web.Request, handler) -> web.StreamResponse:

@@ -12,7 +12,17 @@ DEFAULT_CONFIG: dict = {
     "rate_limit": 5000,
     "rate_window": 3600,
     "unauth_limit": 60,
-    "graphql_limit": None,  # None: same as rate_limit
+    "graphql_limit": None,  # None: same as rate_limit (points per window)
+    # GitHub's secondary limit on the GraphQL endpoint: points per minute, a query 1.
+    "graphql_points_per_minute": 2000,
+    # GitHub ends a query after 10 s (502) and takes extra points for the next hour.
+    "graphql_timeout_seconds": 10.0,
+    "graphql_timeout_penalty": 10,
+    # Modelled processing time of a query: base + per node of the answer (ms).
+    "graphql_latency": {"base_ms": 0.0, "per_node_ms": 0.0},
+    # Possible nodes past which a query loses its heaviest top-level fields with
+    # RESOURCE_LIMITS_EXCEEDED (None: no such limit).
+    "graphql_resource_limit_nodes": None,
     "primary_status": 403,
     "secondary": {
         "mode": "off",  # off | next | rps
@@ -77,6 +87,7 @@ class State:
         self.max_used: dict[str, dict[str, int]] = defaultdict(dict)
         self.secondary_left = int(self.config["secondary"].get("count") or 0)
         self.rps_windows: dict[str, deque] = defaultdict(deque)
+        self.graphql_minute: dict[str, deque] = defaultdict(deque)
         self.fault_n = 0
         self.llm_n = 0
         self.stats_reset()
@@ -89,6 +100,8 @@ class State:
         self.not_modified = 0
         self.primary_limited = 0
         self.secondary_limited = 0
+        self.graphql_points = 0  # primary points charged
+        self.graphql_queries: deque = deque(maxlen=2000)  # {cost, nodes, ms, status}
         self.faults = defaultdict(int)
         self.llm_calls: dict[str, int] = defaultdict(int)
         # Items per call ("id: X" lines), the last 1,000 calls of each task: shows how
@@ -146,6 +159,31 @@ class State:
         if b.used > m.get(resource, 0):
             m[resource] = b.used
         return True
+
+    def consume_points(self, ident: str, resource: str, b: Budget, points: int) -> bool:
+        """Charge a GraphQL query's points; False (nothing charged) when they do not fit."""
+        if b.used + points > self.limit_for(ident, resource):
+            return False
+        b.used += points
+        self.graphql_points += points
+        m = self.max_used[ident]
+        if b.used > m.get(resource, 0):
+            m[resource] = b.used
+        return True
+
+    def graphql_minute_hit(self, ident: str, points: int = 1) -> bool:
+        """GitHub's secondary limit of points per minute on the GraphQL endpoint."""
+        limit = int(self.config.get("graphql_points_per_minute") or 0)
+        if not limit:
+            return False
+        now = time.monotonic()
+        dq = self.graphql_minute[ident]
+        while dq and dq[0][0] <= now - 60.0:
+            dq.popleft()
+        if sum(p for _, p in dq) + points > limit:
+            return True
+        dq.append((now, points))
+        return False
 
     def secondary_hit(self, ident: str, token: str | None) -> bool:
         sec = self.config["secondary"]
@@ -222,6 +260,8 @@ class State:
             "llm_items": {task: list(items) for task, items in self.llm_items.items()},
             "git_bytes": self.git_bytes,
             "git_upload_packs": dict(self.git_upload_packs),
+            "graphql_points": self.graphql_points,
+            "graphql_queries": list(self.graphql_queries),
             "max_used": {k: dict(v) for k, v in self.max_used.items()},
             "budgets": budgets,
         }

@@ -373,9 +373,11 @@ class World:
 
     def _load_user(self, low: str) -> User:
         r = rng(self.seed, "load", low)
+        uid = 5_000_000 + h64(self.seed, "loadid", low) % 4_000_000
+        self.__dict__.setdefault("_load_ids", {})[uid] = low
         return User(
             login=low,
-            id=5_000_000 + h64(self.seed, "loadid", low) % 4_000_000,
+            id=uid,
             kind="load",
             name=f"Load {low}",
             blog="loadtest.example" if r.random() < 0.5 else "",
@@ -385,6 +387,16 @@ class World:
             followers=r.randint(0, 100),
             following=r.randint(0, 100),
         )
+
+    def login_by_id(self, uid: int) -> str | None:
+        """The login of a user id this world has answered with (GraphQL's author filter
+        names users by id)."""
+        for u in self.world_users.values():
+            if u.id == uid:
+                return u.login
+        if 1_000_000 + self.n_users <= uid < 1_000_000 + self.P:
+            return self.pool_login(uid - 1_000_000)
+        return self.__dict__.get("_load_ids", {}).get(uid)
 
     def user_repos(self, login: str) -> list[Repo]:
         u = self.get_user(login)

@@ -23,8 +23,18 @@ def sim(simulator):
 
 @pytest.fixture
 def inproc(sim, settings):
-    """Steps run in this process with a token pool of their own (a fresh budget)."""
+    """Steps run in this process with a token pool of their own (a fresh budget), the
+    profile read over REST (the linked repos, REST's conditional requests)."""
     settings.GITHUB_TOKENS = [f"act-inproc-{uuid.uuid4().hex[:8]}"]
+    settings.GITHUB_PROFILE_FETCH = "rest"
+    return sim
+
+
+@pytest.fixture
+def inproc_graphql(sim, settings):
+    """As `inproc`, the profile read over GraphQL (every repo committed to, heads over git)."""
+    settings.GITHUB_TOKENS = [f"act-gq-{uuid.uuid4().hex[:8]}"]
+    settings.GITHUB_PROFILE_FETCH = "graphql"
     return sim
 
 
@@ -39,15 +49,16 @@ def linked(login: str) -> set[str]:
     )
 
 
-def expected_document(sim, login: str, repos: set[str]) -> dict:
-    """The simulator's true commit days and languages over `repos`, in the window."""
+def expected_document(sim, login: str, repos: set[str] | None) -> dict:
+    """The simulator's true commit days and languages over `repos` (None: every repo),
+    in the window."""
     from django.utils import timezone
 
     truth = sim.truth(f"users/{login}/active-days", since="2000-01-01T00:00:00Z")
     start, end = window_for(timezone.now().date())
     per_repo: dict[str, dict[str, list[str]]] = {}
     for commit in truth["commits"]:
-        if commit["repo"] not in repos:
+        if repos is not None and commit["repo"] not in repos:
             continue
         day = commit["date"][:10]
         langs = per_repo.setdefault(commit["repo"], {}).setdefault(day, [])

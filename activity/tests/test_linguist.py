@@ -1,15 +1,18 @@
-"""Linguist classification (go-enry's data) and the `linguist` command."""
+"""Linguist classification (Linguist's own data) and the `linguist` command."""
 
 from __future__ import annotations
 
 import io
 import json
 import time
+from pathlib import Path
 
 import pytest
 from django.core.management import call_command
 
-from activity.linguist import Classifier
+from activity.linguist import Classifier, data_version, linguist_data
+
+SAMPLES = Path(__file__).resolve().parent / "data" / "linguist_samples.tsv"
 
 
 def _run(*args: str, stdin: str | None = None, monkeypatch=None) -> list[dict]:
@@ -114,3 +117,60 @@ def test_linguist_command_reads_tens_of_thousands_of_paths_from_stdin_in_seconds
     assert elapsed < 10, elapsed
     assert rows[0]["language"] == "Python" and rows[0]["counted"] is True
     assert rows[1]["vendored"] is True
+
+
+def test_linguist_command_reports_the_data_version_at_least_linguist_9_5():
+    out = io.StringIO()
+    call_command("linguist", "--data-version", stdout=out)
+    reported = json.loads(out.getvalue())
+    assert reported == data_version()
+    major, minor = (int(x) for x in reported["linguist"].split(".")[:2])
+    assert (major, minor) >= (9, 5)
+
+
+def test_data_has_languages_linguist_added_lately_and_their_current_names():
+    types = linguist_data().types
+    for name in ("MiniScript", "BAML", "Quint", "Tolk", "Aleo", "Rhai", "SIP", "Vim script"):
+        assert types.get(name) == "programming", name
+    assert "Vim Script" not in types  # renamed "Vim script"
+    assert Classifier().language("game/tetris.ms") != "Vim script"
+    assert Classifier().language("plugin/solarized.vim") == "Vim script"
+    assert Classifier().language("contracts/Counter.tolk") == "Tolk"
+
+
+def _sample_rows() -> list[tuple[str, str]]:
+    """(language, file path) of Linguist's samples whose file name or extension the
+    data registers for that language (Linguist's own test holds every sample of a
+    release to that), so a sample of another release is not counted against this one."""
+    data = linguist_data()
+    by_lower = {name.lower(): name for name in data.types}
+    rows = []
+    for line in SAMPLES.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        _, folder, rest = line.split("/", 2)
+        language = by_lower[folder.lower()]
+        basename = rest.rsplit("/", 1)[-1]
+        lowered = basename.lower()
+        registered = language in data.by_filename.get(basename, ()) or any(
+            language in data.by_extension.get(ext, ())
+            for ext in (lowered[i:] for i, ch in enumerate(lowered) if ch == ".")
+        )
+        if registered:
+            rows.append((language, rest))
+    return rows
+
+
+def test_linguist_samples_classified_right_with_the_repo_languages_hint():
+    rows = _sample_rows()
+    assert len(rows) >= 100
+    per_language: dict[str, list[bool]] = {}
+    wrong = []
+    for language, path in rows:
+        got = Classifier({language: 1000, "Shell": 10, "Markdown": 5}).language(path)
+        per_language.setdefault(language, []).append(got == language)
+        if got != language:
+            wrong.append((path, language, got))
+    right = sum(all(results) for results in per_language.values())
+    assert len(per_language) >= 25
+    assert right / len(per_language) >= 0.95, wrong

@@ -29,5 +29,6 @@ def test_login_runs_user_activity_on_a_worker_and_serves_the_true_document(sim, 
     step = next(i for i in progress["items"] if i["step"] == "user_activity")
     assert step["status"] == "succeeded" and step["output"]["repos_scanned"] >= 1, step
     body = json.loads(api.get(f"/users/{login}/activity").content)
-    assert body["ok"] is True and body["coverage"]["repos"] == len(linked(login))
-    assert body["activity"] == expected_document(sim, login, linked(login))
+    # Every repo the user committed to in the window, the linked ones among them.
+    assert body["ok"] is True and body["coverage"]["repos"] > len(linked(login))
+    assert body["activity"] == expected_document(sim, login, None)

@@ -57,8 +57,8 @@ def test_unknown_user_and_other_queries(fresh, http):
     body = r.json()
     assert body["data"] == {"user": None}
     assert body["errors"][0]["type"] == "NOT_FOUND"
-    r = gql(fresh, http, {}, query="{ viewer { login } }")
-    assert r.status_code == 200 and r.json()["errors"]
+    r = gql(fresh, http, {}, query="{ viewer { login noSuchField } }")
+    assert r.status_code == 200 and r.json()["errors"] and "data" not in r.json()
     assert gql(fresh, http, {"login": "avery-lin"}, headers={}).status_code == 401
 
 

@@ -9,7 +9,7 @@ profile still stands.
 
 from __future__ import annotations
 
-from users.pipeline import fetch, graph, highlights, repo_steps
+from users.pipeline import fetch_graphql, graph, highlights, repo_steps
 from users.pipeline.graph import Step, step_register
 
 # Repo steps run once per highlighted repo; those whose prompt holds the blurb need it first.
@@ -17,11 +17,18 @@ HIGHLIGHTED = (graph.SELECT_HIGHLIGHTS,)
 BLURBED = (graph.SELECT_HIGHLIGHTS, graph.REPO_BLURB)
 
 BUILTIN_STEPS = (
-    Step(graph.FETCH_PROFILE, "user", fetch.fetch_profile, required=True, label="Profile"),
+    # GraphQL where it batches, else REST (users.pipeline.fetch_graphql picks).
+    Step(
+        graph.FETCH_PROFILE,
+        "user",
+        fetch_graphql.fetch_profile_step,
+        required=True,
+        label="Profile",
+    ),
     Step(
         graph.FETCH_REPOS,
         "user",
-        fetch.fetch_repos,
+        fetch_graphql.fetch_repos_step,
         (graph.FETCH_PROFILE,),
         required=True,
         label="Repositories",

@@ -88,9 +88,10 @@ def test_world_user_end_to_end_then_refresh_costs_nothing(api, sim, pipe_worker)
     assert any(repo["gallery"] for repo in highlights)
 
     # A refresh of the unchanged user: every step already succeeded and is skipped, but
-    # the activity step refreshes, with conditional requests that all answer 304 (free).
+    # the activity step refreshes: branch heads over git (outside the API budget), so it
+    # costs no REST request and no GraphQL point.
     requests_before = _pipeline_requests(sim)
-    not_modified_before = sim.stats()["not_modified"]
+    points_before = sim.stats()["graphql_points"]
     llm_before = sum(sim.stats()["llm_calls"].values())
     again = _login(api, login)
     assert again["status"] == "existing" and again["data_ready"] is True
@@ -99,12 +100,13 @@ def test_world_user_end_to_end_then_refresh_costs_nothing(api, sim, pipe_worker)
     assert PipelineRun.objects.filter(user__login=login).count() == 2
     requests_after = _pipeline_requests(sim)
     changed = {k: requests_after[k] - requests_before[k] for k in PIPELINE_KINDS}
-    assert {k for k, n in changed.items() if n} == {"branches"}, changed
-    # Every one a 304 (the sign-in's starred-list sync may add its own 304).
-    assert sim.stats()["not_modified"] - not_modified_before >= changed["branches"]
+    assert {k for k, n in changed.items() if n} == {"git"}, changed
+    assert sim.stats()["graphql_points"] == points_before
     activity_item = next(i for i in refreshed["items"] if i["step"] == "user_activity")
     assert activity_item["status"] == "succeeded"
-    assert activity_item["output"]["repos_unchanged"] == changed["branches"]
+    output = activity_item["output"]
+    assert output["repos_scanned"] == 0
+    assert output["repos_unchanged"] + output["repos_skipped"] == output["repos"]
     assert sum(sim.stats()["llm_calls"].values()) == llm_before
 
 
@@ -200,10 +202,11 @@ def test_delete_while_running_leaves_nothing_behind(api, sim, pipe_worker):
 
 def test_rate_limit_mid_run_waits_and_completes(api, sim, pipe_worker):
     login = "eli-navarro"
-    # Every token may make 20 requests per 5-second window. The account's own token is
-    # stored first and the run begun with `start`, so whichever worker takes the steps
-    # uses that token, and no star-graph sync competes for its budget.
-    sim.configure(rate_limit=20, rate_window=5)
+    # Every token may make 20 requests and spend 5 GraphQL points per 20-second window:
+    # each step fits in a window, the whole run (about 7 points) does not. The account's
+    # own token is stored first and the run begun with `start`, so whichever worker takes
+    # the steps uses that token, and no star-graph sync competes for its budget.
+    sim.configure(rate_limit=20, graphql_limit=5, rate_window=20)
     GitHubUser.objects.create(
         login=login, state="active", token_encrypted=token_encrypt(own_token(login))
     )

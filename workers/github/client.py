@@ -27,6 +27,7 @@ from requests.utils import parse_header_links
 
 from ..redis_clients import redis_client
 from . import errors
+from . import graphql as graphql_api
 from .cache import ConditionalCache
 from .ratelimit import RateLimitState, Slot, token_id
 
@@ -499,29 +500,8 @@ class GitHubGateway:
 
     # ------------------------------------------------------------------ GraphQL
     def graphql(self, query: str, variables: dict, *, token: str | None = None) -> dict:
-        if not token and not self.tokens:
-            raise errors.BadCredentials("GraphQL needs a token: set GITHUB_TOKENS")
-        resp = self.request(
-            "POST",
-            self.graphql_url,
-            token=token,
-            resource="graphql",
-            json_body={"query": query, "variables": variables},
-        )
-        self._raise_for(resp, what="graphql")
-        doc = resp.json() or {}
-        for err in doc.get("errors") or []:
-            kind = (err.get("type") or "").upper()
-            message = str(err.get("message") or "")
-            if kind == "NOT_FOUND":
-                raise errors.NotFound(f"graphql: {message}")
-            if kind == "RATE_LIMITED":
-                raise errors.RateLimited(
-                    reset_at=_epoch(time.time() + 60), resource="graphql", url=self.graphql_url
-                )
-            if not doc.get("data"):
-                raise errors.GitHubError(f"graphql: {message}")
-        return doc.get("data") or {}
+        """One GraphQL query's data: priced, budgeted and mapped by workers.github.graphql."""
+        return graphql_api.data_of(self, query, variables, token=token)
 
     def contributions(
         self, login: str, *, since: datetime, until: datetime, token: str | None = None

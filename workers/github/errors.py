@@ -81,6 +81,11 @@ class Blocked(GitHubError):
     """451, or 403 "Repository access blocked"."""
 
 
+class QueryTooLarge(GitHubError):
+    """A GraphQL query GitHub will not run as it is (MAX_NODE_LIMIT_EXCEEDED,
+    RESOURCE_LIMITS_EXCEEDED): ask again with a smaller one."""
+
+
 class Transient(GitHubError):
     """5xx, timeouts and connection resets that outlived the bounded retries."""
 
@@ -92,6 +97,7 @@ __all__ = [
     "GitHubError",
     "NotFound",
     "PaginationLimit",
+    "QueryTooLarge",
     "RateLimited",
     "SecondaryRateLimited",
     "StargazersRestricted",

@@ -224,6 +224,26 @@ def clone_repo(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def git_ls_remote(
+    full_name: str, *, token: str | None = None, timeout: float = COMMAND_TIMEOUT_SECONDS
+) -> tuple[str, dict[str, str]]:
+    """(default branch, {branch: head sha}) over git, outside the API budget; ("", {})
+    for an empty repository."""
+    out = _run(
+        ["ls-remote", "--symref", "--", clone_url(full_name), "HEAD", "refs/heads/*"],
+        token=token,
+        timeout=timeout,
+    )
+    default, heads = "", {}
+    for line in out.splitlines():
+        left, _, ref = line.partition("\t")
+        if left.startswith("ref: refs/heads/") and ref == "HEAD":
+            default = left[len("ref: refs/heads/") :]
+        elif ref.startswith("refs/heads/"):
+            heads[ref[len("refs/heads/") :]] = left
+    return default, heads
+
+
 def git_fetch_shas(
     path: Path,
     shas: Sequence[str],

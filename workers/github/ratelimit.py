@@ -49,6 +49,23 @@ end
 return {1, ARGV[4]}
 """
 
+# A GraphQL query's points, taken before it is sent: {1} when the known budget holds them
+# (all but one taken here; the request's own slot takes the last), else {0, reset}.
+_RESERVE = """
+local now = tonumber(ARGV[1])
+local points = tonumber(ARGV[2])
+local st = redis.call('HMGET', KEYS[1], 'remaining', 'reset')
+local remaining = tonumber(st[1])
+local reset = tonumber(st[2])
+if remaining and reset and reset > now then
+  if remaining < points then
+    return {0, tostring(reset)}
+  end
+  redis.call('HSET', KEYS[1], 'remaining', remaining - (points - 1))
+end
+return {1, '0'}
+"""
+
 # Header values win unless they are older than what is stored (same window, lower used).
 _UPDATE = """
 local reset = tonumber(ARGV[4])
@@ -110,6 +127,7 @@ class RateLimitState:
         self.window = window
         self._take = client.register_script(_TAKE)
         self._update = client.register_script(_UPDATE)
+        self._reserve = client.register_script(_RESERVE)
 
     @staticmethod
     def _keys(tid: str, resource: str) -> list[str]:
@@ -127,6 +145,15 @@ class RateLimitState:
         if int(ok) == 1:
             return Slot(token, tid, resource, member), 0.0
         return None, float(value)
+
+    def reserve(self, token: str | None, resource: str, points: int) -> tuple[bool, float]:
+        """Take a query's `points` from the token's known budget before it is sent
+        (GraphQL); (False, reset time) when they do not fit. The request's own slot
+        (`take`) counts the last point."""
+        ok, value = self._reserve(
+            keys=self._keys(token_id(token), resource)[:1], args=[time.time(), max(1, points)]
+        )
+        return int(ok) == 1, float(value)
 
     def refund(self, slot: Slot) -> None:
         """A 304 costs no budget: give the ceiling slot back."""

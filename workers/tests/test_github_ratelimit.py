@@ -205,7 +205,8 @@ def test_budget_state_is_keyed_by_a_hash_never_the_token(sim):
 
 
 def test_graphql_has_its_own_budget(sim):
-    sim.configure(rate_window=3600, graphql_limit=2)
+    # The contributions query costs 2 points (two lists of 100 repos, each a count).
+    sim.configure(rate_window=3600, graphql_limit=4)
     token = new_token()
     gw = gateway(sim, tokens=[token])
     until = datetime.now(UTC)
