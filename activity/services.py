@@ -548,7 +548,7 @@ def _scans_clone(
 
 def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str, Any]:
     """Scan the repos the user committed to in the window (only what changed), store the
-    the coverage."""
+    document; returns the coverage."""
     started = time.monotonic()
     # Past this no clone starts and none runs on: the step task's soft limit is 240 s.
     deadline = started + settings.ACTIVITY_STEP_BUDGET_SECONDS

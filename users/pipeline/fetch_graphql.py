@@ -26,6 +26,7 @@ from users.pipeline.graph import StepContext, StepFailed, locked_user
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.github import graphql as gq
+from workers.timestamps import timestamp_parse
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
         "blog": (data.get("websiteUrl") or "")[:500],
         "public_repos": (data.get("repositories") or {}).get("totalCount"),
         "followers": (data.get("followers") or {}).get("totalCount"),
-        "github_created_at": rest._parse_dt(data.get("createdAt")),
+        "github_created_at": timestamp_parse(data.get("createdAt")),
         "profile_fetched_at": timezone.now(),
         "updated_at": timezone.now(),
     }
@@ -107,7 +108,7 @@ def _owned(login: str, cutoff: datetime, token: str | None) -> tuple[list[dict],
         page = user.get("repositories") or {}
         payloads += [gq.repo_payload(n) for n in page.get("nodes") or []]
         info = page.get("pageInfo") or {}
-        oldest = rest._parse_dt(payloads[-1]["pushed_at"]) if payloads else None
+        oldest = timestamp_parse(payloads[-1]["pushed_at"]) if payloads else None
         if not info.get("hasNextPage") or (oldest is not None and oldest < cutoff):
             break
         after = info.get("endCursor")

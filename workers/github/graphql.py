@@ -43,6 +43,8 @@ from graphql import (
     SelectionSetNode,
 )
 
+from workers.timestamps import timestamp_parse
+
 from . import errors
 
 logger = logging.getLogger(__name__)
@@ -161,11 +163,9 @@ def _reset_at(headers, data: dict | None) -> datetime:
         except ValueError:
             pass
     stamp = ((data or {}).get("rateLimit") or {}).get("resetAt")
-    if stamp:
-        try:
-            return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
-        except ValueError:
-            pass
+    when = timestamp_parse(stamp)
+    if when is not None:
+        return when
     return datetime.fromtimestamp(time.time() + 60, UTC)
 
 
