@@ -31,16 +31,16 @@ request is let through (and logged), like the rest of the web process that still
 
 from __future__ import annotations
 
-import hmac
 import logging
 from dataclasses import dataclass
 
 import redis
 from django.conf import settings
-from django.contrib.auth import get_user
 from django.core.cache import cache
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
+
+from config.principals import presents_api_key, signed_in_account_id
 
 logger = logging.getLogger(__name__)
 
@@ -66,24 +66,6 @@ class Principal:
     ident: str
 
 
-def _presents_api_key(request) -> bool:
-    if not settings.API_KEY:
-        return False
-    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
-        return False
-    return hmac.compare_digest(value.strip().encode(), settings.API_KEY.encode())
-
-
-def _signed_in_id(http_request) -> int | None:
-    # The session's user, read from the session itself: the API authenticates nobody,
-    # and DRF sets Django's `request.user` to its own (None) once it has run.
-    if not hasattr(http_request, "session"):
-        return None
-    user = get_user(http_request)
-    return user.pk if user.is_authenticated else None
-
-
 class ClientRateThrottle(SimpleRateThrottle):
     """One throttle class for every scope: the view declares the scope, the method decides
     whether it applies, the principal making the call picks the bucket and its rate."""
@@ -100,9 +82,9 @@ class ClientRateThrottle(SimpleRateThrottle):
     def principal(self, request) -> Principal:
         http_request = getattr(request, "_request", request)
         if self.scope != "admin":
-            if _presents_api_key(request):
+            if presents_api_key(request):
                 return Principal("frontend", "frontend")
-            account = _signed_in_id(http_request)
+            account = signed_in_account_id(http_request)
             if account is not None:
                 return Principal("account", f"account:{account}")
         return Principal("address", self.get_ident(request))

@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.principals import acts_for
 from config.schema import error_response
 from feed import errors, selectors, services
 from repos.serializers import GalleryImageOut
@@ -132,7 +133,10 @@ class ForYouApi(APIView):
         description="Judged-included first, then stage 1's ranking, each by score less a "
         "fatigue penalty (18 hours per time shown plus 24 hours fading with a day's time "
         "constant since last shown). A viewer never built gets stage 1 at once and a "
-        "rebuild queued; a grown candidate set queues a rebuild too.",
+        "rebuild queued; a grown candidate set queues a rebuild too. Exposures are "
+        "recorded when the caller acts for the viewer: the frontend presenting API_KEY, "
+        "the viewer signed in on the site, or anyone while no API_KEY is set; any other "
+        "caller sees the page and records nothing.",
         parameters=[
             OpenApiParameter("limit", OpenApiTypes.INT, description="1–100, default 30"),
         ],
@@ -140,7 +144,10 @@ class ForYouApi(APIView):
     )
     def get(self, request, viewer: str):
         limit = services.limit_parse(request.query_params.get("limit"))
-        page = services.feed_page_serve(viewer=viewer, limit=limit)
+        if acts_for(request, viewer):
+            page = services.feed_page_serve(viewer=viewer, limit=limit)
+        else:  # someone else's feed: shown, never recorded in the viewer's name
+            page = services.feed_page_peek(viewer=viewer, limit=limit)
         if request.accepted_renderer.format != "json":  # the browsable API
             return Response(_envelope(page, page.items()))
         # The items arrive as the JSON text Postgres built: passed through, not re-encoded.

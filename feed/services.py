@@ -206,6 +206,21 @@ def feed_page_serve(
     return served
 
 
+def feed_page_peek(
+    *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
+) -> page.Page:
+    """The page `feed_page_serve` would serve now, recording no exposure and queueing
+    nothing (a viewer never built gets stage 1 stored, as any first look does)."""
+    viewer = viewer_resolve(viewer)
+    limit_check(limit)
+    if not FeedEntry.objects.filter(viewer_id=viewer.pk).exists():
+        feed_stage1_store(viewer=viewer, now=now)
+    served = selectors.page_get(viewer_id=viewer.pk, limit=limit, now=now)
+    if served is None:  # deleted between the two reads
+        raise UserNotFound.for_login(viewer.login)
+    return served
+
+
 def feed_serve(
     *, viewer: GitHubUser | str, limit: int = LIMIT_DEFAULT, now: datetime | None = None
 ) -> list[dict[str, Any]]:
@@ -218,11 +233,7 @@ def feed_items_peek(
 ) -> list[dict[str, Any]]:
     """The items `GET /for-you` would serve now, without recording exposures (and without
     building or triggering anything: a viewer never built gets stage 1 computed here)."""
-    viewer = viewer_resolve(viewer)
-    limit_check(limit)
-    if not FeedEntry.objects.filter(viewer_id=viewer.pk).exists():
-        feed_stage1_store(viewer=viewer)
-    return selectors.page_fetch(viewer=viewer, limit=limit)
+    return feed_page_peek(viewer=viewer, limit=limit).items()
 
 
 # ------------------------------------------------------------------------ rebuilds

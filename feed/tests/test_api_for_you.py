@@ -104,3 +104,40 @@ def test_get_answers_json_for_any_capitalisation_of_the_viewer(api, world):
     assert body["username"] == "viewer" and body["count"] == 3
     assert len(body["repos"]) == 3
     assert all(item["full_name"].startswith("ada/r") for item in body["repos"])
+
+
+def _exposures(viewer) -> int:
+    from feed.models import FeedExposure
+
+    return FeedExposure.objects.filter(viewer=viewer).count()
+
+
+def test_with_api_key_set_only_the_frontend_and_the_viewer_record_exposures(
+    api, world, settings, django_user_model
+):
+    from web.tests.signin import sign_in_as
+
+    settings.API_KEY = "front-key"
+    stranger = api.get("/for-you/viewer?limit=5")
+    assert stranger.status_code == 200 and stranger.json()["count"] == 5
+    assert _exposures(world) == 0  # shown to a stranger, recorded in nobody's name
+
+    other = APIClient()
+    sign_in_as(other, "ada")  # someone else, signed in
+    assert other.get("/for-you/viewer?limit=5").status_code == 200
+    assert _exposures(world) == 0
+
+    frontend = api.get("/for-you/viewer?limit=5", HTTP_AUTHORIZATION="Bearer front-key")
+    assert frontend.json()["repos"] == stranger.json()["repos"]
+    assert _exposures(world) == 5
+
+    me = APIClient()
+    sign_in_as(me, "Viewer")
+    assert me.get("/for-you/viewer?limit=7").status_code == 200
+    assert _exposures(world) > 5  # fatigue moved the shown ones down: new items recorded
+
+
+def test_without_api_key_every_caller_records_as_the_open_api_always_did(api, world, settings):
+    settings.API_KEY = ""
+    api.get("/for-you/viewer?limit=4")
+    assert _exposures(world) == 4

@@ -10,12 +10,12 @@ from allauth.socialaccount.adapter import DefaultSocialAccountAdapter
 from django.http import HttpRequest
 from django.urls import reverse
 
+from config.principals import SESSION_GITHUB_LOGIN
 from users import services as user_services
 
 logger = logging.getLogger(__name__)
 
-# The GitHub login that signed in this session (set at sign-in, gone at sign-out).
-SESSION_LOGIN = "gazer_github_login"
+SESSION_LOGIN = SESSION_GITHUB_LOGIN
 
 
 def viewer_login(request: HttpRequest) -> str | None:
