@@ -115,7 +115,7 @@ def _exposures(viewer) -> int:
 def test_with_api_key_set_only_the_frontend_and_the_viewer_record_exposures(
     api, world, settings, django_user_model
 ):
-    from web.tests.signin import sign_in_as
+    from tests.signin import sign_in_as
 
     settings.API_KEY = "front-key"
     stranger = api.get("/for-you/viewer?limit=5")

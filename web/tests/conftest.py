@@ -7,8 +7,8 @@ import uuid
 
 import pytest
 
+from tests.signin import OAUTH_APP
 from web.tests import browser as harness
-from web.tests.signin import OAUTH_APP
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,8 @@ from django.template.defaultfilters import floatformat
 from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
 from tests.factories import profile_make
+from tests.signin import sign_in_browser
 from web.tests import browser as harness
-from web.tests.signin import sign_in_browser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

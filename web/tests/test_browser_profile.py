@@ -18,9 +18,9 @@ from rest_framework.test import APIClient
 from stargazers.models import StarHistoryDay
 from stargazers.services import kindred_get_or_compute
 from tests.factories import activity_store, profile_make
+from tests.signin import sign_in_browser
 from users.models import GitHubUser, PipelineRun
 from web.tests import browser as harness
-from web.tests.signin import sign_in_browser
 from workers.testing import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]

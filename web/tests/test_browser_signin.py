@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 
 from tests.factories import profile_make
+from tests.signin import sign_in_browser
 from users.models import GitHubUser, PipelineRun
 from users.tokens import token_decrypt
 from web.tests import browser as harness
-from web.tests.signin import sign_in_browser
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.integration]
 

@@ -12,8 +12,8 @@ from feed import scoring
 from feed.models import FeedEntry, FeedRebuild
 from repos.models import GalleryImage
 from tests.factories import profile_make
+from tests.signin import sign_in_as
 from web import views
-from web.tests.signin import sign_in_as
 
 pytestmark = pytest.mark.django_db
 

@@ -13,11 +13,11 @@ from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib.auth import get_user_model
 
 from tests.factories import profile_make
+from tests.signin import OAUTH_APP as APP
+from tests.signin import sign_in_as
 from users.models import GitHubUser, PipelineRun
 from users.tokens import token_decrypt
 from web.signin.adapter import SESSION_LOGIN
-from web.tests.signin import OAUTH_APP as APP
-from web.tests.signin import sign_in_as
 
 pytestmark = pytest.mark.django_db
 

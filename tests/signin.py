@@ -12,7 +12,7 @@ def sign_in_as(client, login: str):
     leaves the session (a Django account and the GitHub login in the session)."""
     from django.contrib.auth import get_user_model
 
-    from web.signin.adapter import SESSION_LOGIN
+    from config.principals import SESSION_GITHUB_LOGIN as SESSION_LOGIN
 
     account, _ = get_user_model().objects.get_or_create(username=login)
     client.force_login(account, backend="django.contrib.auth.backends.ModelBackend")
