@@ -10,17 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import signal
-import subprocess
-import tempfile
-import time
 import uuid
 from datetime import timedelta
 
 import psutil
 import pytest
-import redis
 from rest_framework.test import APIClient
 
 from conftest import worker_env
@@ -28,7 +23,7 @@ from stargazers import services as star_services
 from stargazers.models import StarEdge, StargazerCrawl
 from users import engine
 from users.models import PipelineRun, WorkItem
-from workers.testing import CeleryWorkerProcess, free_port, wait_until
+from workers.testing import CeleryWorkerProcess, RedisServer, celery_broker_use, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -70,62 +65,6 @@ def _progress(api: APIClient, login: str) -> dict:
     return response.json()
 
 
-class RedisServer:
-    """A redis-server of the test's own on a free loopback port, without persistence:
-    a restart loses every message, as a Redis restarted without its data would."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.dir = tempfile.mkdtemp(prefix="gazer-redis-")
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def answers(self) -> bool:
-        try:
-            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
-        except redis.RedisError:
-            return False
-
-    def start(self) -> RedisServer:
-        self.process = subprocess.Popen(
-            [
-                shutil.which("redis-server") or "redis-server",
-                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir),
-                *("--save", "", "--appendonly", "no"),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_until(self.answers, timeout=15, message="redis-server did not start")
-        return self
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-        self.process = None
-
-    def restart(self, *, down_seconds: float) -> None:
-        self.stop()
-        time.sleep(down_seconds)  # the outage itself, not a wait for a condition
-        self.start()
-
-
-def _celery_point_at(url: str) -> None:
-    """This process's Celery app sends to `url` from now on (its pools rebuilt)."""
-    from config.celery import app
-
-    app.conf.broker_url = url
-    app.conf.result_backend = url
-    if app._pool is not None:
-        app._pool.force_close_all()
-    app._pool = None
-    app.amqp._producer_pool = None
-
-
 @pytest.fixture
 def own_redis(settings, worker_factory):
     """Broker and shared state on a redis-server of this test's own; the workers the test
@@ -133,13 +72,12 @@ def own_redis(settings, worker_factory):
     server = RedisServer().start()
     previous = settings.REDIS_URL
     settings.REDIS_URL = settings.CELERY_BROKER_URL = server.url
-    _celery_point_at(server.url)
+    celery_broker_use(server.url)
     try:
         yield server
     finally:
-        _celery_point_at(previous)
-        server.stop()
-        shutil.rmtree(server.dir, ignore_errors=True)
+        celery_broker_use(previous)
+        server.close()
 
 
 @contextlib.contextmanager
