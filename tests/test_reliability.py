@@ -16,12 +16,13 @@ from datetime import timedelta
 
 import psutil
 import pytest
+import redis
 from rest_framework.test import APIClient
 
 from conftest import worker_env
 from stargazers import services as star_services
 from stargazers.models import StarEdge, StargazerCrawl
-from users import engine
+from users import engine, services
 from users.models import PipelineRun, WorkItem
 from workers.testing import CeleryWorkerProcess, RedisServer, celery_broker_use, wait_until
 
@@ -271,3 +272,48 @@ def test_a_worker_holding_eta_messages_survives_a_redis_restart(own_redis, worke
     assert worker.process.poll() is None
     log = worker.log_path.read_text(errors="replace")
     assert "Unrecoverable error" not in log and "broker.restore_skipped" in log
+
+
+def test_a_retried_step_sends_only_what_was_not_answered(sim, settings):
+    """fetch_repos fails at its first GraphQL request, after every owned repository's
+    branches and commits were answered; its retry sends what had not been answered and
+    nothing else: with the failed attempts set aside, its two attempts send what one
+    fault-free run of the step sends."""
+    settings.GITHUB_TOKENS = [f"pool-{uuid.uuid4().hex[:10]}"]
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    settings.PIPELINE_TRANSIENT_BACKOFF_SECONDS = 1000  # a row wait, no countdown message
+    run = services.run_create_for_command(login="hana-sato")
+    items = {i.step: i for i in WorkItem.objects.filter(user_id=run.user_id, repo=None)}
+    assert engine.work_item_run(item_id=items["fetch_profile"].id, advance=False) == "succeeded"
+
+    def sent() -> tuple[int, int]:
+        stats = sim.stats()
+        return stats["requests_total"], stats["faults"].get("error", 0)
+
+    def fetch_repos(expected: str) -> tuple[int, int]:
+        start = sent()
+        assert engine.work_item_run(item_id=items["fetch_repos"].id, advance=False) == expected
+        end = sent()
+        return end[0] - start[0], end[1] - start[1]
+
+    sim.configure(faults={"error_rate": 1.0, "error_status": 502, "path_prefix": "/api/graphql"})
+    first, failed_attempts = fetch_repos("waiting")
+    assert failed_attempts == 4  # the first GraphQL request, asked 1 + 3 times
+    sim.configure(faults={"error_rate": 0.0})
+    WorkItem.objects.filter(id=items["fetch_repos"].id).update(not_before=None)
+    retry, _ = fetch_repos("succeeded")
+    # The step is done: what was kept for its retries is dropped.
+    scope = f"work_item:{items['fetch_repos'].id}:run:{run.id}"
+    assert not redis.Redis.from_url(settings.REDIS_URL).exists(f"gh:memo:{scope}")
+
+    engine.run_cancel(run_id=run.id)
+    engine.run_start(
+        user_id=run.user_id,
+        trigger="command",
+        queue="default",
+        selected_steps=["fetch_repos"],
+        enqueue=False,
+    )
+    clean, _ = fetch_repos("succeeded")
+    assert first - failed_attempts > 0 and retry > 0
+    assert first - failed_attempts + retry == clean
