@@ -2,12 +2,12 @@
 
 A few simulated users are profiled at once (`services.user_start`, as `POST
 /users/<u>/start`) through a real Celery pipeline worker and the LLM worker, while the
-simulator fails a share of GitHub's answers: none (the baseline of the same run), 5 %
-and 20 % 502s (each with a quarter as many dropped connections), and a storm (half of
-all answers 502 for the first seconds, then none). Reported per scenario: profiles
-reaching `ready`, time until each is ready, GitHub requests counted at the simulator
-against the fault-free run, the failed attempts among them, and what the retries sent
-beyond re-asking those failed attempts (what a retried step redid).
+simulator fails a share of GitHub's API answers (REST and GraphQL): none (the baseline
+of the same run), 5 % and 20 % 502s (each with a quarter as many dropped connections),
+and a storm (half of all answers 502 for the first seconds, then none). Reported per
+scenario: profiles reaching `ready`, time until each is ready, GitHub requests counted
+at the simulator against the fault-free run, the failed attempts among them, and what
+the retries sent beyond re-asking those failed attempts (what a retried step redid).
 
 The workers' waits are shrunk through their environment (0.1 s first in-call retry,
 2 s first row wait, 10 s at most), so the times measure the mechanism rather than
@@ -103,7 +103,11 @@ def _scenario(name: str, label: str, faults: dict, lasting, args, sim, env) -> d
         workers.append(CeleryWorkerProcess(env=env, concurrency=args.concurrency).start())
         workers.append(CeleryWorkerProcess.llm(env=env, concurrency=8).start())
         if faults:
-            sim.configure(faults={"error_status": 502, "seed": 22, **faults})
+            # REST and GraphQL answers fail; git and raw files are spared (a clone that
+            # fails is not retried: the blurb is written from the metadata instead).
+            sim.configure(
+                faults={"error_status": 502, "seed": 22, "path_prefix": "/api/", **faults}
+            )
         started = time.monotonic()
         runs = {login: services.user_start(login=login).id for login in logins}
         storm_over = lasting is None
@@ -230,8 +234,9 @@ def _report(rows: list[dict], args, seconds: float) -> str:
             "",
             f"{len(args.users.split(','))} simulated users ({users}) profiled at once "
             f"through a real pipeline worker (pool of {args.concurrency}) and the LLM "
-            "worker while the simulator fails a share of GitHub's answers (REST, GraphQL, "
-            "git and raw files; the LLM endpoint is spared). The storm fails half of all "
+            "worker while the simulator fails a share of GitHub's API answers (REST and "
+            "GraphQL; git clones, raw files and the LLM are spared: a failed clone is not "
+            "retried, its blurb is written from the metadata). The storm fails half of all "
             f"answers for the first {args.storm_seconds:.0f} s, then none, and nobody "
             "acts. Baseline, measured in the same run: no errors. The workers' waits are "
             "shrunk (first in-call retry 0.1 s, first row wait 2 s, at most 10 s; "
@@ -239,10 +244,8 @@ def _report(rows: list[dict], args, seconds: float) -> str:
             "production's backoffs. *Failed attempts* are the 502s and dropped "
             "connections the simulator served; each is asked again. *Sent again beyond "
             "them* is what the retries cost on top (requests minus the fault-free run's "
-            "minus the failed attempts): near zero when a retried step sends only what "
-            "had not been answered (a step's answers are kept for its retries); "
-            "fallbacks (a blurb described from metadata when its clone failed) can make "
-            "it negative.",
+            "minus the failed attempts): zero when a retried step sends only what "
+            "had not been answered (a step's answers are kept for its retries).",
             "",
             *table,
             "",

@@ -31,13 +31,13 @@ def pipeline_advance(self, run_id: int) -> int:
     # A blurb clones a repository and calls the LLM: minutes at most.
     soft_time_limit=240,
     time_limit=300,
-    # Transient errors and short secondary limits: the engine records the attempt and
-    # asks for a countdown (workers.retry's backoff); rate limits wait on the row.
+    # Short secondary limits: the engine records the attempt and asks for a countdown;
+    # transient errors and rate limits wait on the row (`not_before`).
     max_retries=retry.MAX_RETRIES,
 )
 def work_item_run(self, item_id: int) -> str:
-    """Run one pipeline step. Transient errors and short secondary limits retry with
-    backoff (bounded here and by the engine); rate limits wait on the row, never here."""
+    """Run one pipeline step. A short secondary limit retries with a countdown (bounded
+    here); transient errors and rate limits wait on the row, never here."""
     from users import engine
 
     try:
