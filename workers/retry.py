@@ -36,6 +36,9 @@ SHORT_WAIT_MAX_SECONDS = 300  # a secondary limit up to this is a countdown, lon
 
 # Worth a bounded retry: they pass by themselves.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (gh_errors.Transient, OperationalError)
+# The database's own passing trouble (no connection to be had, a deadlock): a task that
+# meets it before it could record anything on its row retries in seconds.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError,)
 RATE_LIMITS: tuple[type[BaseException], ...] = (
     gh_errors.RateLimited,
     gh_errors.SecondaryRateLimited,

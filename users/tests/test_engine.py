@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from repos.models import Repo, UserRepo
-from users import engine, pipeline, selectors, services
+from users import engine, pipeline, selectors, services, tasks
 from users.models import PipelineRun, WorkItem
 from users.tokens import token_encrypt
 from workers import retry
@@ -242,6 +243,23 @@ def test_a_new_run_gives_every_step_a_fresh_attempt_budget():
     assert rows["fetch_repos"].status == "pending" and rows["fetch_repos"].attempts == 0
     assert rows["fetch_repos"].run_id == again.id
     assert rows["fetch_profile"].status == "succeeded" and rows["fetch_profile"].attempts == 7
+
+
+@pytest.mark.parametrize("task_name", ["work_item_run", "pipeline_advance"])
+def test_a_database_error_before_anything_is_recorded_is_retried_by_the_task(
+    monkeypatch, task_name
+):
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("couldn't get a connection after 30.00 sec")
+        return "succeeded" if task_name == "work_item_run" else [1, 2]
+
+    monkeypatch.setattr(engine, task_name, flaky)
+    result = getattr(tasks, task_name).apply(args=[123])
+    assert result.successful() and len(calls) == 2
 
 
 def test_a_revoked_account_token_runs_again_on_the_pool(probe):
