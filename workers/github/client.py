@@ -289,7 +289,8 @@ class GitHubGateway:
         elif isinstance(exc, errors.Transient) and exc.retry_after is not None:
             wait = exc.retry_after
         else:
-            wait = self.retry_backoff * 3**retries * random.uniform(0.75, 1.25)  # noqa: S311
+            return self.retry_backoff * 3**retries * random.uniform(0.75, 1.25)  # noqa: S311
+        # The server named the wait: only a short one is slept here.
         return wait if wait <= self.retry_wait_max else None
 
     def _request_once(
