@@ -71,6 +71,8 @@ SCENARIOS = [
     ("5", "5 % 502s, 1.25 % dropped", {"error_rate": 0.05, "drop_rate": 0.0125}, None),
     ("20", "20 % 502s, 5 % dropped", {"error_rate": 0.2, "drop_rate": 0.05}, None),
     ("storm", "storm: 50 % 502s, then none", {"error_rate": 0.5}, "storm"),
+    # The baseline again, last: how far times move between two identical runs here.
+    ("none-again", "no errors, again (noise)", {}, None),
 ]
 
 
@@ -241,7 +243,9 @@ def _report(rows: list[dict], args, seconds: float) -> str:
             "acts. Baseline, measured in the same run: no errors. The workers' waits are "
             "shrunk (first in-call retry 0.1 s, first row wait 2 s, at most 10 s; "
             "production: 1 s, 30 s, 30 min), so the times show the mechanism, not "
-            "production's backoffs. *Failed attempts* are the 502s and dropped "
+            "production's backoffs; the fault-free run is repeated last to show how much "
+            "times vary between identical runs on this shared machine. *Failed attempts* "
+            "are the 502s and dropped "
             "connections the simulator served; each is asked again. *Sent again beyond "
             "them* is what the retries cost on top (requests minus the fault-free run's "
             "minus the failed attempts): zero when a retried step sends only what "
