@@ -16,14 +16,12 @@ import contextlib
 import contextvars
 import hashlib
 import json
-import logging
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import redis
 
-logger = logging.getLogger(__name__)
+from .cache import pack, unpack
 
 TTL_SECONDS = 8 * 3600  # past the pipeline's transient horizon (6 h by default)
 MAX_ENTRY_BYTES = 1024 * 1024  # compressed; a bigger answer is simply asked again
@@ -72,19 +70,14 @@ class ResponseMemo:
             raw = self.client.hget(_key(scope), field)
         except redis.RedisError:
             return None
-        if not raw:
+        unpacked = unpack(raw) if raw else None
+        if unpacked is None or "status" not in unpacked[0]:
             return None
-        try:
-            head_len = int.from_bytes(raw[:4], "big")
-            head = json.loads(raw[4 : 4 + head_len])
-            body = zlib.decompress(raw[4 + head_len :])
-        except (ValueError, KeyError, zlib.error):
-            return None
+        head, body = unpacked
         return Kept(head["status"], head.get("etag"), head.get("link"), body)
 
     def put(self, scope: str, field: str, kept: Kept) -> None:
-        head = json.dumps({"status": kept.status, "etag": kept.etag, "link": kept.link}).encode()
-        value = len(head).to_bytes(4, "big") + head + zlib.compress(kept.body, 6)
+        value = pack({"status": kept.status, "etag": kept.etag, "link": kept.link}, kept.body)
         if len(value) > MAX_ENTRY_BYTES:
             return
         # An optimisation: a failed write only costs the request again on a retry.
