@@ -248,8 +248,8 @@ def _report(rows: list[dict], args, seconds: float) -> str:
             "are the 502s and dropped "
             "connections the simulator served; each is asked again. *Sent again beyond "
             "them* is what the retries cost on top (requests minus the fault-free run's "
-            "minus the failed attempts): zero when a retried step sends only what "
-            "had not been answered (a step's answers are kept for its retries).",
+            "minus the failed attempts): close to zero when a retried step sends only "
+            "what had not been answered (a step's answers are kept for its retries).",
             "",
             *table,
             "",
