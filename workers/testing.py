@@ -101,12 +101,16 @@ class CeleryWorkerProcess:
         )
         RUNNING.append(self)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited early:\n{self.log_tail()}")
-            if " ready." in self.log_path.read_text(errors="replace") and self.answers_ping():
-                return self
-            time.sleep(0.1)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"celery worker exited early:\n{self.log_tail()}")
+                if " ready." in self.log_path.read_text(errors="replace") and self.answers_ping():
+                    return self
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()  # a worker that failed to start must not outlive the test
+            raise
         self.stop()
         raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log_tail()}")
 
@@ -220,11 +224,13 @@ class RedisServer:
 
 
 def celery_broker_use(url: str) -> None:
-    """This process's Celery app sends to `url` from now on (its pools rebuilt)."""
+    """This process's Celery app sends to `url` from now on.
+
+    Its pools are looked up again (kombu keeps one per broker URL, so switching back
+    finds the earlier one, still open).
+    """
     app = current_app
     app.conf.broker_url = url
     app.conf.result_backend = url
-    if app._pool is not None:
-        app._pool.force_close_all()
     app._pool = None
     app.amqp._producer_pool = None
