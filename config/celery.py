@@ -12,7 +12,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 from django.conf import settings
 
 from workers import queues
+from workers.broker import restore_guard_install
 from workers.liveness import LivenessBeacon
+
+# A Redis restart with tasks held unacknowledged must not stop the worker.
+restore_guard_install()
 
 app = Celery("gazer")
 

@@ -173,6 +173,22 @@ if GITHUB_PROFILE_FETCH not in ("graphql", "rest"):
 GIT_CLONE_TIMEOUT_SECONDS = _positive_int("GIT_CLONE_TIMEOUT_SECONDS", 300)
 GIT_CLONE_MAX_MB = _positive_int("GIT_CLONE_MAX_MB", 512)
 GAZER_GIT_DIR = env.str("GAZER_GIT_DIR", default="")
+# A transient answer (5xx, dropped connection, timeout) is asked again within the call
+# this many times, about BACKOFF x 3^n seconds apart (1, 3, 9 s), as GitHub's own clients
+# do; a Retry-After (or a secondary limit) up to WAIT_MAX seconds is waited there too.
+# Longer waits are the work row's `not_before`, never a sleep.
+GITHUB_RETRIES = _int("GITHUB_RETRIES", 3)
+GITHUB_RETRY_BACKOFF_SECONDS = _float("GITHUB_RETRY_BACKOFF_SECONDS", 1.0)
+GITHUB_RETRY_WAIT_MAX_SECONDS = _float("GITHUB_RETRY_WAIT_MAX_SECONDS", 10.0)
+if GITHUB_RETRIES < 0:
+    raise ImproperlyConfigured(f"GITHUB_RETRIES must be 0 or more, got {GITHUB_RETRIES}")
+# A profile step that GitHub's transient errors stop (after the call's own retries) waits
+# on its row and runs again: first after about BACKOFF seconds, doubling up to
+# BACKOFF_MAX; transient trouble fails the run only once HORIZON has passed since the
+# run began. Only permanent answers (unknown user, 451, other 4xx) fail a step at once.
+PIPELINE_TRANSIENT_HORIZON_SECONDS = _positive_int("PIPELINE_TRANSIENT_HORIZON_SECONDS", 6 * 3600)
+PIPELINE_TRANSIENT_BACKOFF_SECONDS = _float("PIPELINE_TRANSIENT_BACKOFF_SECONDS", 30.0)
+PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS = _float("PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS", 1800.0)
 MEDIA_FETCH_ALLOW_PRIVATE = _bool("MEDIA_FETCH_ALLOW_PRIVATE", False)
 
 # --- LLM ----------------------------------------------------------------------------

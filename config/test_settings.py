@@ -34,6 +34,8 @@ os.environ["REDIS_URL"] = _redis_url_with_db(
 # Tests that send many requests are not rate limited; the throttling tests set low rates.
 for _name in ("THROTTLE_RATE_PIPELINE", "THROTTLE_RATE_WRITE", "THROTTLE_RATE_ADMIN"):
     os.environ.setdefault(_name, "100000/min")
+# GitHub's transient answers are asked again milliseconds apart here, not seconds.
+os.environ.setdefault("GITHUB_RETRY_BACKOFF_SECONDS", "0.01")
 
 from config.settings import *  # noqa: E402, F403
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import signal
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -77,3 +80,43 @@ def test_doctor_says_which_environment_it_checked():
         call_command("doctor", stdout=out)
     first = out.getvalue().splitlines()[0]
     assert first.startswith("environment") and "read from" in first and "database" in first
+
+
+class _RefusingWeb(BaseHTTPRequestHandler):
+    """A web server that is up but refuses every sign-in with the per-client rate."""
+
+    def do_GET(self):
+        self._answer(200 if self.path == "/readyz" else 404, b'{"ok": true}')
+
+    def do_POST(self):
+        body = b'{"ok": false, "error": {"code": "throttled", "message": "Request was throttled."}}'
+        self._answer(429, body)
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_demo_stops_with_the_reason_when_its_sign_ins_are_refused(monkeypatch):
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _RefusingWeb)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    monkeypatch.setattr(demo, "WEB", f"http://127.0.0.1:{server.server_address[1]}")
+    previous = signal.getsignal(signal.SIGTERM)
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            assert demo.announce() == 1
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.shutdown()
+        server.server_close()
+    text = out.getvalue()
+    assert "could not sign in the demo users" in text
+    assert "login of avery-lin: HTTP 429 Request was throttled." in text
+    assert "demo profiles ready" not in text and "Gazer demo is up" not in text

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import DateTimeField, Q, Value
 from django.db.models.functions import Coalesce
@@ -31,6 +32,7 @@ from users.tasks import work_item_run as work_item_run_task
 from users.tokens import token_decrypt
 from workers import queues, retry
 from workers.github import errors as gh_errors
+from workers.github import github, memo
 from workers.retry import RetryLater
 
 logger = logging.getLogger(__name__)
@@ -84,20 +86,18 @@ def run_start(
     redo = WorkItem.objects.filter(user_id=user_id).exclude(
         status__in=[WorkItem.Status.SUCCEEDED, WorkItem.Status.RUNNING]
     )
-    redo.update(
-        status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, updated_at=now
-    )
+    # Every step the run runs starts with a fresh attempt budget.
+    fresh = {"run": run, "not_before": None, "queued_at": None, "attempts": 0, "updated_at": now}
+    redo.update(status=WorkItem.Status.PENDING, **fresh)
     if not from_step and not selected_steps:
         # Incremental steps refresh in every whole run (unchanged, they cost only 304s); a
         # restart ?from= or a --select reruns just what it names.
         WorkItem.objects.filter(
             user_id=user_id, step__in=pipeline.steps_refreshing(), status=WorkItem.Status.SUCCEEDED
-        ).update(
-            status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, updated_at=now
-        )
+        ).update(status=WorkItem.Status.PENDING, **fresh)
     if selected_steps:
         WorkItem.objects.filter(user_id=user_id, step__in=selected_steps).update(
-            status=WorkItem.Status.PENDING, run=run, not_before=None, queued_at=None, error=""
+            status=WorkItem.Status.PENDING, error="", **fresh
         )
     logger.info(
         "users.run_created", extra={"user_id": user_id, "run_id": run.id, "trigger": trigger}
@@ -128,8 +128,8 @@ def run_cancel(*, run_id: int) -> None:
     )
 
 
-def _advance_enqueue(run_id: int, queue: str) -> None:
-    pipeline_advance_task.apply_async(args=[run_id], queue=queue)
+def _advance_enqueue(run_id: int, queue: str, countdown: float | None = None) -> None:
+    pipeline_advance_task.apply_async(args=[run_id], queue=queue, countdown=countdown)
 
 
 def _item_enqueue(item_id: int, queue: str) -> None:
@@ -310,7 +310,13 @@ def run_state(
         and (i.id in ready or (i.queued_at and i.queued_at > now - REDISPATCH_AFTER))
     ]
     if waits and not busy:
-        return PipelineRun.Status.WAITING, min(waits), "rate limited"
+        first = min(
+            (i for i in items if i.status == WorkItem.Status.PENDING and i.not_before in waits),
+            key=lambda i: i.not_before,
+        )
+        # What the run waits for, as the waiting step recorded it (a rate limit's reset,
+        # or "GitHub errors; retrying at T").
+        return PipelineRun.Status.WAITING, first.not_before, (first.error or "rate limited")[:500]
     # Queued until a step is claimed (work_item_run flips it to running).
     if run.status == PipelineRun.Status.QUEUED:
         return PipelineRun.Status.QUEUED, None, ""
@@ -324,9 +330,10 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
     Idempotent: a row that is gone, already done, not yet due or claimed by another
     delivery is left alone. Outcomes by error (workers.retry's policy): StepSkipped /
     StepFailed as they say; a rate limit or a long secondary limit waits on the row
-    (`not_before`, resumed by the sweep); a short secondary limit and transient errors
-    go back to pending and raise RetryLater for the task, transient ones at most
-    `retry.MAX_RETRIES` times before the step fails; any other error fails the step.
+    (`not_before`, resumed by the sweep); a short secondary limit goes back to pending
+    and raises RetryLater for the task; transient errors wait on the row with growing
+    backoff until the run passes the transient horizon (`_item_transient`); any other
+    error fails the step. GitHub's answers are kept across the step's retries in a run.
     """
     now = timezone.now()
     item = WorkItem.objects.filter(id=item_id).select_related("user", "repo", "run").first()
@@ -359,17 +366,21 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
     token = token_decrypt(item.user.token_encrypted)
     ctx = pipeline.StepContext(user=item.user, item=item, repo=item.repo, token=token)
     step = pipeline.step_get(item.step).run
+    # GitHub's answers to this step in this run are kept until it ends, so a retry after a
+    # failure halfway sends only the requests that had not been answered.
+    kept = f"work_item:{item.id}:run:{item.run_id or 0}"
     outcome = "succeeded"
     try:
-        try:
-            output = step(ctx)
-        except gh_errors.BadCredentials:
-            if not ctx.token:
-                raise
-            # A revoked account token: the server pool does the work instead.
-            logger.warning("users.account_token_rejected", extra={"user_id": item.user_id})
-            ctx.token = None
-            output = step(ctx)
+        with memo.responses_kept(kept):
+            try:
+                output = step(ctx)
+            except gh_errors.BadCredentials:
+                if not ctx.token:
+                    raise
+                # A revoked account token: the server pool does the work instead.
+                logger.warning("users.account_token_rejected", extra={"user_id": item.user_id})
+                ctx.token = None
+                output = step(ctx)
         _item_finish(item, WorkItem.Status.SUCCEEDED, output=output)
     except pipeline.UserGone:
         logger.info("users.step_user_gone", extra={"item_id": item_id, "step": item.step})
@@ -388,17 +399,13 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
         outcome = "waiting"
     except gh_errors.SecondaryRateLimited as exc:
         countdown = retry.short_wait(exc)
-        if countdown is not None:
+        if countdown is not None and not final_attempt:
             _item_back_to_pending(item, str(exc))
             raise RetryLater(countdown) from None
         _item_wait(item, retry.wait_until(exc), str(exc))
         outcome = "waiting"
     except retry.TRANSIENT_ERRORS as exc:
-        if not final_attempt and item.attempts <= retry.MAX_RETRIES:
-            _item_back_to_pending(item, str(exc)[:500])
-            raise RetryLater(retry.backoff(item.attempts)) from None
-        _item_finish(item, WorkItem.Status.FAILED, error=_message(exc))
-        outcome = "failed"
+        outcome = _item_transient(item, exc)
     except Exception as exc:
         if not WorkItem.objects.filter(id=item_id).exists():
             # Deleted while it ran (a write raced the deletion): nothing to record.
@@ -407,10 +414,35 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
         logger.exception("users.step_failed", extra={"item_id": item_id, "step": item.step})
         _item_finish(item, WorkItem.Status.FAILED, error=_message(exc))
         outcome = "failed"
+    if outcome != "waiting":
+        github().memo.drop(kept)
     if item.run_id and advance:
         run_id, queue = item.run_id, item.run.queue if item.run else queues.DEFAULT
         transaction.on_commit(lambda: _advance_enqueue(run_id, queue))
     return outcome
+
+
+def _item_transient(item: WorkItem, exc: BaseException) -> str:
+    """Transient trouble that outlived the call's own retries: the step waits on its row
+    (growing, capped backoff; the sweep resumes it) until the run is older than the
+    transient horizon, then fails with this last error."""
+    now = timezone.now()
+    began = item.run.created_at if item.run is not None else item.started_at or now
+    horizon = timedelta(seconds=settings.PIPELINE_TRANSIENT_HORIZON_SECONDS)
+    if now - began >= horizon:
+        _item_finish(item, WorkItem.Status.FAILED, error=_message(exc))
+        return "failed"
+    wait = retry.row_backoff(item.attempts)
+    not_before = now + timedelta(seconds=wait)
+    source = "GitHub" if isinstance(exc, gh_errors.GitHubError) else "database"
+    reason = f"{source} errors; retrying at {not_before.isoformat(timespec='seconds')}"
+    _item_wait(item, not_before, f"{reason} ({_message(exc)})")
+    if item.run_id and wait <= retry.SHORT_WAIT_MAX_SECONDS:
+        # A wait this short is also a countdown (well inside the broker's visibility
+        # timeout), so the step resumes on time; the row stays the record for the sweep.
+        run_id, queue = item.run_id, item.run.queue if item.run else queues.DEFAULT
+        transaction.on_commit(lambda: _advance_enqueue(run_id, queue, countdown=wait + 1))
+    return "waiting"
 
 
 def _message(exc: BaseException) -> str:
@@ -522,7 +554,7 @@ def run_drive(
             ]
             if waits:
                 pause = max(1.0, (min(waits) - timezone.now()).total_seconds() + 1)
-                on_progress(done, len(items), f"rate limited until {min(waits):%H:%M:%S}")
+                on_progress(done, len(items), f"waiting until {min(waits):%H:%M:%S}")
                 sleep(min(pause, 60))
                 continue
             idle += 1

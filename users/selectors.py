@@ -108,7 +108,8 @@ def user_progress(*, user: GitHubUser) -> dict[str, Any]:
     if profile is not None and profile.status == WorkItem.Status.FAILED:
         state, message = "failed", profile.error
     elif run is not None and run.status == PipelineRun.Status.WAITING:
-        message = f"rate limited until {_iso(run.not_before)}"
+        # What the run waits for: a rate limit's reset, or "GitHub errors; retrying at T".
+        message = run.error or f"rate limited until {_iso(run.not_before)}"
     elif run is not None and run.error:
         message = run.error
     counts: dict[str, int] = {}

@@ -17,7 +17,13 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    bind=True, name="users.pipeline_advance", soft_time_limit=60, time_limit=90, max_retries=0
+    bind=True,
+    name="users.pipeline_advance",
+    soft_time_limit=60,
+    time_limit=90,
+    # A database that cannot be reached for a moment delays the dispatch by seconds, not
+    # until the sweep finds the run idle.
+    **retry.transient_retry(autoretry_for=retry.DATABASE_ERRORS, retry_backoff_max=60),
 )
 def pipeline_advance(self, run_id: int) -> int:
     """Dispatch the run's ready steps and settle its status. Returns how many it queued."""
@@ -32,13 +38,14 @@ def pipeline_advance(self, run_id: int) -> int:
     # A blurb clones a repository and calls the LLM: minutes at most.
     soft_time_limit=240,
     time_limit=300,
-    # Transient errors and short secondary limits: the engine records the attempt and
-    # asks for a countdown (workers.retry's backoff); rate limits wait on the row.
-    max_retries=retry.MAX_RETRIES,
+    # Short secondary limits: the engine records the attempt and asks for a countdown;
+    # transient errors and rate limits wait on the row (`not_before`). A database error
+    # before the step could be claimed retries in seconds, not at the next redispatch.
+    **retry.transient_retry(autoretry_for=retry.DATABASE_ERRORS, retry_backoff_max=60),
 )
 def work_item_run(self, item_id: int) -> str:
-    """Run one pipeline step. Transient errors and short secondary limits retry with
-    backoff (bounded here and by the engine); rate limits wait on the row, never here."""
+    """Run one pipeline step. A short secondary limit retries with a countdown (bounded
+    here); transient errors and rate limits wait on the row, never here."""
     from users import engine
 
     try:

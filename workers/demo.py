@@ -7,7 +7,8 @@ Starts, under one honcho manager (Ctrl+C stops all):
   worker, beat, Flower :5555), with the environment pointed at the simulator;
 * ``demo``: waits until the web server answers ``/readyz``, runs `demo_users_login`,
   prints where to look, waits until every demo profile is ready and prints it again
-  (every URL checked to answer 200), then idles.
+  (every URL checked to answer 200), then idles; when the web server never answers or
+  refuses the sign-ins (e.g. 429), it says why and exits 1, which stops the demo.
 
 While it runs, `.env.demo` holds its environment, so `make manage ARGS="..."` (settings
 read it through GAZER_ENV_FILE) acts on this demo, not on whatever the shell exports;
@@ -174,37 +175,54 @@ def wait_for(url: str, *, timeout: float) -> bool:
     return False
 
 
+class SignInRefused(Exception):
+    """The web server refused to sign in (or profile) the demo users."""
+
+
+def _post(url: str, body: bytes, headers: dict[str, str]) -> str:
+    """POST to the demo's web server: "" when accepted, else why not (status, message)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers=headers)  # noqa: S310
+    try:
+        with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
+            return ""
+    except urllib.error.HTTPError as exc:
+        try:
+            error = json.loads(exc.read() or b"{}").get("error") or {}
+            message = error.get("message") or exc.reason
+        except (ValueError, AttributeError):
+            message = exc.reason
+        return f"HTTP {exc.code} {message}"
+    except (urllib.error.URLError, OSError) as exc:
+        return str(exc)
+
+
 def demo_users_login() -> list[str]:
     """Hook: sign in a few simulated users once the web server answers /readyz.
 
     Runs inside the ``demo`` process with the demo environment, through the public API
     (``POST /users/<login>/login``), each with its own simulator token
     (``sim_<login>_demo``), so its GitHub work is done with "its" token as in
-    production. Returns the logins that were accepted.
+    production. Returns the logins that were accepted; raises `SignInRefused` naming
+    every refusal (e.g. the per-client rate's 429) when any was refused.
     """
-    done = []
+    done: list[str] = []
+    refused: list[str] = []
     headers = {"Content-Type": "application/json"}
     if os.environ.get("API_KEY"):
         headers["Authorization"] = f"Bearer {os.environ['API_KEY']}"
     for login in DEMO_LOGINS:
         body = json.dumps({"github_token": f"sim_{login}_demo"}).encode()
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            f"{WEB}/users/{login}/login", data=body, method="POST", headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
-                done.append(login)
-        except (urllib.error.URLError, OSError) as exc:
-            print(f"demo: login of {login} failed: {exc}", flush=True)
+        if why := _post(f"{WEB}/users/{login}/login", body, headers):
+            refused.append(f"login of {login}: {why}")
+        else:
+            done.append(login)
     for login in DEMO_GHOSTS:
-        request = urllib.request.Request(  # noqa: S310 - loopback
-            f"{WEB}/ghost-users/{login}?force=true", data=b"", method="POST", headers=headers
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30):  # noqa: S310 - loopback
-                done.append(login)
-        except (urllib.error.URLError, OSError) as exc:
-            print(f"demo: ghost {login} failed: {exc}", flush=True)
+        if why := _post(f"{WEB}/ghost-users/{login}?force=true", b"", headers):
+            refused.append(f"ghost {login}: {why}")
+        else:
+            done.append(login)
+    if refused:
+        raise SignInRefused("; ".join(refused))
     return done
 
 
@@ -294,15 +312,25 @@ def profiles_wait(logins: list[str], *, timeout: float = READY_TIMEOUT_SECONDS) 
 
 
 def announce() -> int:
-    # Stay up: honcho stops every process as soon as one of them exits.
+    """Sign the demo users in and say where to look; then stay up (honcho stops every
+    process as soon as one of them exits). A demo that cannot come up or sign its users
+    in exits 1 with the reason, and so stops `make demo` with it."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if not wait_for(f"{WEB}/readyz", timeout=180):
-        print(f"demo: {WEB}/readyz did not answer 200 within 180 s; see {LOG_DIR}")
-    else:
+        print(f"demo: {WEB}/readyz did not answer 200 within 180 s; see {LOG_DIR}", flush=True)
+        return 1
+    try:
         logins = demo_users_login()
-        print(banner(logins), flush=True)
-        states = profiles_wait(logins)
-        print(banner(logins, states=states, check=True), flush=True)
+    except SignInRefused as exc:
+        print(
+            f"demo: could not sign in the demo users ({exc}). If this is the per-client "
+            "rate (HTTP 429), wait for it or raise THROTTLE_RATE_PIPELINE; stopping.",
+            flush=True,
+        )
+        return 1
+    print(banner(logins), flush=True)
+    states = profiles_wait(logins)
+    print(banner(logins, states=states, check=True), flush=True)
     while True:
         signal.pause()
 

@@ -23,6 +23,7 @@ from celery import Celery
 from kombu import Queue
 
 from workers import queues
+from workers.broker import restore_guard_install
 from workers.liveness import LivenessBeacon
 from workers.llm_provider import ProviderError, complete
 
@@ -44,6 +45,8 @@ LLM_API_KEY = env.str("LLM_API_KEY", default="") or env.str("OPENROUTER_API_KEY"
 logging.getLogger("LiteLLM").setLevel(logging.WARNING)
 
 # No Django fixup: it would load Django (and the whole project) into this process.
+# A Redis restart with calls held unacknowledged must not stop the worker.
+restore_guard_install()
 app = Celery("gazer-llm", fixups=[])
 app.conf.update(
     broker_url=REDIS_URL,

@@ -9,8 +9,12 @@
   beat sweep enqueues it when due (a countdown past Redis's `visibility_timeout` would
   be delivered twice). Only a short secondary limit (`short_wait(exc)`, at most
   `SHORT_WAIT_MAX_SECONDS`) is retried by a countdown.
-- Nothing sleeps in a call a task retries: the gateway makes one attempt per request,
-  the LLM gateway asks again at once, the page writer redoes its transaction at once.
+- Seconds inside a call are right, minutes and hours are rows: the GitHub gateway asks
+  a transient answer again a few times within the call (about 1, 3, 9 s, or the
+  server's `Retry-After`); what is left reaches the task. A profile step then waits on
+  its row (`row_backoff`, growing up to PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS) until its
+  run passes PIPELINE_TRANSIENT_HORIZON_SECONDS; the LLM gateway asks again at once;
+  the page writer redoes its transaction at once.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import random
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -31,6 +36,9 @@ SHORT_WAIT_MAX_SECONDS = 300  # a secondary limit up to this is a countdown, lon
 
 # Worth a bounded retry: they pass by themselves.
 TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (gh_errors.Transient, OperationalError)
+# The database's own passing trouble (no connection to be had, a deadlock): a task that
+# meets it before it could record anything on its row retries in seconds.
+DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError,)
 RATE_LIMITS: tuple[type[BaseException], ...] = (
     gh_errors.RateLimited,
     gh_errors.SecondaryRateLimited,
@@ -49,6 +57,14 @@ def backoff(retries: int) -> float:
     """Seconds before retry number `retries` (1, 2, ...): exponential, jittered, capped."""
     base = BACKOFF_SECONDS * 2 ** max(0, retries - 1)
     return min(BACKOFF_MAX_SECONDS, base) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
+
+
+def row_backoff(failures: int) -> float:
+    """Seconds a work row waits after its `failures`-th transient failure (1, 2, ...):
+    PIPELINE_TRANSIENT_BACKOFF_SECONDS doubling, capped, jittered."""
+    base = settings.PIPELINE_TRANSIENT_BACKOFF_SECONDS * 2 ** max(0, failures - 1)
+    cap = settings.PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS
+    return min(cap, base) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter
 
 
 def transient_retry(**overrides: Any) -> dict[str, Any]:

@@ -7,6 +7,7 @@ file shown when a test fails, and is stopped with its whole process group.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import time
 import uuid
 from pathlib import Path
 
+import redis
 from celery import current_app
 
 from workers import queues
@@ -99,12 +101,16 @@ class CeleryWorkerProcess:
         )
         RUNNING.append(self)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"celery worker exited early:\n{self.log_tail()}")
-            if " ready." in self.log_path.read_text(errors="replace") and self.answers_ping():
-                return self
-            time.sleep(0.1)
+        try:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"celery worker exited early:\n{self.log_tail()}")
+                if " ready." in self.log_path.read_text(errors="replace") and self.answers_ping():
+                    return self
+                time.sleep(0.1)
+        except BaseException:
+            self.stop()  # a worker that failed to start must not outlive the test
+            raise
         self.stop()
         raise RuntimeError(f"celery worker not ready in {timeout}s:\n{self.log_tail()}")
 
@@ -166,3 +172,65 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A redis-server of a test's (or a benchmark's) own on a free loopback port, so the
+    shared one is never touched; without persistence, so a restart loses every message,
+    as a Redis restarted without its data would."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.dir = tempfile.mkdtemp(prefix="gazer-redis-")
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def answers(self) -> bool:
+        try:
+            return bool(redis.Redis(port=self.port, socket_connect_timeout=0.5).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            [
+                shutil.which("redis-server") or "redis-server",
+                *("--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir),
+                *("--save", "", "--appendonly", "no"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.answers, timeout=15, message="redis-server did not start")
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        self.process = None
+
+    def close(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def restart(self, *, down_seconds: float) -> None:
+        self.stop()
+        time.sleep(down_seconds)  # the outage itself, not a wait for a condition
+        self.start()
+
+
+def celery_broker_use(url: str) -> None:
+    """This process's Celery app sends to `url` from now on.
+
+    Its pools are looked up again (kombu keeps one per broker URL, so switching back
+    finds the earlier one, still open).
+    """
+    app = current_app
+    app.conf.broker_url = url
+    app.conf.result_backend = url
+    app._pool = None
+    app.amqp._producer_pool = None

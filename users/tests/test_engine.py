@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import OperationalError
 from django.utils import timezone
 
 from repos.models import Repo, UserRepo
-from users import engine, pipeline, services
+from users import engine, pipeline, selectors, services, tasks
 from users.models import PipelineRun, WorkItem
 from users.tokens import token_encrypt
 from workers import retry
@@ -177,11 +178,8 @@ def test_outcomes_on_the_row(probe, error, outcome, status):
         assert item.error
 
 
-@pytest.mark.parametrize(
-    "error", [gh_errors.Transient("HTTP 502"), gh_errors.SecondaryRateLimited(retry_after=30)]
-)
-def test_transient_and_short_limits_go_back_to_pending_for_a_task_retry(probe, error):
-    probe.raises = error
+def test_a_short_secondary_limit_goes_back_to_pending_for_a_task_retry(probe):
+    probe.raises = gh_errors.SecondaryRateLimited(retry_after=30)
     item = _probe_item()
     with pytest.raises(retry.RetryLater) as caught:
         engine.work_item_run(item_id=item.id, advance=False)
@@ -190,12 +188,78 @@ def test_transient_and_short_limits_go_back_to_pending_for_a_task_retry(probe, e
     assert item.status == "pending" and item.not_before is None and item.error
 
 
-def test_transient_on_the_final_attempt_fails_the_step(probe):
-    probe.raises = gh_errors.Transient("HTTP 503")
+@pytest.mark.parametrize("final_attempt", [False, True])
+def test_transient_errors_wait_on_the_row_and_progress_says_so(
+    probe, settings, django_capture_on_commit_callbacks, final_attempt
+):
+    settings.PIPELINE_TRANSIENT_BACKOFF_SECONDS = 40
+    probe.raises = gh_errors.Transient("GET /users/bea: HTTP 502", status=502)
     item = _probe_item()
-    assert engine.work_item_run(item_id=item.id, final_attempt=True, advance=False) == "failed"
+    before = timezone.now()
+    with django_capture_on_commit_callbacks() as callbacks:
+        outcome = engine.work_item_run(item_id=item.id, final_attempt=final_attempt, advance=False)
+    assert outcome == "waiting"
+    assert len(callbacks) == 1  # the coordinator, counted down to the wait's end
     item.refresh_from_db()
-    assert item.status == "failed" and "Transient" in item.error
+    assert item.status == "pending" and item.queued_at is None
+    assert before + timedelta(seconds=32) <= item.not_before <= before + timedelta(seconds=49)
+    assert item.error.startswith(f"GitHub errors; retrying at {item.not_before.isoformat()[:16]}")
+    assert "HTTP 502" in item.error
+    progress = selectors.user_progress(user=item.user)
+    assert progress["state"] == "waiting"
+    assert progress["message"].startswith("GitHub errors; retrying at")
+
+
+def test_transient_waits_grow_and_are_capped(settings):
+    settings.PIPELINE_TRANSIENT_BACKOFF_SECONDS = 30
+    settings.PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS = 1800
+    waits = [retry.row_backoff(n) for n in range(1, 12)]
+    assert 24 <= waits[0] <= 36 and 48 <= waits[1] <= 72
+    assert all(1440 <= wait <= 2160 for wait in waits[7:])
+
+
+def test_transient_errors_past_the_horizon_fail_with_the_last_error(probe, settings):
+    settings.PIPELINE_TRANSIENT_HORIZON_SECONDS = 3600
+    probe.raises = gh_errors.Transient("GET /users/bea: HTTP 503", status=503)
+    item = _probe_item()
+    PipelineRun.objects.filter(id=item.run_id).update(
+        created_at=timezone.now() - timedelta(seconds=3601)
+    )
+    assert engine.work_item_run(item_id=item.id, advance=False) == "failed"
+    item.refresh_from_db()
+    assert item.status == "failed" and "HTTP 503" in item.error
+
+
+def test_a_new_run_gives_every_step_a_fresh_attempt_budget():
+    run = services.run_create_for_command(login="cleo")
+    WorkItem.objects.filter(user_id=run.user_id).update(attempts=7)
+    WorkItem.objects.filter(user_id=run.user_id, step="fetch_profile").update(status="succeeded")
+    WorkItem.objects.filter(user_id=run.user_id, step="fetch_repos").update(status="failed")
+    engine.run_cancel(run_id=run.id)
+    again = engine.run_start(
+        user_id=run.user_id, trigger=PipelineRun.Trigger.LOGIN, queue="default", enqueue=False
+    )
+    rows = {i.step: i for i in WorkItem.objects.filter(user_id=run.user_id, repo=None)}
+    assert rows["fetch_repos"].status == "pending" and rows["fetch_repos"].attempts == 0
+    assert rows["fetch_repos"].run_id == again.id
+    assert rows["fetch_profile"].status == "succeeded" and rows["fetch_profile"].attempts == 7
+
+
+@pytest.mark.parametrize("task_name", ["work_item_run", "pipeline_advance"])
+def test_a_database_error_before_anything_is_recorded_is_retried_by_the_task(
+    monkeypatch, task_name
+):
+    calls = []
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("couldn't get a connection after 30.00 sec")
+        return "succeeded" if task_name == "work_item_run" else [1, 2]
+
+    monkeypatch.setattr(engine, task_name, flaky)
+    result = getattr(tasks, task_name).apply(args=[123])
+    assert result.successful() and len(calls) == 2
 
 
 def test_a_revoked_account_token_runs_again_on_the_pool(probe):

@@ -99,6 +99,17 @@ def test_profile_waiting_names_the_rate_limit(client):
     assert "Waiting for GitHub's rate limit" in html
 
 
+def test_profile_waiting_through_github_errors_says_when_it_retries(client):
+    user, _, _ = profile_make(run_status="running")
+    message = "GitHub errors; retrying at 2030-01-01T00:00:00+00:00 (Transient: HTTP 502)"
+    PipelineRun.objects.filter(user=user).update(
+        status="waiting", not_before=timezone.now(), error=message
+    )
+    html = client.get(f"/u/{user.login}").content.decode()
+    assert "GitHub errors; retrying at 2030-01-01T00:00:00+00:00" in html
+    assert "Waiting for GitHub's rate limit" not in html
+
+
 def test_profile_activity_before_the_step_ran_says_not_computed(client):
     user, _, _ = profile_make()
     html = client.get(f"/u/{user.login}").content.decode()

@@ -33,6 +33,9 @@ def _settings_key() -> tuple:
         settings.GITHUB_REQUESTS_PER_HOUR,
         settings.REDIS_URL,
         settings.GITHUB_TIMEOUT_SECONDS,
+        settings.GITHUB_RETRIES,
+        settings.GITHUB_RETRY_BACKOFF_SECONDS,
+        settings.GITHUB_RETRY_WAIT_MAX_SECONDS,
     )
 
 
@@ -42,7 +45,7 @@ def github() -> GitHubGateway:
     key = _settings_key()
     with _lock:
         if _gateway is None or _gateway[0] != key:
-            _, api_url, web_url, tokens, per_hour, redis_url, timeout = key
+            _, api_url, web_url, tokens, per_hour, redis_url, timeout, *retry = key
             _gateway = (
                 key,
                 GitHubGateway(
@@ -52,6 +55,9 @@ def github() -> GitHubGateway:
                     requests_per_hour=per_hour,
                     redis_url=redis_url,
                     timeout=float(timeout),
+                    retries=retry[0],
+                    retry_backoff=retry[1],
+                    retry_wait_max=retry[2],
                 ),
             )
         return _gateway[1]

@@ -25,6 +25,21 @@ class Cached:
     body: bytes
 
 
+def pack(head: dict, body: bytes) -> bytes:
+    """A JSON head and a compressed body in one Redis value."""
+    encoded = json.dumps(head).encode()
+    return len(encoded).to_bytes(4, "big") + encoded + zlib.compress(body, 6)
+
+
+def unpack(raw: bytes) -> tuple[dict, bytes] | None:
+    """(head, body) of a `pack`ed value; None when it cannot be read."""
+    try:
+        head_len = int.from_bytes(raw[:4], "big")
+        return json.loads(raw[4 : 4 + head_len]), zlib.decompress(raw[4 + head_len :])
+    except (ValueError, zlib.error):
+        return None
+
+
 class ConditionalCache:
     def __init__(self, client: redis.Redis):
         self.client = client
@@ -39,19 +54,14 @@ class ConditionalCache:
             raw = self.client.get(key)
         except redis.RedisError:
             return None
-        if not raw:
+        unpacked = unpack(raw) if raw else None
+        if unpacked is None or "etag" not in unpacked[0]:
             return None
-        try:
-            head_len = int.from_bytes(raw[:4], "big")
-            head = json.loads(raw[4 : 4 + head_len])
-            body = zlib.decompress(raw[4 + head_len :])
-        except (ValueError, zlib.error):
-            return None
+        head, body = unpacked
         return Cached(etag=head["etag"], link=head.get("link"), body=body)
 
     def put(self, key: str, *, etag: str, link: str | None, body: bytes) -> None:
-        head = json.dumps({"etag": etag, "link": link}).encode()
-        value = len(head).to_bytes(4, "big") + head + zlib.compress(body, 6)
+        value = pack({"etag": etag, "link": link}, body)
         if len(value) > MAX_ENTRY_BYTES:
             return
         # The cache is an optimisation; a failed write only costs a full GET later.

@@ -3,8 +3,10 @@
 Every request: takes a slot from a token that has budget left (Redis, shared by all
 processes), sends with a timeout, records the `x-ratelimit-*` headers, maps the answer
 to data or a typed error (`workers.github.errors`). A transient failure (timeout,
-dropped connection, 5xx) raises `Transient` at once: the task that made the call
-retries it with the one retry policy (workers.retry), so nothing here sleeps.
+dropped connection, 5xx) and a short secondary limit are asked again a few times within
+the call, seconds apart, each attempt with its own slot; what remains raises for the
+task, whose work row waits minutes or hours (`not_before`, workers.retry). Inside a
+`memo.responses_kept(scope)` block, answers are kept for the work's retries.
 """
 
 from __future__ import annotations
@@ -23,10 +25,11 @@ from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
+from requests.structures import CaseInsensitiveDict
 from requests.utils import parse_header_links
 
 from ..redis_clients import redis_client
-from . import errors
+from . import errors, memo
 from . import graphql as graphql_api
 from .cache import ConditionalCache
 from .ratelimit import RateLimitState, Slot, token_id
@@ -128,6 +131,14 @@ def _epoch(value: float) -> datetime:
     return datetime.fromtimestamp(value, UTC)
 
 
+def _seconds(value: str | None) -> float | None:
+    """A `Retry-After` in seconds (GitHub sends seconds); None when absent or not a number."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
 class GitHubGateway:
     def __init__(
         self,
@@ -139,6 +150,9 @@ class GitHubGateway:
         redis_url: str,
         timeout: float = 30.0,
         connect_timeout: float = 5.0,
+        retries: int = 3,
+        retry_backoff: float = 1.0,
+        retry_wait_max: float = 10.0,
     ):
         self.api_url = api_url.rstrip("/")
         self.web_url = web_url.rstrip("/")
@@ -151,6 +165,12 @@ class GitHubGateway:
         self.redis = redis_client(redis_url, timeout=5)
         self.limits = RateLimitState(self.redis, ceiling=requests_per_hour)
         self.cache = ConditionalCache(self.redis)
+        self.memo = memo.ResponseMemo(self.redis)
+        # In-call retries of transient answers (see `_request_retried`); tests shrink them.
+        self.retries = retries
+        self.retry_backoff = retry_backoff
+        self.retry_wait_max = retry_wait_max
+        self.sleep = time.sleep
         self.session = requests.Session()
         adapter = HTTPAdapter(pool_connections=8, pool_maxsize=32, max_retries=0)
         self.session.mount("http://", adapter)
@@ -200,14 +220,98 @@ class GitHubGateway:
         etag: str | None = None,
         use_cache: bool = False,
     ) -> Response:
-        """Send one request; typed errors for limits and transient failures.
+        """One answer; typed errors for limits and for what stays transient.
 
         Returns the response for any other status so callers map 404/409/422 their way.
         With `etag`, a 304 comes back as status 304; with `use_cache`, a 304 comes back as
-        the stored 200 body (`from_cache=True`).
+        the stored 200 body (`from_cache=True`). Inside `memo.responses_kept(scope)`, an
+        answer already received in that scope comes back without a request.
         """
+        scope = memo.current_scope() if etag is None else None
+        field = ""
+        if scope:
+            identity = token_id(token) if token else "pool"
+            field = memo.fingerprint(method, url, accept, identity, json_body)
+            kept = self.memo.get(scope, field)
+            if kept is not None:
+                headers = CaseInsensitiveDict({"ETag": kept.etag, "Link": kept.link})
+                return Response(kept.status, headers, kept.body, url, True, kept.link)
+        resp = self._request_retried(
+            method,
+            url,
+            token=token,
+            accept=accept,
+            resource=resource,
+            json_body=json_body,
+            etag=etag,
+            use_cache=use_cache,
+        )
+        # A GraphQL answer carrying errors (a rate limit, a timeout, a partial answer) is
+        # never kept: the retry must ask GitHub again, not replay the failure.
+        if scope and not (resource == "graphql" and b'"errors"' in resp.body):
+            self.memo.put(
+                scope, field, memo.Kept(resp.status, resp.headers.get("ETag"), resp.link, resp.body)
+            )
+        return resp
+
+    def _request_retried(self, method: str, url: str, **options: Any) -> Response:
+        """Ask again, a few times within the call, what failed for a passing reason.
+
+        Like GitHub's own clients (octokit's retry plugin): a 5xx, a dropped connection or
+        a timeout is asked again at most `retries` times, after about `retry_backoff` × 3^n
+        seconds (1, 3, 9 by default, jittered) or the server's `Retry-After`; a secondary
+        limit only when its `Retry-After` is short. Every attempt takes its own slot of the
+        shared budget. A wait longer than `retry_wait_max` is not slept here: the error
+        goes to the caller, whose work row waits (`not_before`).
+        """
+        retries = 0
+        while True:
+            try:
+                return self._request_once(method, url, **options)
+            except (errors.Transient, errors.SecondaryRateLimited) as exc:
+                wait = self._retry_wait(exc, retries)
+                if wait is None:
+                    raise
+                retries += 1
+                logger.warning(
+                    "github.retry method=%s path=%s retry=%d wait=%.2f error=%s",
+                    method,
+                    urlsplit(url).path,
+                    retries,
+                    wait,
+                    exc,
+                )
+            self.sleep(wait)
+
+    def _retry_wait(self, exc: errors.GitHubError, retries: int) -> float | None:
+        """Seconds before the next attempt, or None when the call should give up."""
+        if retries >= self.retries:
+            return None
+        if isinstance(exc, errors.SecondaryRateLimited):
+            # The token rests until then in Redis too: a moment after, it has a slot again.
+            wait = exc.retry_after + random.uniform(0.1, 0.5)  # noqa: S311 - jitter
+        elif isinstance(exc, errors.Transient) and exc.retry_after is not None:
+            wait = exc.retry_after
+        else:
+            return self.retry_backoff * 3**retries * random.uniform(0.75, 1.25)  # noqa: S311
+        # The server named the wait: only a short one is slept here.
+        return wait if wait <= self.retry_wait_max else None
+
+    def _request_once(
+        self,
+        method: str,
+        url: str,
+        *,
+        token: str | None,
+        accept: str,
+        resource: str,
+        json_body: Any,
+        etag: str | None,
+        use_cache: bool,
+    ) -> Response:
+        """One attempt: a slot, the request, its answer (another pool token on a primary
+        limit of one)."""
         candidates = self._candidates(token)
-        path = urlsplit(url).path
         primary_hits = 0
         while True:
             slot = self._acquire(candidates, resource, url)
@@ -222,80 +326,111 @@ class GitHubGateway:
                 cached = self.cache.get(cache_key)
             if etag or cached:
                 headers["If-None-Match"] = etag or cached.etag
-            try:
-                raw = self.session.request(
-                    method, url, headers=headers, json=json_body, timeout=self.timeout
-                )
-                body = raw.content
-            except (requests.Timeout, requests.ConnectionError) as exc:
-                logger.warning(
-                    "github.transient method=%s path=%s error=%s", method, path, type(exc).__name__
-                )
-                raise errors.Transient(f"{method} {path}: {type(exc).__name__}", url=url) from None
-            status = raw.status_code
+            raw = self._send(method, url, headers=headers, json_body=json_body)
             self.limits.record(slot.tid, raw.headers)
-            logger.debug(
-                "github.request method=%s path=%s status=%s remaining=%s",
-                method,
-                path,
-                status,
-                raw.headers.get("x-ratelimit-remaining"),
-            )
-            link = raw.headers.get("Link")
-            if status == 304:
-                self.limits.refund(slot)
-                if cached is not None:
-                    return Response(200, raw.headers, cached.body, url, True, cached.link or link)
-                return Response(304, raw.headers, b"", url, link=link)
-            if 200 <= status < 300:
-                if slot.tid in self._secondary_seen:
-                    self._secondary_seen.discard(slot.tid)
-                    self.limits.secondary_clear(slot.tid)
-                if cache_key and raw.headers.get("ETag"):
-                    self.cache.put(cache_key, etag=raw.headers["ETag"], link=link, body=body)
-                return Response(status, raw.headers, body, url, link=link)
-            if status in TRANSIENT_STATUSES:
-                logger.warning("github.transient method=%s path=%s status=%s", method, path, status)
-                raise errors.Transient(f"{method} {path}: HTTP {status}", status=status, url=url)
-            message = _message(body)
-            if status in (403, 429) or (resource == "graphql" and "rate limit" in message):
-                if raw.headers.get("x-ratelimit-remaining") == "0":
-                    # Primary limit: the headers are recorded, so another pool token
-                    # with budget is picked next; none left -> RateLimited.
-                    primary_hits += 1
-                    if len(candidates) > 1 and primary_hits < len(candidates):
-                        continue
-                    reset = raw.headers.get("x-ratelimit-reset")
-                    reset_at = _epoch(float(reset)) if reset else _epoch(time.time() + 60)
-                    raise errors.RateLimited(
-                        reset_at=reset_at,
-                        resource=raw.headers.get("x-ratelimit-resource") or resource,
-                        status=status,
-                        url=url,
-                    )
-                lowered = message.lower()
-                if (
-                    "secondary rate limit" in lowered
-                    or "abuse detection" in lowered
-                    or raw.headers.get("retry-after")
-                ):
-                    retry_after = raw.headers.get("retry-after")
-                    wait = self.limits.secondary_hit(
-                        slot.tid, float(retry_after) if retry_after else None
-                    )
-                    with self._lock:
-                        self._secondary_seen.add(slot.tid)
-                    logger.warning("github.secondary_limit path=%s wait=%.0f", path, wait)
-                    raise errors.SecondaryRateLimited(retry_after=wait, status=status, url=url)
-                if "access blocked" in lowered:
-                    raise errors.Blocked(f"{method} {path}: {message}", status=status, url=url)
-            if status == 451:
-                raise errors.Blocked(f"{method} {path}: HTTP 451 {message}", status=451, url=url)
-            if status == 401:
-                raise errors.BadCredentials(
-                    f"{method} {path}: HTTP 401 {message}", status=401, url=url
+            try:
+                return self._answer(
+                    raw, method, url, slot, resource=resource, cache_key=cache_key, cached=cached
                 )
+            except errors.RateLimited:
+                # Primary limit: the headers are recorded, so another pool token with
+                # budget is picked next; none left -> RateLimited.
+                primary_hits += 1
+                if len(candidates) > 1 and primary_hits < len(candidates):
+                    continue
+                raise
+
+    def _send(
+        self, method: str, url: str, *, headers: dict[str, str], json_body: Any
+    ) -> requests.Response:
+        """The request itself; a timeout or a dropped connection is `Transient`."""
+        path = urlsplit(url).path
+        try:
+            raw = self.session.request(
+                method, url, headers=headers, json=json_body, timeout=self.timeout
+            )
+        except (
+            requests.Timeout,
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+        ) as exc:
+            logger.warning(
+                "github.transient method=%s path=%s error=%s", method, path, type(exc).__name__
+            )
+            raise errors.Transient(f"{method} {path}: {type(exc).__name__}", url=url) from None
+        logger.debug(
+            "github.request method=%s path=%s status=%s remaining=%s",
+            method,
+            path,
+            raw.status_code,
+            raw.headers.get("x-ratelimit-remaining"),
+        )
+        return raw
+
+    def _answer(
+        self,
+        raw: requests.Response,
+        method: str,
+        url: str,
+        slot: Slot,
+        *,
+        resource: str,
+        cache_key: str | None,
+        cached: Any,
+    ) -> Response:
+        """Map one HTTP answer to a response or a typed error."""
+        path = urlsplit(url).path
+        status, body = raw.status_code, raw.content
+        link = raw.headers.get("Link")
+        if status == 304:
+            self.limits.refund(slot)
+            if cached is not None:
+                return Response(200, raw.headers, cached.body, url, True, cached.link or link)
+            return Response(304, raw.headers, b"", url, link=link)
+        if 200 <= status < 300:
+            if slot.tid in self._secondary_seen:
+                self._secondary_seen.discard(slot.tid)
+                self.limits.secondary_clear(slot.tid)
+            if cache_key and raw.headers.get("ETag"):
+                self.cache.put(cache_key, etag=raw.headers["ETag"], link=link, body=body)
             return Response(status, raw.headers, body, url, link=link)
+        if status in TRANSIENT_STATUSES:
+            logger.warning("github.transient method=%s path=%s status=%s", method, path, status)
+            raise errors.Transient(
+                f"{method} {path}: HTTP {status}",
+                status=status,
+                url=url,
+                retry_after=_seconds(raw.headers.get("retry-after")),
+            )
+        message = _message(body)
+        if status in (403, 429) or (resource == "graphql" and "rate limit" in message):
+            if raw.headers.get("x-ratelimit-remaining") == "0":
+                reset = raw.headers.get("x-ratelimit-reset")
+                reset_at = _epoch(float(reset)) if reset else _epoch(time.time() + 60)
+                raise errors.RateLimited(
+                    reset_at=reset_at,
+                    resource=raw.headers.get("x-ratelimit-resource") or resource,
+                    status=status,
+                    url=url,
+                )
+            lowered = message.lower()
+            if (
+                "secondary rate limit" in lowered
+                or "abuse detection" in lowered
+                or raw.headers.get("retry-after")
+            ):
+                wait = self.limits.secondary_hit(slot.tid, _seconds(raw.headers.get("retry-after")))
+                with self._lock:
+                    self._secondary_seen.add(slot.tid)
+                logger.warning("github.secondary_limit path=%s wait=%.0f", path, wait)
+                raise errors.SecondaryRateLimited(retry_after=wait, status=status, url=url)
+            if "access blocked" in lowered:
+                raise errors.Blocked(f"{method} {path}: {message}", status=status, url=url)
+        if status == 451:
+            raise errors.Blocked(f"{method} {path}: HTTP 451 {message}", status=451, url=url)
+        if status == 401:
+            raise errors.BadCredentials(f"{method} {path}: HTTP 401 {message}", status=401, url=url)
+        return Response(status, raw.headers, body, url, link=link)
 
     @staticmethod
     def _raise_for(resp: Response, *, what: str = "") -> None:

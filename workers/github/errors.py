@@ -2,8 +2,9 @@
 
 Messages name the request (method, path, status) and never a token. Tasks map them:
 `RateLimited` → `not_before = reset_at` on the work row; `SecondaryRateLimited` → a
-short `self.retry(countdown=...)` or `not_before`; `Transient` → Celery autoretry;
-everything else is permanent for that piece of work.
+short `self.retry(countdown=...)` or `not_before`; `Transient` (what is left after the
+gateway's own few retries) → a task retry or the work row's `not_before`; everything
+else is permanent for that piece of work.
 """
 
 from __future__ import annotations
@@ -87,7 +88,21 @@ class QueryTooLarge(GitHubError):
 
 
 class Transient(GitHubError):
-    """5xx, timeouts and connection resets that outlived the bounded retries."""
+    """5xx, timeouts and connection resets that outlived the bounded retries.
+
+    `retry_after` is the server's `Retry-After` (seconds) when it sent one.
+    """
+
+    def __init__(
+        self,
+        message: str = "",
+        *,
+        status: int | None = None,
+        url: str = "",
+        retry_after: float | None = None,
+    ):
+        self.retry_after = retry_after
+        super().__init__(message, status=status, url=url)
 
 
 __all__ = [

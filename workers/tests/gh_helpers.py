@@ -14,7 +14,11 @@ def new_token(login: str = "avery-lin") -> str:
     return f"sim_{login}_{uuid.uuid4().hex[:10]}"
 
 
-def gateway(sim, *, tokens: list[str] | None = None, per_hour: int = 4000) -> GitHubGateway:
+def gateway(
+    sim, *, tokens: list[str] | None = None, per_hour: int = 4000, **options
+) -> GitHubGateway:
+    """A gateway on `sim`; its in-call retries wait milliseconds, not seconds."""
+    options.setdefault("retry_backoff", 0.01)
     return GitHubGateway(
         api_url=sim.api_url,
         web_url=sim.web_url,
@@ -22,6 +26,7 @@ def gateway(sim, *, tokens: list[str] | None = None, per_hour: int = 4000) -> Gi
         requests_per_hour=per_hour,
         redis_url=settings.REDIS_URL,
         timeout=10.0,
+        **options,
     )
 
 

@@ -4,6 +4,7 @@ typed errors and transient retries."""
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
@@ -13,7 +14,7 @@ import pytest
 from ghsim.testing import SimulatorProcess
 from ghsim.util import h64
 from workers.github import errors as gh_errors
-from workers.github import github
+from workers.github import github, memo
 from workers.github.client import GitHubGateway
 from workers.tests.gh_helpers import clear_gateway_cache, gateway, new_token
 
@@ -209,40 +210,99 @@ def _fault_seed(rate: float, draws: int) -> int:
     raise AssertionError("no suitable seed")
 
 
-def test_transient_errors_raise_at_once_for_the_task_to_retry(sim):
-    """No retry (and no sleep) inside the call: the first 5xx is the caller's, whose task
-    retries with the one policy (workers.retry); the next call goes through."""
-    seed = _fault_seed(0.5, 60)
+def test_transient_errors_are_asked_again_within_the_call(sim):
+    """Half the answers are 502s, never four in a row: every call answers, each failed
+    attempt was sent again, and every attempt took its own slot of the budget."""
+    seed = _fault_seed(0.5, 80)
     sim.configure(faults={"error_rate": 0.5, "error_status": 502, "seed": seed})
-    gw = gateway(sim)
-    answered = failed = 0
-    for name in ("avery-lin", "bram-okafor", "chen-wei", "dana-kowalski") * 3:
-        try:
-            assert gw.user(name)["login"] == name
-            answered += 1
-        except gh_errors.Transient as exc:
-            assert "502" in str(exc)
-            failed += 1
+    token = new_token()
+    gw = gateway(sim, tokens=[token])
+    waits: list[float] = []
+    gw.sleep = waits.append
+    names = ("avery-lin", "bram-okafor", "chen-wei", "dana-kowalski") * 3
+    for name in names:
+        assert gw.get_json(f"/users/{name}", cache=False)["login"] == name
     stats = sim.stats()
-    assert answered and failed == stats["faults"]["error"] >= 1
-    assert stats["by_status"]["502"] == stats["faults"]["error"]
+    assert stats["faults"]["error"] == len(waits) >= 1
+    assert stats["by_token"][token] == len(names) + len(waits)
+    assert gw.limits.budget(token).sent_last_hour == len(names) + len(waits)
 
 
-def test_transient_errors_end_in_transient_after_one_attempt(sim):
+def test_transient_errors_end_in_transient_after_the_bounded_retries(sim):
     sim.configure(faults={"error_rate": 1.0, "error_status": 503})
-    gw = gateway(sim)
+    gw = gateway(sim, retries=3, retry_backoff=1.0)
+    waits: list[float] = []
+    gw.sleep = waits.append
     with pytest.raises(gh_errors.Transient) as caught:
         gw.user("avery-lin")
     assert "503" in str(caught.value)
-    assert sim.stats()["faults"]["error"] == 1
+    assert sim.stats()["faults"]["error"] == 4
+    # About 1, 3 and 9 seconds: growing, each jittered within a quarter.
+    for wait, nominal in zip(waits, (1, 3, 9), strict=True):
+        assert 0.75 * nominal <= wait <= 1.25 * nominal
 
 
-def test_dropped_connections_are_transient(sim):
+def test_dropped_connections_are_asked_again_then_transient(sim):
     sim.configure(faults={"drop_rate": 1.0})
-    gw = gateway(sim)
+    gw = gateway(sim, retries=2)
+    gw.sleep = lambda seconds: None
     with pytest.raises(gh_errors.Transient):
         gw.user("avery-lin")
-    assert sim.stats()["faults"]["drop"] == 1
+    assert sim.stats()["faults"]["drop"] == 3
+
+
+def test_permanent_answers_are_never_asked_again(sim):
+    gw = gateway(sim)
+    gw.sleep = lambda seconds: pytest.fail("a 4xx was retried")
+    with pytest.raises(gh_errors.NotFound):
+        gw.user("nobody-by-this-name")
+    assert sim.stats()["by_status"]["404"] == 1
+
+
+def test_a_short_secondary_limit_is_waited_within_the_call(sim):
+    sim.configure(secondary={"mode": "next", "count": 1, "retry_after": 1, "status": 403})
+    gw = gateway(sim)
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        time.sleep(seconds)
+
+    gw.sleep = sleep
+    assert gw.user("avery-lin")["login"] == "avery-lin"
+    assert sim.stats()["secondary_limited"] == 1
+    assert len(waits) == 1 and 1 <= waits[0] <= 2
+
+
+def test_answers_are_kept_for_the_retries_of_one_scope(sim):
+    gw = gateway(sim)
+    scope = f"test:{new_token()}"
+    with memo.responses_kept(scope):
+        first = gw.repo(gw.user_repos("avery-lin", limit=1)[0]["full_name"])
+        sent = sim.stats()["requests_total"]
+        again = gw.repo(first["full_name"])
+        assert sim.stats()["requests_total"] == sent
+    assert again == first
+    gw.repo(first["full_name"])  # outside the scope: sent
+    assert sim.stats()["requests_total"] == sent + 1
+    gw.memo.drop(scope)
+    with memo.responses_kept(scope):
+        gw.repo(first["full_name"])
+    assert sim.stats()["requests_total"] == sent + 2
+
+
+def test_a_graphql_answer_with_errors_is_asked_again_within_the_scope(sim):
+    gw = gateway(sim)
+    query = "query($login: String!) { user(login: $login) { login } }"
+    with memo.responses_kept(f"test:{new_token()}"):
+        assert gw.graphql(query, {"login": "avery-lin"})["user"]["login"] == "avery-lin"
+        sent = sim.stats()["requests_total"]
+        gw.graphql(query, {"login": "avery-lin"})  # kept: not sent again
+        assert sim.stats()["requests_total"] == sent
+        for _ in range(2):  # an answer with errors is never replayed from the scope
+            with pytest.raises(gh_errors.NotFound):
+                gw.graphql(query, {"login": "nobody-by-this-name"})
+        assert sim.stats()["requests_total"] == sent + 2
 
 
 def test_bad_credentials_is_typed_and_never_names_the_token(sim):
@@ -279,7 +339,10 @@ class _Stub(BaseHTTPRequestHandler):
         "/api/v3/repos/a/tos": (403, b'{"message": "Repository access blocked"}'),
         "/api/v3/repos/a/creds": (401, b'{"message": "Bad credentials"}'),
         "/api/v3/repos/a/html": (200, b"<html>proxy says hi</html>"),
+        "/api/v3/repos/a/busy": (503, b'{"message": "busy"}'),
+        "/api/v3/repos/a/closed": (503, b'{"message": "closed for the night"}'),
     }
+    retry_after = {"/api/v3/repos/a/busy": "2", "/api/v3/repos/a/closed": "3600"}
 
     def do_GET(self):
         status, body = self.routes.get(self.path, (404, b'{"message": "Not Found"}'))
@@ -289,6 +352,8 @@ class _Stub(BaseHTTPRequestHandler):
         for name, value in (("limit", 5000), ("remaining", 4000), ("used", 1000)):
             self.send_header(f"x-ratelimit-{name}", str(value))
         self.send_header("x-ratelimit-reset", str(int(datetime.now(UTC).timestamp()) + 600))
+        if self.path in self.retry_after:
+            self.send_header("Retry-After", self.retry_after[self.path])
         self.end_headers()
         self.wfile.write(body)
 
@@ -316,3 +381,16 @@ def test_blocked_bad_credentials_and_non_json_are_typed(stub):
         gw.repo("a/creds")
     with pytest.raises(gh_errors.Transient):
         gw.repo("a/html")
+
+
+def test_retry_after_of_a_5xx_is_honoured_or_left_to_the_caller(stub):
+    gw = gateway(stub, retries=2)
+    waits: list[float] = []
+    gw.sleep = waits.append
+    with pytest.raises(gh_errors.Transient):
+        gw.repo("a/busy")
+    assert waits == [2.0, 2.0]
+    waits.clear()
+    with pytest.raises(gh_errors.Transient) as caught:
+        gw.repo("a/closed")
+    assert waits == [] and caught.value.retry_after == 3600

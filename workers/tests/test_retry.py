@@ -6,7 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from celery import shared_task
+from django.core.exceptions import ImproperlyConfigured
 
+from tests.test_settings import load_settings
 from workers import retry
 from workers.github import errors as gh_errors
 
@@ -79,3 +81,35 @@ def test_a_task_gives_up_after_the_bound():
     result = _flaky.apply(retries=retry.MAX_RETRIES)
     assert result.failed() and isinstance(result.result, gh_errors.Transient)
     assert len(calls) == 1
+
+
+RETRY_SETTINGS = {
+    "GITHUB_RETRIES": 3,
+    "GITHUB_RETRY_BACKOFF_SECONDS": 1.0,
+    "GITHUB_RETRY_WAIT_MAX_SECONDS": 10.0,
+    "PIPELINE_TRANSIENT_HORIZON_SECONDS": 6 * 3600,
+    "PIPELINE_TRANSIENT_BACKOFF_SECONDS": 30.0,
+    "PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS": 1800.0,
+}
+
+
+def test_retry_settings_default_to_seconds_in_a_call_and_hours_on_the_row(monkeypatch):
+    for name in RETRY_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    loaded = load_settings(monkeypatch)
+    assert {name: loaded[name] for name in RETRY_SETTINGS} == RETRY_SETTINGS
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("GITHUB_RETRIES", "-1"),
+        ("GITHUB_RETRIES", "some"),
+        ("GITHUB_RETRY_BACKOFF_SECONDS", "fast"),
+        ("PIPELINE_TRANSIENT_HORIZON_SECONDS", "0"),
+        ("PIPELINE_TRANSIENT_BACKOFF_MAX_SECONDS", "-5"),
+    ],
+)
+def test_retry_settings_refuse_malformed_values(monkeypatch, name, value):
+    with pytest.raises(ImproperlyConfigured):
+        load_settings(monkeypatch, **{name: value})
