@@ -53,6 +53,9 @@ DEMO_SERVER_TOKENS = "ghsim-demo-server-1,ghsim-demo-server-2"
 DEMO_LOGINS: list[str] = ["avery-lin", "bram-okafor", "chen-wei"]
 # Profiled ahead of sign-in through the ghost path (`POST /ghost-users/<login>`).
 DEMO_GHOSTS: list[str] = ["dana-kowalski"]
+# The simulator's OAuth app (ghsim/state.py), public like the simulator itself.
+DEMO_OAUTH_CLIENT_ID = "ghsim-oauth-app"
+DEMO_OAUTH_CLIENT_SECRET = "ghsim-oauth-secret"
 
 
 def demo_env(base: dict[str, str] | None = None) -> dict[str, str]:
@@ -66,6 +69,10 @@ def demo_env(base: dict[str, str] | None = None) -> dict[str, str]:
             "LLM_API_KEY": "demo-key-for-the-simulator",
             "MEDIA_FETCH_ALLOW_PRIVATE": "true",
             "GITHUB_TOKENS": DEMO_SERVER_TOKENS,
+            # Sign in with GitHub through the simulator's registered OAuth app.
+            "GITHUB_OAUTH_CLIENT_ID": DEMO_OAUTH_CLIENT_ID,
+            "GITHUB_OAUTH_CLIENT_SECRET": DEMO_OAUTH_CLIENT_SECRET,
+            "GITHUB_OAUTH_WEB_URL": SIM,
             "PYTHONUNBUFFERED": "1",
         }
     )
@@ -82,6 +89,9 @@ ENV_FILE_KEYS = (
     "GITHUB_API_URL",
     "GITHUB_WEB_URL",
     "GITHUB_TOKENS",
+    "GITHUB_OAUTH_CLIENT_ID",
+    "GITHUB_OAUTH_CLIENT_SECRET",
+    "GITHUB_OAUTH_WEB_URL",
     "LLM_API_BASE",
     "LLM_API_KEY",
     "LLM_MODEL",
@@ -231,6 +241,7 @@ def links() -> list[tuple[str, str, str]]:
     admin_key = os.environ.get("ADMIN_API_KEY", DEMO_ADMIN_KEY)
     return [
         ("web and landing page", f"{WEB}/", ""),
+        ("sign in with GitHub", f"{WEB}/signin", "simulated: pick a user on the consent page"),
         ("operations page", f"{WEB}/ops", "staff login: make manage ARGS=createsuperuser"),
         ("API docs (Swagger)", f"{WEB}/api/docs/", ""),
         ("health", f"{WEB}/health", ""),
