@@ -55,7 +55,7 @@ DEMO_LOGINS: list[str] = ["avery-lin", "bram-okafor", "chen-wei"]
 DEMO_GHOSTS: list[str] = ["dana-kowalski"]
 # The simulator's OAuth app (ghsim/state.py), public like the simulator itself.
 DEMO_OAUTH_CLIENT_ID = "ghsim-oauth-app"
-DEMO_OAUTH_CLIENT_SECRET = "ghsim-oauth-secret"
+DEMO_OAUTH_CLIENT_SECRET = "ghsim-oauth-secret"  # noqa: S105 (the simulator's, public)
 
 
 def demo_env(base: dict[str, str] | None = None) -> dict[str, str]:
