@@ -335,6 +335,20 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
     backoff until the run passes the transient horizon (`_item_transient`); any other
     error fails the step. GitHub's answers are kept across the step's retries in a run.
     """
+    claimed = _item_claim(item_id)
+    if isinstance(claimed, str):
+        return claimed
+    outcome = _item_run_recorded(claimed, final_attempt=final_attempt)
+    if outcome != "gone" and claimed.run_id and advance:
+        run_id = claimed.run_id
+        queue = claimed.run.queue if claimed.run else queues.DEFAULT
+        transaction.on_commit(lambda: _advance_enqueue(run_id, queue))
+    return outcome
+
+
+def _item_claim(item_id: int) -> WorkItem | str:
+    """The step's row, claimed for this delivery (its run marked running), or why not:
+    "gone", "not_due", "run_inactive", "not_claimed"."""
     now = timezone.now()
     item = WorkItem.objects.filter(id=item_id).select_related("user", "repo", "run").first()
     if item is None:
@@ -363,6 +377,12 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
             error="",
         )
     item.attempts += 1
+    return item
+
+
+def _item_run_recorded(item: WorkItem, *, final_attempt: bool) -> str:
+    """Run a claimed step and record its outcome on the row; returns the outcome."""
+    item_id = item.id
     token = token_decrypt(item.user.token_encrypted)
     ctx = pipeline.StepContext(user=item.user, item=item, repo=item.repo, token=token)
     step = pipeline.step_get(item.step).run
@@ -416,9 +436,6 @@ def work_item_run(*, item_id: int, final_attempt: bool = False, advance: bool = 
         outcome = "failed"
     if outcome != "waiting":
         github().memo.drop(kept)
-    if item.run_id and advance:
-        run_id, queue = item.run_id, item.run.queue if item.run else queues.DEFAULT
-        transaction.on_commit(lambda: _advance_enqueue(run_id, queue))
     return outcome
 
 

@@ -1,4 +1,4 @@
-"""The highlight-nominee truth agrees with what a client following the seed's
+"""The highlight-nominee truth agrees with what a client following the highlight
 rules computes from the API alone."""
 
 from __future__ import annotations

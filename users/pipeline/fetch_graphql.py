@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from repos import services as repo_services
 from repos.models import Repo, UserRepo
+from users.identity import user_github_id_claim
 from users.models import GitHubUser
 from users.pipeline import fetch as rest
 from users.pipeline.graph import StepContext, StepFailed, locked_user
@@ -77,8 +78,8 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
     with locked_user(ctx.user.id):
         GitHubUser.objects.filter(id=ctx.user.id).update(**fields)
         github_id = data.get("databaseId")
-        if github_id and not GitHubUser.objects.filter(github_id=github_id).exists():
-            GitHubUser.objects.filter(id=ctx.user.id).update(github_id=github_id)
+        if github_id:
+            user_github_id_claim(user_id=ctx.user.id, github_id=github_id)
     return {
         "profile_found": True,
         "login": login,
@@ -188,21 +189,18 @@ def _details(names: list[str], *, uid: str, metadata: bool, token: str | None):
     )
 
 
-def fetch_repos(ctx: StepContext) -> dict[str, Any]:
-    login = ctx.user.login
-    now = datetime.now(UTC)
-    cutoff = now - timedelta(days=rest.RECENT_DAYS)
-    owned, uid, points = _owned(login, cutoff, ctx.token)
-
-    # Seed 000's candidates: the newest 30 owned with a language, pushed in two years.
+def _owned_kept(
+    owned: list[dict], *, cutoff: datetime, uid: str, readme: dict[str, bool], token: str | None
+) -> tuple[list[tuple[dict, str, int]], int]:
+    """The newest owned repos with a language, pushed in the recent window (forks only
+    with enough commit days), as (payload, reason, commit days); README presence noted."""
     candidates = [
         p for p in owned[: rest.OWNED_REPOS_LIMIT] if p.get("language") and rest._recent(p, cutoff)
     ]
-    names = [p["full_name"] for p in candidates]
-    found, spent = _details(names, uid=uid, metadata=False, token=ctx.token)
-    points += spent
+    found, points = _details(
+        [p["full_name"] for p in candidates], uid=uid, metadata=False, token=token
+    )
     kept: list[tuple[dict, str, int]] = []
-    readme: dict[str, bool] = {}
     for i, payload in enumerate(candidates):
         node = found.get(i) or {}
         days = gq.commit_days_of(node)
@@ -212,20 +210,33 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
                 kept.append((payload, UserRepo.Reason.FORK_ACTIVE, days))
         else:
             kept.append((payload, UserRepo.Reason.OWNED, days))
+    return kept, points
 
-    # Contributions to other owners' repos, in one-year windows back two years.
-    commit_repos, pr_repos, windows_failed, spent = _contributed(login, cutoff, now, ctx.token)
-    points += spent
+
+def _contribution_candidates(login: str, owned: list[dict], names: list[str]) -> list[str]:
+    """Other owners' repos among `names`, once each, capped."""
     seen = {p["full_name"].lower() for p in owned}
     contributed: list[str] = []
-    for full in commit_repos + pr_repos:
+    for full in names:
         if full.split("/", 1)[0].lower() == login.lower() or full.lower() in seen:
             continue
         seen.add(full.lower())
         contributed.append(full)
-    contributed = contributed[: rest.CONTRIBUTED_CAP]
-    found, spent = _details(contributed, uid=uid, metadata=True, token=ctx.token)
-    points += spent
+    return contributed[: rest.CONTRIBUTED_CAP]
+
+
+def _contributed_kept(
+    contributed: list[str],
+    *,
+    cutoff: datetime,
+    uid: str,
+    readme: dict[str, bool],
+    token: str | None,
+) -> tuple[list[tuple[dict, str, int]], int]:
+    """The contributed repos that are public, have a language, were pushed recently and
+    hold enough of the user's commit days; README presence noted."""
+    found, points = _details(contributed, uid=uid, metadata=True, token=token)
+    kept: list[tuple[dict, str, int]] = []
     for i in range(len(contributed)):
         node = found.get(i)
         if not node:
@@ -239,11 +250,14 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         readme[payload["full_name"].lower()] = gq.has_readme(node)
         if days >= rest.MIN_COMMIT_DAYS:
             kept.append((payload, UserRepo.Reason.CONTRIBUTED, days))
+    return kept, points
 
-    # Every repo the user may have committed to in the activity window: owned ones
-    # pushed in it, and other owners' ones GitHub counts commits in.
+
+def _committed_repos(owned: list[dict], commit_repos: list[str], *, now: datetime) -> list[dict]:
+    """Every repo the user may have committed to in the activity window: owned ones
+    pushed in it, and other owners' ones GitHub counts commits in."""
     window_start = now - timedelta(days=365 * settings.ACTIVITY_WINDOW_YEARS)
-    committed = [
+    return [
         {
             "full_name": p["full_name"],
             "default_branch": p.get("default_branch") or "",
@@ -253,7 +267,13 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         if rest._recent(p, window_start) and p.get("pushed_at")
     ] + [{"full_name": full, "default_branch": "", "languages": None} for full in commit_repos]
 
-    with locked_user(ctx.user.id):
+
+def _links_store(
+    user_id: int, kept: list[tuple[dict, str, int]], readme: dict[str, bool]
+) -> list[repo_services.LinkSpec]:
+    """Upsert the kept repos, link them to the user, drop links (and orphans) no longer
+    kept; returns the links."""
+    with locked_user(user_id):
         repos = repo_services.repos_upsert_from_github(payloads=[p for p, _, _ in kept])
         links = [
             repo_services.LinkSpec(
@@ -266,8 +286,29 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
             if key in readme:
                 repo.has_readme = readme[key]
         Repo.objects.bulk_update([r for k, r in repos.items() if k in readme], ["has_readme"])
-        unlinked = repo_services.user_repo_links_sync(user_id=ctx.user.id, links=links)
+        unlinked = repo_services.user_repo_links_sync(user_id=user_id, links=links)
         repo_services.repos_delete_orphans(repo_ids=unlinked)
+    return links
+
+
+def fetch_repos(ctx: StepContext) -> dict[str, Any]:
+    login = ctx.user.login
+    now = datetime.now(UTC)
+    cutoff = now - timedelta(days=rest.RECENT_DAYS)
+    owned, uid, points = _owned(login, cutoff, ctx.token)
+    readme: dict[str, bool] = {}
+    kept, spent = _owned_kept(owned, cutoff=cutoff, uid=uid, readme=readme, token=ctx.token)
+    points += spent
+    # Contributions to other owners' repos, in one-year windows back two years.
+    commit_repos, pr_repos, windows_failed, spent = _contributed(login, cutoff, now, ctx.token)
+    points += spent
+    contributed = _contribution_candidates(login, owned, commit_repos + pr_repos)
+    more, spent = _contributed_kept(
+        contributed, cutoff=cutoff, uid=uid, readme=readme, token=ctx.token
+    )
+    kept += more
+    points += spent
+    links = _links_store(ctx.user.id, kept, readme)
     reasons = Counter(why for _, why, _ in kept)
     return {
         "fetched": len(links),
@@ -276,7 +317,7 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         "contributed": reasons.get(UserRepo.Reason.CONTRIBUTED, 0),
         "contribution_candidates": len(contributed),
         "contribution_windows_failed": windows_failed,
-        "committed_repos": committed,
+        "committed_repos": _committed_repos(owned, commit_repos, now=now),
         "user_node_id": uid,
         "graphql_points": points,
     }

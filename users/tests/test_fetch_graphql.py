@@ -1,5 +1,5 @@
 """The profile's fetch steps over GraphQL: what they link equals the simulator's truth
-(the seed's rules), for a few points and no REST request."""
+(the highlight rules), for a few points and no REST request."""
 
 from __future__ import annotations
 

@@ -198,7 +198,7 @@ def test_commit_days_match_the_rest_count(sim):
 
 
 def _rest_days(gw, repo) -> int:
-    """Seed 000's count over REST: default branch first, ten branches, 100 commits each."""
+    """The commit-day count over REST: default branch first, ten branches, 100 commits each."""
     try:
         branches = gw.branches(repo["full_name"], limit=10)
     except gh_errors.GitHubError:
