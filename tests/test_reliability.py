@@ -199,7 +199,8 @@ def test_a_login_after_a_failed_run_succeeds(api, sim, worker_factory):
         restrict_stargazers=True,
         faults={"error_rate": 1.0, "error_status": 502, "path_prefix": f"/api/v3/repos/{login}/"},
     )
-    env = {"GITHUB_TOKENS": f"pool-{uuid.uuid4().hex[:10]}", **FAST}
+    # The REST fetch path reads each of her repositories (GraphQL would batch them).
+    env = {"GITHUB_TOKENS": f"pool-{uuid.uuid4().hex[:10]}", "GITHUB_PROFILE_FETCH": "rest", **FAST}
     worker_factory(env={**env, "PIPELINE_TRANSIENT_HORIZON_SECONDS": "2"}, concurrency=2)
     _login(api, login)
     failed = wait_until(
@@ -286,6 +287,8 @@ def test_a_retried_step_sends_only_what_was_not_answered(sim, settings):
     nothing else: with the failed attempts set aside, its two attempts send what one
     fault-free run of the step sends."""
     settings.GITHUB_TOKENS = [f"pool-{uuid.uuid4().hex[:10]}"]
+    # The REST fetch path: dozens of requests in one step, the case keeping answers is for.
+    settings.GITHUB_PROFILE_FETCH = "rest"
     settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
     settings.PIPELINE_TRANSIENT_BACKOFF_SECONDS = 1000  # a row wait, no countdown message
     run = services.run_create_for_command(login="hana-sato")
