@@ -171,21 +171,9 @@ def _rest_scan(
     scan.heads = {name: heads[name] for name in chosen}
     if not scan.default_branch or scan.default_branch not in names:
         scan.default_branch = chosen[0]
-    row = scan.row
-    if (
-        row is not None
-        and row.status in (ActivityRepo.Status.OK, ActivityRepo.Status.NO_LANGUAGES)
-        and row.heads == scan.heads
-    ):
-        scan.unchanged = True
+    _since(scan, window_start)
+    if scan.unchanged:
         return
-    scan.incremental = bool(
-        row is not None and row.status == ActivityRepo.Status.OK and row.newest_at
-    )
-    scan.since = window_start
-    if scan.incremental and row is not None and row.newest_at:
-        overlap = timedelta(days=settings.ACTIVITY_REFRESH_OVERLAP_DAYS)
-        scan.since = max(window_start, (row.newest_at - overlap).date())
     page = _author_commits(scan, login=login, limit=FIRST_PAGE, token=token)
     for item in page:
         info = (item.get("commit") or {}).get("author") or {}

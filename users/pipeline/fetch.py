@@ -41,6 +41,11 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
         data = github().user(ctx.user.login, token=ctx.token)
     except gh_errors.NotFound:
         raise StepFailed("no such GitHub user", {"profile_found": False}) from None
+    return profile_store(ctx, data)
+
+
+def profile_store(ctx: StepContext, data: dict[str, Any]) -> dict[str, Any]:
+    """Store a GitHub user's profile (REST's field names) on the user's row."""
     fields = {
         "name": (data.get("name") or "")[:255],
         "avatar_url": (data.get("avatar_url") or "")[:500],

@@ -16,12 +16,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.utils import timezone
 
 from repos import services as repo_services
 from repos.models import Repo, UserRepo
-from users.identity import user_github_id_claim
-from users.models import GitHubUser
 from users.pipeline import fetch as rest
 from users.pipeline.graph import StepContext, StepFailed, locked_user
 from workers.github import errors as gh_errors
@@ -58,34 +55,25 @@ def fetch_profile(ctx: StepContext) -> dict[str, Any]:
     except gh_errors.NotFound:
         raise StepFailed("no such GitHub user", {"profile_found": False}) from None
     data = answer.data.get("user") or {}
-    fields = {
-        "name": (data.get("name") or "")[:255],
-        "avatar_url": (data.get("avatarUrl") or "")[:500],
-        "html_url": (data.get("url") or "")[:500],
-        "bio": data.get("bio") or "",
-        "company": (data.get("company") or "")[:255],
-        "location": (data.get("location") or "")[:255],
-        "blog": (data.get("websiteUrl") or "")[:500],
-        "public_repos": (data.get("repositories") or {}).get("totalCount"),
-        "followers": (data.get("followers") or {}).get("totalCount"),
-        "github_created_at": timestamp_parse(data.get("createdAt")),
-        "profile_fetched_at": timezone.now(),
-        "updated_at": timezone.now(),
-    }
-    login = data.get("login") or ctx.user.login
-    if login.lower() == ctx.user.login.lower():
-        fields["login"] = login
-    with locked_user(ctx.user.id):
-        GitHubUser.objects.filter(id=ctx.user.id).update(**fields)
-        github_id = data.get("databaseId")
-        if github_id:
-            user_github_id_claim(user_id=ctx.user.id, github_id=github_id)
-    return {
-        "profile_found": True,
-        "login": login,
-        "public_repos": fields["public_repos"],
-        "graphql_points": answer.cost,
-    }
+    # REST's names for the same fields: one place stores a profile, however it was read.
+    stored = rest.profile_store(
+        ctx,
+        {
+            "login": data.get("login"),
+            "id": data.get("databaseId"),
+            "name": data.get("name"),
+            "avatar_url": data.get("avatarUrl"),
+            "html_url": data.get("url"),
+            "bio": data.get("bio"),
+            "company": data.get("company"),
+            "location": data.get("location"),
+            "blog": data.get("websiteUrl"),
+            "public_repos": (data.get("repositories") or {}).get("totalCount"),
+            "followers": (data.get("followers") or {}).get("totalCount"),
+            "created_at": data.get("createdAt"),
+        },
+    )
+    return {**stored, "graphql_points": answer.cost}
 
 
 def _owned(login: str, cutoff: datetime, token: str | None) -> tuple[list[dict], str, int]:
