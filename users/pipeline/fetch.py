@@ -16,7 +16,7 @@ from typing import Any
 from django.utils import timezone
 
 from repos import services as repo_services
-from repos.models import UserRepo
+from repos.models import Repo, UserRepo
 from users.identity import user_github_id_claim
 from users.models import GitHubUser
 from users.pipeline.graph import StepContext, StepFailed, locked_user
@@ -171,7 +171,19 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
         if days >= MIN_COMMIT_DAYS:
             kept.append((payload, UserRepo.Reason.CONTRIBUTED, days))
 
-    with locked_user(ctx.user.id):
+    links = repo_links_store(ctx.user.id, kept)
+    return fetch_repos_summary(
+        kept, links, contribution_candidates=len(contributed), windows_failed=windows_failed
+    )
+
+
+def repo_links_store(
+    user_id: int, kept: list[tuple[dict, str, int]], readme: dict[str, bool] | None = None
+) -> list[repo_services.LinkSpec]:
+    """Upsert the kept repos (payload, reason, commit days), link them to the user, drop
+    the links (and orphaned repos) no longer kept; `readme` (lowercased full name →
+    whether it has one) is noted when the fetch learnt it. Returns the links."""
+    with locked_user(user_id):
         repos = repo_services.repos_upsert_from_github(payloads=[p for p, _, _ in kept])
         links = [
             repo_services.LinkSpec(
@@ -180,14 +192,30 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
             for p, why, days in kept
             if p["full_name"].lower() in repos
         ]
-        unlinked = repo_services.user_repo_links_sync(user_id=ctx.user.id, links=links)
+        if readme:
+            noted = [repo for key, repo in repos.items() if key in readme]
+            for repo in noted:
+                repo.has_readme = readme[repo.full_name.lower()]
+            Repo.objects.bulk_update(noted, ["has_readme"])
+        unlinked = repo_services.user_repo_links_sync(user_id=user_id, links=links)
         repo_services.repos_delete_orphans(repo_ids=unlinked)
+    return links
+
+
+def fetch_repos_summary(
+    kept: list[tuple[dict, str, int]],
+    links: list,
+    *,
+    contribution_candidates: int,
+    windows_failed: int,
+) -> dict[str, Any]:
+    """The fetch step's output: what it linked, by reason."""
     reasons = Counter(why for _, why, _ in kept)
     return {
         "fetched": len(links),
         "owned": reasons.get(UserRepo.Reason.OWNED, 0),
         "fork_active": reasons.get(UserRepo.Reason.FORK_ACTIVE, 0),
         "contributed": reasons.get(UserRepo.Reason.CONTRIBUTED, 0),
-        "contribution_candidates": len(contributed),
+        "contribution_candidates": contribution_candidates,
         "contribution_windows_failed": windows_failed,
     }

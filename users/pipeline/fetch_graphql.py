@@ -11,16 +11,14 @@ costs nothing; GraphQL has no 304): a refreshing step does not come through here
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 
-from repos import services as repo_services
-from repos.models import Repo, UserRepo
+from repos.models import UserRepo
 from users.pipeline import fetch as rest
-from users.pipeline.graph import StepContext, StepFailed, locked_user
+from users.pipeline.graph import StepContext, StepFailed
 from workers.github import errors as gh_errors
 from workers.github import github
 from workers.github import graphql as gq
@@ -256,29 +254,6 @@ def _committed_repos(owned: list[dict], commit_repos: list[str], *, now: datetim
     ] + [{"full_name": full, "default_branch": "", "languages": None} for full in commit_repos]
 
 
-def _links_store(
-    user_id: int, kept: list[tuple[dict, str, int]], readme: dict[str, bool]
-) -> list[repo_services.LinkSpec]:
-    """Upsert the kept repos, link them to the user, drop links (and orphans) no longer
-    kept; returns the links."""
-    with locked_user(user_id):
-        repos = repo_services.repos_upsert_from_github(payloads=[p for p, _, _ in kept])
-        links = [
-            repo_services.LinkSpec(
-                repo_id=repos[p["full_name"].lower()].id, include_reason=why, commit_days=days
-            )
-            for p, why, days in kept
-            if p["full_name"].lower() in repos
-        ]
-        for key, repo in repos.items():
-            if key in readme:
-                repo.has_readme = readme[key]
-        Repo.objects.bulk_update([r for k, r in repos.items() if k in readme], ["has_readme"])
-        unlinked = repo_services.user_repo_links_sync(user_id=user_id, links=links)
-        repo_services.repos_delete_orphans(repo_ids=unlinked)
-    return links
-
-
 def fetch_repos(ctx: StepContext) -> dict[str, Any]:
     login = ctx.user.login
     now = datetime.now(UTC)
@@ -296,15 +271,11 @@ def fetch_repos(ctx: StepContext) -> dict[str, Any]:
     )
     kept += more
     points += spent
-    links = _links_store(ctx.user.id, kept, readme)
-    reasons = Counter(why for _, why, _ in kept)
+    links = rest.repo_links_store(ctx.user.id, kept, readme)
     return {
-        "fetched": len(links),
-        "owned": reasons.get(UserRepo.Reason.OWNED, 0),
-        "fork_active": reasons.get(UserRepo.Reason.FORK_ACTIVE, 0),
-        "contributed": reasons.get(UserRepo.Reason.CONTRIBUTED, 0),
-        "contribution_candidates": len(contributed),
-        "contribution_windows_failed": windows_failed,
+        **rest.fetch_repos_summary(
+            kept, links, contribution_candidates=len(contributed), windows_failed=windows_failed
+        ),
         "committed_repos": _committed_repos(owned, commit_repos, now=now),
         "user_node_id": uid,
         "graphql_points": points,

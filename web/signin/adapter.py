@@ -15,22 +15,20 @@ from users import services as user_services
 
 logger = logging.getLogger(__name__)
 
-SESSION_LOGIN = SESSION_GITHUB_LOGIN
-
 
 def viewer_login(request: HttpRequest) -> str | None:
     """The signed-in person's GitHub login, or None for anyone not signed in."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return None
-    return request.session.get(SESSION_LOGIN)
+    return request.session.get(SESSION_GITHUB_LOGIN)
 
 
 def github_signed_in(request: HttpRequest, *, login: str, token: str | None) -> None:
     """The API's login (new / activated ghost / existing refresh) with the person's own
     token, stored encrypted as an API-given `github_token` is."""
     result = user_services.user_login(login=login, github_token=token or None)
-    request.session[SESSION_LOGIN] = login
+    request.session[SESSION_GITHUB_LOGIN] = login
     logger.info("web.signed_in", extra={"user": login, "status": result.status})
 
 

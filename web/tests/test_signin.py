@@ -12,12 +12,12 @@ import requests
 from allauth.socialaccount.models import SocialAccount, SocialToken
 from django.contrib.auth import get_user_model
 
+from config.principals import SESSION_GITHUB_LOGIN as SESSION_LOGIN
 from tests.factories import profile_make
 from tests.signin import OAUTH_APP as APP
 from tests.signin import sign_in_as
 from users.models import GitHubUser, PipelineRun
 from users.tokens import token_decrypt
-from web.signin.adapter import SESSION_LOGIN
 
 pytestmark = pytest.mark.django_db
 
