@@ -1,4 +1,4 @@
-"""Benchmark the For You feed and the star-graph signals it ranks with.
+"""Benchmark the For You feed and the star affinity it ranks with.
 
 One run, on a database of its own (`gazer_bench_feed`) and Redis database (`--redis-db`,
 default 12):
@@ -6,7 +6,7 @@ default 12):
   * a world of 10,000 candidate repos (2,000 authors × 5 highlights), 1,000 viewers with
     entries, judgments and exposures, and a star graph of about 1,000,000 edges (the
     viewers' starred lists plus stargazers, repo popularity Zipf-like);
-  * star-graph signals: the old per-request `/kindred` aggregate against the
+  * star affinity: the old per-request `/kindred` aggregate against the
     precomputed row (compute time per account, read time per viewer);
   * stage 1 over 10,000 candidates per viewer, and the LLM calls of a cold and a warm
     rebuild (the simulator's LLM counts them);
@@ -617,7 +617,7 @@ def _report(args, world, m) -> str:
     top_n, batch = _settings_pair()
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
-        "## For You feed and star-graph signals",
+        "## For You feed and star affinity",
         "",
         f"`{COMMAND}` (or `make bench ARGS=feed`); {when}, {machine()}. "
         f"{len(world['repos']):,} candidate repos by {len(world['authors']):,} authors, "
@@ -683,9 +683,9 @@ def _report(args, world, m) -> str:
         "|---|---:|---:|",
         f"| old per-request `/kindred` aggregate (20 viewers) | {_pct(m['old_ms'], 50):.0f} | "
         f"{_pct(m['old_ms'], 99):.0f} |",
-        f"| precompute one account's signals (background, {len(m['compute_ms'])} accounts) | "
+        f"| precompute one account's star affinity (background, {len(m['compute_ms'])} accounts) | "
         f"{_pct(m['compute_ms'], 50):.0f} | {_pct(m['compute_ms'], 99):.0f} |",
-        f"| read one viewer's signals (what stage 1 uses) | {_pct(m['read_ms'], 50):.1f} | "
+        f"| read one viewer's star affinity (what stage 1 uses) | {_pct(m['read_ms'], 50):.1f} | "
         f"{_pct(m['read_ms'], 99):.1f} |",
         f"| stage 1 over every candidate, stored ({len(m['stage1_ms'])} viewers) | "
         f"{_pct(m['stage1_ms'], 50):.0f} | {_pct(m['stage1_ms'], 99):.0f} |",
