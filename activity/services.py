@@ -37,6 +37,7 @@ from workers.github import github
 from workers.github import graphql as gq
 from workers.github.git import (
     GitError,
+    GitTransient,
     clone_repo,
     git_changed_files,
     git_dir_bytes,
@@ -303,6 +304,8 @@ def _graphql_scans(
             default, heads = git_ls_remote(
                 scan.full_name, token=token, timeout=settings.ACTIVITY_FETCH_TIMEOUT_SECONDS
             )
+        except GitTransient:
+            raise  # the step waits on its row; a storm is not a missing repository
         except GitError as exc:
             blocked = "error: 451" in str(exc)
             scan.status = ActivityRepo.Status.BLOCKED if blocked else ActivityRepo.Status.NOT_FOUND
@@ -522,6 +525,8 @@ def _scans_clone(
                 user_budget=budget,
                 deadline=deadline,
             )
+        except GitTransient:
+            raise  # the step waits on its row rather than keep days without languages
         except GitError as exc:
             if time.monotonic() >= deadline - 1:
                 # stopped by the deadline, not by the repo: try again next refresh

@@ -505,8 +505,13 @@ def _item_wait(item: WorkItem, not_before: datetime, error: str) -> None:
             status=PipelineRun.Status.WAITING, not_before=not_before, error=error[:500]
         )
     logger.info(
-        "users.step_rate_limited",
-        extra={"item_id": item.id, "step": item.step, "not_before": not_before.isoformat()},
+        "users.step_waiting",
+        extra={
+            "item_id": item.id,
+            "step": item.step,
+            "not_before": not_before.isoformat(),
+            "reason": error[:200],
+        },
     )
 
 

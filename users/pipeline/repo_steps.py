@@ -65,8 +65,8 @@ def repo_blurb(ctx: StepContext) -> dict[str, Any]:
             fallback_text = enrichment.blurb_heuristic(repo, root)
     except gh_errors.EmptyRepository:
         raise StepSkipped({"reason": "empty_repository"}) from None
-    except (gh_errors.RateLimited, gh_errors.SecondaryRateLimited):
-        raise
+    except (gh_errors.RateLimited, gh_errors.SecondaryRateLimited, gh_errors.Transient):
+        raise  # the step waits on its row: a passing error never makes a lesser blurb
     except (gh_errors.GitHubError, GitError, OSError) as exc:
         # No clone (gone, too large, git error): describe from the metadata alone.
         clone_error = str(exc)[:300]

@@ -126,3 +126,30 @@ def test_select_rerun_with_a_failing_llm_keeps_the_llm_answers(inproc):
     assert all(o["kept"] for o in after)
     keywords_after = {r["full_name"]: r["keywords"] for r in rerun["data"]["highlighted_repos"]}
     assert keywords_after == keywords_before
+
+
+def test_a_git_storm_makes_a_blurb_wait_never_a_blurb_without_its_clone(inproc, settings):
+    from users import engine, services
+    from workers.llm import inline_calls
+
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    first = _run("gus-muller")
+    assert first["progress"]["state"] == "ready"
+    blurbs = {r["full_name"]: r["blurb"] for r in first["data"]["highlighted_repos"]}
+    full_name = sorted(blurbs)[0]
+    inproc.configure(
+        faults={"error_rate": 1.0, "error_status": 502, "path_prefix": f"/{full_name}.git/"}
+    )
+    run = services.run_create_for_command(login="gus-muller", select=["repo_blurb"])
+    item = WorkItem.objects.get(run=run, step="repo_blurb", repo__full_name=full_name)
+    assert engine.work_item_run(item_id=item.id, advance=False) == "waiting"
+    item.refresh_from_db()
+    assert item.status == "pending" and item.error.startswith("GitHub errors; retrying at")
+
+    inproc.configure(faults={"error_rate": 0.0})
+    WorkItem.objects.filter(id=item.id).update(not_before=None)
+    with inline_calls():  # the blurb's LLM call in this process, as `manage.py run` does
+        assert engine.work_item_run(item_id=item.id, advance=False) == "succeeded"
+    item.refresh_from_db()
+    assert item.output["source"] == "llm" and item.output["clone_error"] is None
+    assert item.output["context_files"]

@@ -16,17 +16,21 @@ import base64
 import contextlib
 import logging
 import os
+import random
 import re
 import shutil
 import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
+
+from workers.github import errors
 
 logger = logging.getLogger(__name__)
 
@@ -38,10 +42,55 @@ FETCH_CHUNK = 50
 _SHA = re.compile(r"^[0-9a-fA-F]{7,64}$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BRANCH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]{0,250}$")
+T = TypeVar("T")
 
 
 class GitError(Exception):
     """A git command failed, timed out, or a clone outgrew its cap."""
+
+
+class GitTransient(GitError, errors.Transient):
+    """GitHub answered git with a 5xx or the connection broke, past the command's own
+    retries: the step waits on its row like any transient GitHub error."""
+
+
+# What git's HTTP transport prints when the server, not the request, was at fault.
+_TRANSIENT = re.compile(
+    r"returned error: 5\d\d|Empty reply from server|Connection reset|Connection refused"
+    r"|Failed to connect|Couldn't connect|Recv failure|RPC failed|early EOF"
+    r"|remote end hung up unexpectedly|transfer closed|Operation timed out",
+    re.IGNORECASE,
+)
+
+
+def _failure(args: Sequence[str], returncode: int, stderr: str) -> GitError:
+    kind = GitTransient if _TRANSIENT.search(stderr) else GitError
+    return kind(f"git {args[0]} failed ({returncode}): {stderr}")
+
+
+def _retried(call: Callable[[], T], *, what: str, between: Callable[[], None] | None = None) -> T:
+    """Run a network git command, asking again what failed for a passing reason.
+
+    The same rule as the API's in-call retries: at most GITHUB_RETRIES more attempts,
+    after about GITHUB_RETRY_BACKOFF_SECONDS × 3^n seconds, jittered. `between` undoes a
+    failed attempt's leftovers (a half-written clone) before the next.
+    """
+    retries = 0
+    while True:
+        try:
+            return call()
+        except GitTransient as exc:
+            if retries >= settings.GITHUB_RETRIES:
+                raise
+            wait = settings.GITHUB_RETRY_BACKOFF_SECONDS * 3**retries
+            wait *= random.uniform(0.75, 1.25)  # noqa: S311 - jitter
+            retries += 1
+            logger.warning(
+                "git.retry what=%s retry=%d wait=%.2f error=%s", what, retries, wait, exc
+            )
+        if between is not None:
+            between()
+        time.sleep(wait)
 
 
 def work_root() -> Path:
@@ -115,7 +164,7 @@ def _run(
     )
     if done.returncode != 0:
         err = done.stderr.decode("utf-8", errors="replace").strip()[-500:]
-        raise GitError(f"git {args[0]} failed ({done.returncode}): {err}")
+        raise _failure(args, done.returncode, err)
     return done.stdout.decode("utf-8", errors="replace")
 
 
@@ -152,7 +201,7 @@ def _run_watched(
         if returncode != 0:
             err.seek(0)
             message = err.read().decode("utf-8", errors="replace").strip()[-500:]
-            raise GitError(f"git {args[0]} failed ({returncode}): {message}")
+            raise _failure(args, returncode, message)
 
 
 def _size(path: Path) -> int:
@@ -209,7 +258,11 @@ def clone_repo(
     args += ["--", clone_url(full_name), str(dest)]
     try:
         started = time.monotonic()
-        _run_watched(args, dest=tmp, token=token, timeout=timeout, max_bytes=max_bytes)
+        _retried(
+            lambda: _run_watched(args, dest=tmp, token=token, timeout=timeout, max_bytes=max_bytes),
+            what=f"clone {full_name}",
+            between=lambda: shutil.rmtree(dest, ignore_errors=True),
+        )
         size = _size(dest)
         if size > max_bytes:
             raise GitError(f"clone of {full_name} is {size} bytes, above the {max_bytes} cap")
@@ -229,11 +282,8 @@ def git_ls_remote(
 ) -> tuple[str, dict[str, str]]:
     """(default branch, {branch: head sha}) over git, outside the API budget; ("", {})
     for an empty repository."""
-    out = _run(
-        ["ls-remote", "--symref", "--", clone_url(full_name), "HEAD", "refs/heads/*"],
-        token=token,
-        timeout=timeout,
-    )
+    args = ["ls-remote", "--symref", "--", clone_url(full_name), "HEAD", "refs/heads/*"]
+    out = _retried(lambda: _run(args, token=token, timeout=timeout), what=f"ls-remote {full_name}")
     default, heads = "", {}
     for line in out.splitlines():
         left, _, ref = line.partition("\t")
@@ -261,11 +311,10 @@ def git_fetch_shas(
     wanted = [s for s in dict.fromkeys(shas) if _SHA.match(s)]
     for start in range(0, len(wanted), chunk):
         batch = wanted[start : start + chunk]
-        _run(
-            ["fetch", "--quiet", "--no-tags", f"--depth={int(depth)}", "origin", *batch],
-            cwd=path,
-            token=token,
-            timeout=timeout,
+        args = ["fetch", "--quiet", "--no-tags", f"--depth={int(depth)}", "origin", *batch]
+        _retried(
+            lambda args=args: _run(args, cwd=path, token=token, timeout=timeout),
+            what=f"fetch {len(batch)} commits",
         )
 
 
@@ -287,19 +336,29 @@ def git_fetch_branches(
 
     def fetch(batch: Sequence[str]) -> None:
         specs = [f"+refs/heads/{b}:refs/remotes/origin/{b}" for b in batch]
-        _run([*args, "origin", *specs], cwd=path, token=token, timeout=timeout)
+        command = [*args, "origin", *specs]
+        _retried(
+            lambda: _run(command, cwd=path, token=token, timeout=timeout),
+            what=f"fetch {len(batch)} branches",
+        )
 
     try:
         fetch(names)
         return names
+    except GitTransient:
+        raise
     except GitError:
         if len(names) == 1:
             return []
     fetched = []
     for name in names:
-        with contextlib.suppress(GitError):
+        try:
             fetch([name])
-            fetched.append(name)
+        except GitTransient:
+            raise
+        except GitError:
+            continue
+        fetched.append(name)
     return fetched
 
 
@@ -399,6 +458,7 @@ def git_log(
 
 __all__ = [
     "GitError",
+    "GitTransient",
     "clone_repo",
     "clone_url",
     "git_changed_files",

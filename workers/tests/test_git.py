@@ -8,12 +8,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ghsim.testing import SimulatorProcess
+from ghsim.util import h64
+from workers.github import errors as gh_errors
 from workers.github.git import (
     GitError,
+    GitTransient,
     clone_repo,
     git_changed_files,
     git_fetch_shas,
     git_log,
+    git_ls_remote,
     work_root,
 )
 from workers.tests.gh_helpers import gateway, new_token
@@ -110,3 +114,65 @@ def test_clone_limits_default_to_the_settings(web, settings, tmp_path):
     with pytest.raises(GitError, match="cap"):
         _clone_and_leave(_main_repo(web), depth=1)
     assert os.listdir(work_root()) == []  # nothing of it left behind
+
+
+@pytest.fixture
+def faults(web):
+    yield web
+    web.configure(faults={"error_rate": 0.0, "path_prefix": ""})
+
+
+def _fault_seed(draws: str) -> int:
+    """A fault seed whose first draws fail ("x") or pass (".") as given, at rate 0.5."""
+    for seed in range(1000):
+        got = "".join(
+            "x" if h64("fault", seed, n) / 2**64 < 0.5 else "." for n in range(len(draws))
+        )
+        if got == draws:
+            return seed
+    raise AssertionError("no suitable seed")
+
+
+def test_a_passing_git_failure_is_asked_again_within_the_call(faults, settings):
+    """The refs advertisement answers 502, then 502 again, then 200: the clone succeeds
+    on its third attempt, and nothing of the failed attempts is left behind."""
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    full_name = _main_repo(faults)
+    before = faults.stats()["faults"].get("error", 0)
+    faults.configure(
+        faults={
+            "error_rate": 0.5,
+            "error_status": 502,
+            "seed": _fault_seed("xx."),
+            "path_prefix": f"/{full_name}.git/info/refs",
+        }
+    )
+    with clone_repo(full_name, depth=1) as path:
+        assert (path / "README.md").exists()
+    assert faults.stats()["faults"]["error"] - before == 2
+    assert os.listdir(work_root()) == []
+
+
+def test_git_failures_past_the_retries_are_transient_others_permanent(faults, settings):
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    full_name = _main_repo(faults)
+    faults.configure(
+        faults={"error_rate": 1.0, "error_status": 503, "path_prefix": f"/{full_name}.git/"}
+    )
+    before = faults.stats()["faults"].get("error", 0)
+    with pytest.raises(GitTransient, match="503") as caught:
+        git_ls_remote(full_name)
+    # A transient GitHub error to the engine: the step waits on its row.
+    assert isinstance(caught.value, gh_errors.Transient)
+    assert faults.stats()["faults"]["error"] - before == 1 + settings.GITHUB_RETRIES
+    with pytest.raises(GitTransient):
+        _clone_and_leave(full_name, depth=1)
+    assert os.listdir(work_root()) == []
+
+    # A missing repository is asked once and is not transient.
+    faults.configure(faults={"error_rate": 0.0, "path_prefix": ""})
+    requests_before = faults.stats()["requests_total"]
+    with pytest.raises(GitError) as missing:
+        git_ls_remote("avery-lin/no-such-repo")
+    assert not isinstance(missing.value, GitTransient)
+    assert faults.stats()["requests_total"] - requests_before == 1
