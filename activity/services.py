@@ -136,6 +136,8 @@ class RepoScan:
     cloned: bool = False
     deferred: bool = False
     github_only: int = 0
+    # Git's passing error for this repo: the step waits and asks again (`_scans_keep`).
+    transient: GitTransient | None = None
 
 
 class _Skip(Exception):
@@ -304,8 +306,10 @@ def _graphql_scans(
             default, heads = git_ls_remote(
                 scan.full_name, token=token, timeout=settings.ACTIVITY_FETCH_TIMEOUT_SECONDS
             )
-        except GitTransient:
-            raise  # the step waits on its row; a storm is not a missing repository
+        except GitTransient as exc:
+            # Not a missing repository: asked again on the step's next attempt.
+            scan.transient, scan.deferred = exc, True
+            continue
         except GitError as exc:
             blocked = "error: 451" in str(exc)
             scan.status = ActivityRepo.Status.BLOCKED if blocked else ActivityRepo.Status.NOT_FOUND
@@ -507,7 +511,7 @@ def _scans_clone(
             budget -= scan.row.commits_counted
     user_cap_left_out = 0
     for scan in scans:
-        if scan.status != ActivityRepo.Status.OK or scan.unchanged:
+        if scan.status != ActivityRepo.Status.OK or scan.unchanged or scan.deferred:
             continue
         if deadline - time.monotonic() < DEFER_UNDER_SECONDS:
             scan.deferred = True  # the next refresh picks it up (its heads are not stored)
@@ -525,8 +529,11 @@ def _scans_clone(
                 user_budget=budget,
                 deadline=deadline,
             )
-        except GitTransient:
-            raise  # the step waits on its row rather than keep days without languages
+        except GitTransient as exc:
+            # Not days without languages: asked again on the step's next attempt.
+            scan.transient, scan.deferred = exc, True
+            scan.days, scan.counted, scan.cloned = {}, 0, False
+            continue
         except GitError as exc:
             if time.monotonic() >= deadline - 1:
                 # stopped by the deadline, not by the repo: try again next refresh
@@ -560,6 +567,10 @@ def user_activity_compute(*, user_id: int, token: str | None = None) -> dict[str
         token=token,
         deadline=deadline,
     )
+    if passing := [s for s in scans if s.transient is not None]:
+        # The repos scanned so far are kept, so the retry scans only the others.
+        _scans_keep(user_id=user_id, scans=scans, window=window)
+        raise passing[0].transient
     return _store(
         user_id=user_id,
         scans=scans,
@@ -617,6 +628,13 @@ def _repo_row_values(scan: RepoScan, *, window: tuple[date, date], now: datetime
     return values
 
 
+def _repo_row_write(*, user_id: int, scan: RepoScan, values: dict[str, Any]) -> None:
+    if scan.row is not None:
+        ActivityRepo.objects.filter(id=scan.row.id).update(**values)
+    else:
+        ActivityRepo.objects.create(user_id=user_id, **values)
+
+
 def _repo_rows_store(
     *, user_id: int, scans: list[RepoScan], window: tuple[date, date], now: datetime
 ) -> dict[str, dict[str, list[str]]]:
@@ -636,11 +654,21 @@ def _repo_rows_store(
         values = _repo_row_values(scan, window=window, now=now)
         if scan.status in _COUNTED:
             repo_days[scan.full_name] = values["days"]
-        if scan.row is not None:
-            ActivityRepo.objects.filter(id=scan.row.id).update(**values)
-        else:
-            ActivityRepo.objects.create(user_id=user_id, **values)
+        _repo_row_write(user_id=user_id, scan=scan, values=values)
     return repo_days
+
+
+def _scans_keep(*, user_id: int, scans: list[RepoScan], window: tuple[date, date]) -> None:
+    """Keep the rows of the repos this attempt scanned, and no document: on the step's
+    next attempt their heads match, so they are not cloned again."""
+    now = timezone.now()
+    with transaction.atomic():
+        if not GitHubUser.objects.select_for_update(no_key=True).filter(id=user_id).exists():
+            raise UserGone()
+        for scan in scans:
+            if not (scan.deferred or scan.unchanged):
+                values = _repo_row_values(scan, window=window, now=now)
+                _repo_row_write(user_id=user_id, scan=scan, values=values)
 
 
 def _store(

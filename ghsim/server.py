@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import re
 import time
 from urllib.parse import urlencode
 
@@ -231,6 +232,8 @@ async def gh_middleware(request: web.Request, handler):
     fault = state.fault_for(path) if kind != "llm" else None
     if fault:
         state.faults[fault] += 1
+        if fault != "slow":
+            state.fault_kinds[kind] += 1
         if fault == "drop":
             if request.transport is not None:
                 request.transport.abort()
@@ -558,6 +561,13 @@ async def sim_config_post(request: web.Request):
         return jresp({"message": "body must be a JSON object"}, 400)
     if not isinstance(patch, dict):
         return jresp({"message": "body must be a JSON object"}, 400)
+    faults = patch.get("faults")
+    pattern = faults.get("path_pattern") if isinstance(faults, dict) else None
+    if pattern:
+        try:
+            re.compile(pattern)
+        except (re.error, TypeError):
+            return jresp({"message": "faults.path_pattern must be a regular expression"}, 400)
     return jresp(request.app[STATE_KEY].configure(patch))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 import time
 from collections import defaultdict, deque
 
@@ -43,6 +44,7 @@ DEFAULT_CONFIG: dict = {
         "slow_ms": 0,
         "drop_rate": 0.0,
         "path_prefix": "",
+        "path_pattern": "",  # a regular expression searched in the path, e.g. ^/api/|\.git/
         "seed": 0,
     },
     "llm": {"malformed": "none", "error_rate": 0.0, "error_status": 500},
@@ -103,6 +105,7 @@ class State:
         self.graphql_points = 0  # primary points charged
         self.graphql_queries: deque = deque(maxlen=2000)  # {cost, nodes, ms, status}
         self.faults = defaultdict(int)
+        self.fault_kinds = defaultdict(int)  # faults served per kind: api, graphql, web (git)
         self.llm_calls: dict[str, int] = defaultdict(int)
         # Items per call ("id: X" lines), the last 1,000 calls of each task: shows how
         # many candidates a batched prompt really carried.
@@ -216,6 +219,9 @@ class State:
         prefix = f.get("path_prefix") or ""
         if prefix and not path.startswith(prefix):
             return None
+        pattern = f.get("path_pattern") or ""
+        if pattern and not re.search(pattern, path):
+            return None
         n = self.fault_n
         self.fault_n += 1
         x = h64("fault", f.get("seed", 0), n) / 2**64
@@ -256,6 +262,7 @@ class State:
             "primary_limited": self.primary_limited,
             "secondary_limited": self.secondary_limited,
             "faults": dict(self.faults),
+            "fault_kinds": dict(self.fault_kinds),
             "llm_calls": dict(self.llm_calls),
             "llm_items": {task: list(items) for task, items in self.llm_items.items()},
             "git_bytes": self.git_bytes,

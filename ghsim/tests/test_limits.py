@@ -121,6 +121,21 @@ def test_faults_error_rate_deterministic(fresh, http):
     assert http.get(fresh.api_url + "/rate_limit").status_code == 200
 
 
+def test_faults_path_pattern_picks_the_api_and_git_but_not_images(fresh, http):
+    fresh.configure(faults={"error_rate": 1.0, "path_pattern": r"^/api/|\.git/"})
+    repo = next(r for r in fresh.world.all_world_repos() if not r.restricted)
+    assert http.get(fresh.api_url + "/users/avery-lin", headers=tok()).status_code == 502
+    refs = f"{fresh.web_url}/{repo.full_name}.git/info/refs?service=git-upload-pack"
+    assert http.get(refs).status_code == 502
+    assert http.get(f"{fresh.web_url}/_img/40x30.png").status_code == 200
+    assert (
+        http.post(
+            fresh.base_url + "/_sim/config", json={"faults": {"path_pattern": "("}}
+        ).status_code
+        == 400
+    )
+
+
 def test_faults_drop_and_slow(fresh, http):
     import requests
 
