@@ -169,6 +169,13 @@ def test_profiles_and_star_graph_survive_errors_a_killed_process_and_a_redis_res
     assert {login: body["state"] for login, body in states.items()} == dict.fromkeys(
         logins, "ready"
     ), states
+    # Nothing less for the trouble: no step failed (optional ones included), and every
+    # blurb was written from its clone.
+    items = WorkItem.objects.filter(user__login__in=logins)
+    failed = list(items.filter(status=WorkItem.Status.FAILED).values_list("step", "error"))
+    assert not failed, failed
+    blurbs = items.filter(step="repo_blurb").values_list("output", flat=True)
+    assert blurbs and not [o for o in blurbs if (o or {}).get("clone_error")]
     assert worker.process.poll() is None and worker.answers_ping()
     assert "Unrecoverable error" not in worker.log_path.read_text(errors="replace")
     faults = sim.stats()["faults"]

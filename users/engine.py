@@ -451,7 +451,12 @@ def _item_transient(item: WorkItem, exc: BaseException) -> str:
         return "failed"
     wait = retry.row_backoff(item.attempts)
     not_before = now + timedelta(seconds=wait)
-    source = "GitHub" if isinstance(exc, gh_errors.GitHubError) else "database"
+    if isinstance(exc, gh_errors.GitHubError):
+        source = "GitHub"
+    elif isinstance(exc, retry.REDIS_ERRORS):
+        source = "Redis"
+    else:
+        source = "database"
     reason = f"{source} errors; retrying at {not_before.isoformat(timespec='seconds')}"
     _item_wait(item, not_before, f"{reason} ({_message(exc)})")
     if item.run_id and wait <= retry.SHORT_WAIT_MAX_SECONDS:

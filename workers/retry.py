@@ -1,8 +1,8 @@
 """The one retry policy of Gazer's Celery tasks.
 
 - Transient errors (the gateway's timeouts, connection errors and 5xx; database
-  deadlocks and serialization failures) are retried by Celery with exponential backoff
-  and jitter, at most `MAX_RETRIES` times, never waiting more than
+  deadlocks and serialization failures; Redis out of reach) are retried by Celery with
+  exponential backoff and jitter, at most `MAX_RETRIES` times, never waiting more than
   `BACKOFF_MAX_SECONDS`: `shared_task(..., **transient_retry())`, or `RetryLater(backoff(n))`
   where a service records the attempt on its row first.
 - A rate limit is not a retry: the work row gets `not_before = wait_until(exc)` and the
@@ -26,6 +26,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError
 from django.utils import timezone
+from redis import exceptions as redis_errors
 
 from workers.github import errors as gh_errors
 
@@ -34,8 +35,17 @@ BACKOFF_SECONDS = 5  # the first retry comes after about this long
 BACKOFF_MAX_SECONDS = 300  # no retry waits longer; longer waits are a row's not_before
 SHORT_WAIT_MAX_SECONDS = 300  # a secondary limit up to this is a countdown, longer a row wait
 
-# Worth a bounded retry: they pass by themselves.
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (gh_errors.Transient, OperationalError)
+# Worth a bounded retry: they pass by themselves (a Redis restarting answers again in
+# seconds; the rows, not Redis, hold the work).
+REDIS_ERRORS: tuple[type[BaseException], ...] = (
+    redis_errors.ConnectionError,
+    redis_errors.TimeoutError,
+)
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    gh_errors.Transient,
+    OperationalError,
+    *REDIS_ERRORS,
+)
 # The database's own passing trouble (no connection to be had, a deadlock): a task that
 # meets it before it could record anything on its row retries in seconds.
 DATABASE_ERRORS: tuple[type[BaseException], ...] = (OperationalError,)

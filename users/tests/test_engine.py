@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import redis
 from django.db import OperationalError
 from django.utils import timezone
 
@@ -208,6 +209,25 @@ def test_transient_errors_wait_on_the_row_and_progress_says_so(
     progress = selectors.user_progress(user=item.user)
     assert progress["state"] == "waiting"
     assert progress["message"].startswith("GitHub errors; retrying at")
+
+
+@pytest.mark.parametrize(
+    ("error", "source"),
+    [
+        (redis.exceptions.ConnectionError("Error 111 connecting. Connection refused."), "Redis"),
+        (redis.exceptions.TimeoutError("Timeout reading from socket"), "Redis"),
+        (OperationalError("could not connect to server"), "database"),
+    ],
+)
+def test_redis_or_the_database_out_of_reach_makes_the_step_wait(probe, error, source):
+    """A restarting Redis (the gateway's budget and kept answers live there) or database
+    delays a step; it never fails it."""
+    probe.raises = error
+    item = _probe_item()
+    assert engine.work_item_run(item_id=item.id, advance=False) == "waiting"
+    item.refresh_from_db()
+    assert item.status == "pending" and item.not_before is not None
+    assert item.error.startswith(f"{source} errors; retrying at")
 
 
 def test_transient_waits_grow_and_are_capped(settings):
