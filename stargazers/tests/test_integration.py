@@ -415,7 +415,6 @@ def test_workers_scale_sets_the_autoscale_range(sim, worker_factory, settings):
 
 def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim, worker_factory):
     """A graceful stop: a warm shutdown gives the repo back at once."""
-    import time
 
     (crawl,) = _bench_crawls(sim, count=1, min_stars=4000, max_stars=6000)
     # Slow pages: the crawl must outlast the rescuer's start on a busy machine.
@@ -435,7 +434,6 @@ def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim,
     assert row.status == "processing" and row.claimed_by.startswith(stopping.hostname)
     assert row.pages_fetched < _pages(crawl.repo_stars)
 
-    sent = time.monotonic()
     # Warm shutdown: SIGTERM to the main process only, as `docker stop` sends it.
     os.kill(stopping.process.pid, signal.SIGTERM)
 
@@ -443,8 +441,8 @@ def test_sigterm_mid_repo_releases_the_claim_and_another_worker_finishes_it(sim,
         row = StargazerCrawl.objects.get(pk=crawl.pk)
         return row.status == "pending" or not row.claimed_by.startswith(stopping.hostname)
 
+    # Within docker stop's 10-second grace period, before a SIGKILL would come.
     wait_until(released_or_taken, timeout=10, interval=0.05, message="claim kept")
-    assert time.monotonic() - sent < 10
     assert stopping.process.wait(timeout=60) == 0
     sim.configure(faults={"slow_ms": 0})
 
