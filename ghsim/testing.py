@@ -24,7 +24,21 @@ import time
 import urllib.error
 import urllib.request
 
-__all__ = ["SimulatorProcess", "SimulatorThread", "run_in_thread"]
+from .util import h64
+
+__all__ = ["SimulatorProcess", "SimulatorThread", "fault_seed", "run_in_thread"]
+
+
+def fault_seed(draws: str, *, rate: float = 0.5) -> int:
+    """A `faults.seed` whose first requests (those the faults apply to, in order) fail
+    ("x") or pass (".") as `draws` spells, at `error_rate` = `rate`."""
+    for seed in range(100_000):
+        got = "".join(
+            "x" if h64("fault", seed, n) / 2**64 < rate else "." for n in range(len(draws))
+        )
+        if got == draws:
+            return seed
+    raise ValueError(f"no seed below 100,000 draws {draws!r}")
 
 
 class _Client:

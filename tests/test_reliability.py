@@ -20,7 +20,7 @@ import redis
 from rest_framework.test import APIClient
 
 from conftest import worker_env
-from ghsim.util import h64
+from ghsim.testing import fault_seed
 from stargazers import services as star_services
 from stargazers.models import StarEdge, StargazerCrawl
 from users import engine, services
@@ -235,14 +235,6 @@ def test_a_login_after_a_failed_run_succeeds(api, sim, worker_factory):
     assert step["status"] == "succeeded" and step["attempts"] == 1
 
 
-def _storm_seed(first_failing: int) -> int:
-    """A fault seed whose first `first_failing` draws fail at rate 0.5."""
-    for seed in range(10_000):
-        if all(h64("fault", seed, n) / 2**64 < 0.5 for n in range(first_failing)):
-            return seed
-    raise AssertionError("no suitable seed")
-
-
 def test_a_profile_run_through_a_storm_finishes_after_it_by_itself(
     api, sim, worker_factory, settings
 ):
@@ -251,7 +243,7 @@ def test_a_profile_run_through_a_storm_finishes_after_it_by_itself(
     The storm's first answers fail for certain: the profile's first query and its in-call
     retries (nothing else asks GraphQL before it; the star graph reads REST)."""
     login = "gus-muller"
-    seed = _storm_seed(1 + settings.GITHUB_RETRIES)
+    seed = fault_seed("x" * (1 + settings.GITHUB_RETRIES))
     sim.configure(
         restrict_stargazers=True,
         faults={

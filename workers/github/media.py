@@ -15,6 +15,7 @@ import io
 import ipaddress
 import logging
 import os
+import random
 import re
 import socket
 import threading
@@ -197,16 +198,7 @@ def probe_image(
             "Range": f"bytes=0-{HEAD_BYTES - 1}",
             "Accept": "image/*,*/*;q=0.5",
         }
-        try:
-            resp = target.session.get(
-                target.url,
-                headers=headers,
-                stream=True,
-                allow_redirects=False,
-                timeout=(min(5.0, left), min(10.0, left)),
-            )
-        except requests.RequestException as exc:
-            raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
+        resp = _get_retried(target, headers, deadline=deadline)
         with resp:
             if resp.is_redirect:
                 location = resp.headers.get("Location")
@@ -230,6 +222,41 @@ def probe_image(
             width, height, fmt = info
             return ImageInfo(width=width, height=height, format=fmt, final_url=current)
     raise MediaRefused(f"more than {MAX_REDIRECTS} redirects")
+
+
+def _get_retried(target: _Target, headers: dict[str, str], *, deadline: float):
+    """GET with the API's in-call rule for passing trouble: a 5xx, a dropped or refused
+    connection or a timeout is asked again at most GITHUB_RETRIES times, about
+    GITHUB_RETRY_BACKOFF_SECONDS × 3^n apart, within the probe's time limit. Then the
+    image is left out, as one a host refuses."""
+    retries = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MediaRefused("time limit reached")
+        try:
+            resp = target.session.get(
+                target.url,
+                headers=headers,
+                stream=True,
+                allow_redirects=False,
+                timeout=(min(5.0, left), min(10.0, left)),
+            )
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            failure = f"fetch failed: {type(exc).__name__}"
+        except requests.RequestException as exc:
+            raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
+        else:
+            if resp.status_code < 500:
+                return resp
+            failure = f"HTTP {resp.status_code}"
+            resp.close()
+        wait = settings.GITHUB_RETRY_BACKOFF_SECONDS * 3**retries
+        wait *= random.uniform(0.75, 1.25)  # noqa: S311 - jitter
+        if retries >= settings.GITHUB_RETRIES or time.monotonic() + wait >= deadline:
+            raise MediaRefused(failure)
+        retries += 1
+        time.sleep(wait)
 
 
 def _read_dimensions(

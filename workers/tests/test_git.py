@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ghsim.testing import SimulatorProcess
-from ghsim.util import h64
+from ghsim.testing import SimulatorProcess, fault_seed
 from workers.github import errors as gh_errors
 from workers.github.git import (
     GitError,
@@ -122,17 +121,6 @@ def faults(web):
     web.configure(faults={"error_rate": 0.0, "path_prefix": ""})
 
 
-def _fault_seed(draws: str) -> int:
-    """A fault seed whose first draws fail ("x") or pass (".") as given, at rate 0.5."""
-    for seed in range(1000):
-        got = "".join(
-            "x" if h64("fault", seed, n) / 2**64 < 0.5 else "." for n in range(len(draws))
-        )
-        if got == draws:
-            return seed
-    raise AssertionError("no suitable seed")
-
-
 def test_a_passing_git_failure_is_asked_again_within_the_call(faults, settings):
     """The refs advertisement answers 502, then 502 again, then 200: the clone succeeds
     on its third attempt, and nothing of the failed attempts is left behind."""
@@ -143,7 +131,7 @@ def test_a_passing_git_failure_is_asked_again_within_the_call(faults, settings):
         faults={
             "error_rate": 0.5,
             "error_status": 502,
-            "seed": _fault_seed("xx."),
+            "seed": fault_seed("xx."),
             "path_prefix": f"/{full_name}.git/info/refs",
         }
     )

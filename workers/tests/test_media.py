@@ -7,7 +7,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from ghsim.testing import SimulatorProcess
+from ghsim.testing import SimulatorProcess, fault_seed
 from workers.github import media
 from workers.github.media import MediaRefused, probe_image
 
@@ -81,6 +81,38 @@ def test_probe_reads_dimensions_of_a_simulator_png(sim, settings):
     assert (info.width, info.height, info.format) == (1200, 630, "PNG")
     assert info.final_url == sim.web_url + "/_img/1200x630.png"
     assert sim.stats()["by_kind"]["image"] == 1
+
+
+def test_a_passing_failure_is_asked_again_within_the_probe(sim, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    sim.configure(faults={"error_rate": 0.5, "seed": fault_seed("xx."), "path_prefix": "/_img/"})
+    info = probe_image(sim.web_url + "/_img/64x48.png")
+    assert (info.width, info.height) == (64, 48)
+    assert sim.stats()["faults"]["error"] == 2
+
+
+@pytest.mark.parametrize(
+    ("faults", "reason", "kind"),
+    [
+        ({"error_rate": 1.0, "error_status": 503}, "HTTP 503", "error"),
+        ({"drop_rate": 1.0}, "fetch failed: ConnectionError", "drop"),
+    ],
+)
+def test_a_host_that_keeps_failing_leaves_the_image_out(sim, settings, faults, reason, kind):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    settings.GITHUB_RETRY_BACKOFF_SECONDS = 0.001
+    sim.configure(faults={**faults, "path_prefix": "/_img/"})
+    with pytest.raises(MediaRefused, match=reason):
+        probe_image(sim.web_url + "/_img/64x48.png")
+    assert sim.stats()["faults"][kind] == 1 + settings.GITHUB_RETRIES
+
+
+def test_a_missing_image_is_asked_once(sim, settings):
+    settings.MEDIA_FETCH_ALLOW_PRIVATE = True
+    with pytest.raises(MediaRefused, match="HTTP 404"):
+        probe_image(sim.web_url + "/_img/not-an-image")
+    assert sim.stats()["requests_total"] == 1
 
 
 def test_private_addresses_are_refused_without_a_request(sim, settings):
