@@ -292,19 +292,7 @@ def _full_download(
     target: _Target, *, max_bytes: int, deadline: float
 ) -> tuple[int, int, str] | None:
     """Fallback for formats whose size is not in the first bytes: a bounded full GET."""
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise MediaRefused("time limit reached")
-    try:
-        resp = target.session.get(
-            target.url,
-            headers=target.headers,
-            stream=True,
-            allow_redirects=False,
-            timeout=(min(5.0, left), left),
-        )
-    except requests.RequestException as exc:
-        raise MediaRefused(f"fetch failed: {type(exc).__name__}") from None
+    resp = _get_retried(target, target.headers, deadline=deadline)
     with resp:
         if resp.status_code != 200:
             return None
