@@ -18,7 +18,6 @@ default 12), never the development or test ones.
 
 from __future__ import annotations
 
-import argparse
 import io
 import os
 import re
@@ -34,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 from workers.testing import free_port  # noqa: E402 - after the path above
 
 BENCH_DB = "gazer_bench_activity"
@@ -42,23 +42,15 @@ REST_KINDS = ("user", "user_repos", "repo", "branches", "commits", "commit", "la
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=12)
     parser.add_argument("--users", default="act-500c-1,act-5000c-1")
-    parser.add_argument("--redis-db", type=int, default=12)
     parser.add_argument("--wrk-seconds", type=int, default=4, help="seconds per wrk round")
     parser.add_argument("--wrk-rounds", type=int, default=7, help="interleaved rounds per view")
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 def _rest(stats: dict) -> int:

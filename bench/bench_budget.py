@@ -19,7 +19,6 @@ Uses its own database (`gazer_bench_budget`) and Redis database (`--redis-db`, d
 
 from __future__ import annotations
 
-import argparse
 import io
 import logging
 import os
@@ -34,6 +33,8 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
+
 BENCH_DB = "gazer_bench_budget"
 COMMAND = ".venv/bin/python bench/bench_budget.py"
 HOURLY = 5000  # GitHub's REST requests and, separately, GraphQL points per user and hour
@@ -42,21 +43,13 @@ REPOS = {"avery-lin": 12, "act-500c-1": 20}
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=12)
     parser.add_argument("--users", default=USERS)
-    parser.add_argument("--redis-db", type=int, default=12)
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 class QueryLog(logging.Handler):

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 from workers.testing import free_port  # noqa: E402 - after the path above
 
 BENCH_DB = "gazer_bench_feed"
@@ -54,7 +55,7 @@ KINDS = ["library", "cli tool", "web app", "framework", "game", "dataset", "plug
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=12)
     parser.add_argument("--viewers", type=int, default=1000)
     parser.add_argument("--candidates", type=int, default=10_000)
     parser.add_argument("--edges", type=int, default=1_000_000)
@@ -63,20 +64,11 @@ def _args(argv=None):
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per endpoint")
     parser.add_argument("--rounds", type=int, default=3, help="turns of every endpoint")
     parser.add_argument("--connections", type=int, default=8)
-    parser.add_argument("--redis-db", type=int, default=12)
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    """Run in a child process pointed at the bench's own database and Redis database."""
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -10,7 +10,6 @@ times in a row after a warm-up; the table gives latency percentiles per endpoint
 
 from __future__ import annotations
 
-import argparse
 import os
 import subprocess
 import sys
@@ -22,6 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 from workers.testing import free_port  # noqa: E402 - after the path above
 
 BENCH_DB = "gazer_bench_operator"
@@ -46,21 +46,13 @@ TARGETS = {
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=12)
     parser.add_argument("--calls", type=int, default=300, help="calls per endpoint")
-    parser.add_argument("--redis-db", type=int, default=12)
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 def _percentile(values: list[float], q: float) -> float:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import re
-import shutil
 import statistics
 import subprocess
 import sys
@@ -36,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 from workers.testing import free_port  # noqa: E402 - after the path above
 
 BENCH_DB = "gazer_bench_pages"
@@ -45,31 +45,19 @@ GOAL_RATIO = 2.0
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=11)
     parser.add_argument("--users", default="avery-lin,bram-okafor,chen-wei")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per URL")
     parser.add_argument("--wrk-rounds", type=int, default=3, help="turns of each page and API")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=200, help="sequential rounds")
-    parser.add_argument("--redis-db", type=int, default=11)
     parser.add_argument("--timeout", type=float, default=300, help="seconds per pipeline run")
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    """Run in a child process pointed at the bench's own database and Redis database."""
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    if not shutil.which("wrk"):
-        print("bench pages: wrk is missing; `make browser-setup` (as root) installs it")
-        return 1
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 def _get(url: str, timeout: float = 30) -> tuple[int, bytes]:

@@ -19,7 +19,6 @@ database (`--redis-db`, default 13, flushed), never the development or test ones
 
 from __future__ import annotations
 
-import argparse
 import sys
 import threading
 import time
@@ -28,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 
 BENCH_DB = "gazer_bench_pipeline"
 COMMAND = ".venv/bin/python bench/bench_pipeline.py"
@@ -48,7 +49,7 @@ FETCH_KINDS = ("git", "raw", "image")
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=13)
     parser.add_argument("--users", default="load-10r-1,load-100r-1,load-300r-1")
     # One pool process, the layout the 256 MiB cap per worker is judged on, then the
     # `make run` worker's autoscale maximum.
@@ -58,21 +59,12 @@ def _args(argv=None):
         default=[1, 4],
         help="pipeline worker pool sizes, comma-separated (default 1,4)",
     )
-    parser.add_argument("--redis-db", type=int, default=13)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run")
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    """Run in a child process pointed at the bench's own database and Redis database."""
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 class RssSampler(threading.Thread):

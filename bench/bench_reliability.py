@@ -21,7 +21,6 @@ redis-server of its own on a free port, never the development or test ones.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
@@ -31,6 +30,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from bench.isolation import bench_main, bench_parser  # noqa: E402
 
 BENCH_DB = "gazer_bench_reliability"
 COMMAND = ".venv/bin/python bench/bench_reliability.py"
@@ -46,25 +47,16 @@ FAULTY_PATHS = r"^/api/|\.git/"  # the API (REST and GraphQL) and git over HTTP
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=12)
     parser.add_argument("--users", default=USERS)
     parser.add_argument("--concurrency", type=int, default=4, help="pipeline pool size")
     parser.add_argument("--storm-seconds", type=float, default=20.0)
-    parser.add_argument("--redis-db", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=900, help="seconds per scenario")
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    """Run in a child process pointed at the bench's own database and Redis database."""
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 # (name, label, faults while it runs, seconds the faults last: None = the whole run)

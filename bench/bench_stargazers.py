@@ -20,7 +20,6 @@ Uses its own database (`gazer_bench`, created and migrated here) and Redis datab
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -30,33 +29,26 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.isolation import bench_main, bench_parser  # noqa: E402
+
 BENCH_DB = "gazer_bench"
 COMMAND = ".venv/bin/python bench/bench_stargazers.py"
 
 
 def _args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = bench_parser(__doc__, redis_db=14)
     parser.add_argument("--edges", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=3, help="pool size per worker")
     parser.add_argument("--tokens", type=int, default=8, help="server pool tokens")
-    parser.add_argument("--redis-db", type=int, default=14)
     parser.add_argument("--budget-limit", type=int, default=200, help="requests per window")
     parser.add_argument("--budget-window", type=int, default=10, help="window seconds")
     parser.add_argument("--budget-windows", type=int, default=4, help="windows measured")
-    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
 def main(argv=None) -> int:
-    """Run in a child process pointed at the bench's own database and Redis database."""
-    from bench.isolation import run_isolated
-
-    argv = list(argv if argv is not None else sys.argv[1:])
-    return run_isolated(
-        script=__file__, argv=argv, args=_args(argv), child=_child, bench_db=BENCH_DB
-    )
+    return bench_main(script=__file__, argv=argv, parse=_args, child=_child, bench_db=BENCH_DB)
 
 
 # ------------------------------------------------------------------------- the run
