@@ -235,16 +235,16 @@ def _offset(cursor: str | None) -> int | None:
 
 def connection(
     items: list,
+    page: dict,
     *,
-    first: int | None = None,
-    last: int | None = None,
-    after: str | None = None,
-    before: str | None = None,
     node: Callable[[Any], Any] = lambda x: x,
     edge: Callable[[Any], dict] = lambda x: {},
     extra: dict | None = None,
 ) -> dict:
-    """One page of a list as a GitHub connection (cursors are positions)."""
+    """One page of a list as a GitHub connection (cursors are positions); `page` holds
+    the field's arguments, of which `first`, `last`, `after` and `before` page it."""
+    first, last = page.get("first"), page.get("last")
+    after, before = page.get("after"), page.get("before")
     lo = (_offset(after) + 1) if after else 0
     hi = _offset(before) if before else len(items)
     window = list(range(max(0, lo), min(len(items), hi)))
@@ -312,7 +312,7 @@ class Resolver:
     def user(self, u: User) -> dict:
         world = self.world
 
-        def repositories(info, first=None, last=None, after=None, before=None, **kw):
+        def repositories(info, **kw):
             repos = list(world.user_repos(u.login))
             affiliations = kw.get("ownerAffiliations")
             if affiliations and "OWNER" not in affiliations:
@@ -334,25 +334,19 @@ class Resolver:
             repos.sort(key=attr, reverse=order.get("direction") == "DESC")
             return connection(
                 repos,
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=self.repository,
                 extra={"totalDiskUsage": 0, "isOverLimit": False},
             )
 
-        def starred(info, first=None, last=None, after=None, before=None, **kw):
+        def starred(info, **kw):
             items = list(world.starred(u.login))  # newest first
             order = kw.get("orderBy") or {"field": "STARRED_AT", "direction": "DESC"}
             if order.get("direction") == "ASC":
                 items.reverse()
             return connection(
                 items,
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=lambda item: self.repository(item[0]),
                 edge=lambda item: {"starredAt": iso(item[1])},
                 extra={"isOverLimit": False},
@@ -435,7 +429,7 @@ class Resolver:
         def hist() -> History:
             return world.ensure_git(repo)
 
-        def languages(info, first=None, last=None, after=None, before=None, **kw):
+        def languages(info, **kw):
             sizes = world.languages(repo)
             items = sorted(sizes.items(), key=lambda kv: (-kv[1], kv[0]))
             order = kw.get("orderBy") or {"field": "SIZE", "direction": "DESC"}
@@ -443,10 +437,7 @@ class Resolver:
                 items.reverse()
             return connection(
                 items,
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=lambda kv: {
                     "__typename": "Language",
                     "name": kv[0],
@@ -456,13 +447,10 @@ class Resolver:
                 extra={"totalSize": sum(sizes.values())},
             )
 
-        def topics(info, first=None, last=None, after=None, before=None):
+        def topics(info, **kw):
             return connection(
                 list(repo.topics),
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=lambda t: {"topic": {"name": t}, "url": f"{self.web}/topics/{t}"},
             )
 
@@ -475,17 +463,14 @@ class Resolver:
                 return None
             return self.ref(repo, h, repo.default_branch, head)
 
-        def refs(info, refPrefix, first=None, last=None, after=None, before=None, **kw):
+        def refs(info, refPrefix, **kw):
             if repo.empty or refPrefix != "refs/heads/":
-                return connection([], first=first, last=last)
+                return connection([], kw)
             h = hist()
             names = sorted(h.heads)
             return connection(
                 names,
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=lambda n: self.ref(repo, h, n, h.heads[n]),
             )
 
@@ -549,7 +534,7 @@ class Resolver:
         c = h.commits[idx]
         world = self.world
 
-        def history(info, first=None, last=None, after=None, before=None, **kw):
+        def history(info, **kw):
             author = kw.get("author") or {}
             since = parse_iso(kw["since"]) if kw.get("since") else None
             until = parse_iso(kw["until"]) if kw.get("until") else None
@@ -558,7 +543,7 @@ class Resolver:
             if author.get("id"):
                 login = self._login_of_node(author["id"])
                 if login is None:
-                    return connection([], first=first, last=last)
+                    return connection([], kw)
             rows = []
             for a in h.ancestors(idx):
                 if login is not None:
@@ -577,10 +562,7 @@ class Resolver:
                 rows.append(a.idx)
             return connection(
                 rows,
-                first=first,
-                last=last,
-                after=after,
-                before=before,
+                kw,
                 node=lambda i: self.commit(repo, h, i),
             )
 
